@@ -1,0 +1,1 @@
+"""The scheduling backend: consults, encounters, checklists, over HTTP on SQLAlchemy."""

@@ -1,0 +1,54 @@
+"""The backend's aiohttp application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from assistant.backend import catalog, consults, encounters, workers
+from assistant.backend.auth import authenticate, principal_cache
+from assistant.backend.database import Database
+from assistant.backend.errors import json_errors
+from assistant.backend.openapi import openapi_document
+
+log = logging.getLogger(__name__)
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Query strings carry patient references (``?patient_ref=``), so they are never logged."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool = True) -> web.Application:
+    app = web.Application(middlewares=[json_errors, authenticate], client_max_size=max_body_bytes)
+    app["db"] = db
+    app["max_body_bytes"] = max_body_bytes
+    app["principals"] = principal_cache()
+    app["checklists"] = catalog.checklist_cache()
+    catalog.add_routes(app)
+    consults.add_routes(app)
+    encounters.add_routes(app)
+    workers.add_routes(app)
+    app.router.add_get("/openapi.json", openapi)
+
+    async def on_cleanup(_: web.Application) -> None:
+        if close_db:
+            await db.dispose()
+
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def run(db: Database, host: str, port: int, **app_options: Any) -> None:
+    app = create_app(db, **app_options)
+    log.info("backend listening on http://%s:%s", host, port)
+    web.run_app(app, host=host, port=port, access_log_class=PathOnlyAccessLogger, print=None)

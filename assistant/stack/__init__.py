@@ -1,0 +1,1 @@
+"""Bringing the whole assistant up: backend, action server and Rasa, supervised."""

@@ -1,0 +1,121 @@
+"""``assistant up``, ``assistant chat`` and ``assistant train``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import threading
+from typing import Any
+
+from assistant.cli import CommandError
+from assistant.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    up = subparsers.add_parser("up", help="start the whole assistant (backend, actions, Rasa) in the foreground")
+    _add_port_options(up)
+    up.add_argument("--chat", action="store_true", help="also open a terminal chat once everything is up")
+    up.add_argument("--worker", default="W001", help="worker id for --chat (default W001)")
+    up.set_defaults(handler=bring_up)
+
+    chat = subparsers.add_parser("chat", help="chat in the terminal with a running assistant")
+    chat.add_argument("--worker", default="W001", help="worker id to chat as (default W001)")
+    chat.add_argument("--url", help="Rasa server URL (default http://HOST:RASA_PORT)")
+    chat.set_defaults(handler=chat_command)
+
+    train = subparsers.add_parser("train", help="train the Rasa model if config or data changed")
+    train.set_defaults(handler=train_command)
+
+
+def _add_port_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="listen address for all services (env ASSISTANT_HOST)")
+    parser.add_argument("--backend-port", type=int, help="env ASSISTANT_BACKEND_PORT (8700)")
+    parser.add_argument("--actions-port", type=int, help="env ASSISTANT_ACTIONS_PORT (5055)")
+    parser.add_argument("--rasa-port", type=int, help="env ASSISTANT_RASA_PORT (5005)")
+
+
+def _with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    flags = {"host": args.host, "backend_port": args.backend_port, "actions_port": args.actions_port, "rasa_port": args.rasa_port}
+    return dataclasses.replace(settings, **{name: value for name, value in flags.items() if value is not None})
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def train_command(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.stack.training import TrainingError, ensure_model
+
+    try:
+        print(ensure_model(settings))
+    except TrainingError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
+
+
+def chat_command(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.stack.chat import run_chat
+
+    run_chat(args.url or settings.rasa_base_url, args.worker)
+    return 0
+
+
+def _summary(settings: Settings, supervisor: Any) -> str:
+    lines = ["", "The field assistant is up."]
+    for spec in supervisor.specs:
+        lines.append(f"  {spec.name:<9} {spec.url}")
+    lines += [
+        f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook",
+        f"  API docs  {settings.backend_base_url}/openapi.json",
+        f"  data      {settings.data_dir}  (logs in {settings.data_dir / 'logs'})",
+        "Press Ctrl-C to stop everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def bring_up(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.stack.chat import run_chat
+    from assistant.stack.secrets import rasa_token, service_token
+    from assistant.stack.services import stack_services
+    from assistant.stack.supervisor import Supervisor
+    from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
+
+    settings = _with_flags(args, settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not model_path(settings).is_file():
+        print("Training the assistant's language model (first run or changed data: a few minutes)...", flush=True)
+    try:
+        model = ensure_model(settings)
+    except TrainingError as exc:
+        raise CommandError(str(exc)) from exc
+    prune_models(settings, keep=model)
+
+    supervisor = Supervisor(
+        stack_services(settings, model, service_token(settings), rasa_token(settings)),
+        settings.data_dir / "logs",
+    )
+    # SIGTERM (a service manager stopping us) shuts down as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    print("Starting backend, action server and Rasa...", flush=True)
+    try:
+        supervisor.start_all()
+    except (RuntimeError, TimeoutError) as exc:
+        raise CommandError(str(exc)) from exc
+    print(_summary(settings, supervisor), flush=True)
+    try:
+        if args.chat:
+            threading.Thread(target=supervisor.watch, name="supervisor", daemon=True).start()
+            run_chat(settings.rasa_base_url, args.worker)
+        else:
+            supervisor.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping...", flush=True)
+        supervisor.stop_all()
+    return 0

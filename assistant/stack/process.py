@@ -1,0 +1,80 @@
+"""One supervised child process with its output in a log file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence
+
+from assistant.config import PROJECT_DIR
+
+ReadyCheck = Callable[[], bool]
+
+
+def http_ok(url: str, timeout: float = 2.0, headers: Optional[Mapping[str, str]] = None) -> bool:
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+class ManagedProcess:
+    def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None) -> None:
+        self.name = name
+        self.command = list(command)
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.process: Optional[subprocess.Popen[bytes]] = None
+
+    def start(self) -> "ManagedProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            # A session of its own: Ctrl-C in the terminal reaches the
+            # supervisor only, which then stops the children in order.
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=PROJECT_DIR, start_new_session=True
+            )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> Optional[int]:
+        return None if self.process is None else self.process.pid
+
+    def wait_until_ready(self, ready: ReadyCheck, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}; last output:\n{self.log_tail()}")
+            if ready():
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.name} was not ready within {timeout:.0f}s; last output:\n{self.log_tail()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.running:
+            return
+        assert self.process is not None
+        # Signal the whole group: `rasa run` forks helpers of its own.
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)

@@ -1,0 +1,75 @@
+"""The services ``assistant up`` runs, and how each is started and checked."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from assistant.config import PROJECT_DIR, Settings
+from assistant.stack.endpoints import write_endpoints
+from assistant.stack.process import http_ok
+from assistant.stack.supervisor import ServiceSpec
+
+CREDENTIALS_FILE = PROJECT_DIR / "credentials.yml"
+
+
+def _rasa_model_loaded(settings: Settings, token: str) -> bool:
+    """Rasa answers HTTP before its model is in; wait for the model."""
+    try:
+        with urllib.request.urlopen(f"{settings.rasa_base_url}/status?token={token}", timeout=2) as response:
+            return bool(json.load(response).get("model_file"))
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError):
+        return False
+
+
+def service_environment(settings: Settings, service_token: str) -> dict[str, str]:
+    """Settings travel to the children as ASSISTANT_* variables, so all agree."""
+    return {
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+        "ASSISTANT_HOST": settings.host,
+        "ASSISTANT_BACKEND_PORT": str(settings.backend_port),
+        "ASSISTANT_ACTIONS_PORT": str(settings.actions_port),
+        "ASSISTANT_RASA_PORT": str(settings.rasa_port),
+        "ASSISTANT_DB_URL": settings.database_url,
+        "ASSISTANT_BACKEND_URL": settings.backend_base_url,
+        "ASSISTANT_SERVICE_TOKEN": service_token,
+        "ASSISTANT_TIMEZONE": settings.timezone,
+        "ASSISTANT_LOG_LEVEL": settings.log_level,
+        "PYTHONHASHSEED": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+
+
+def stack_services(settings: Settings, model: Path, service_token: str, rasa_token: str) -> list[ServiceSpec]:
+    env = service_environment(settings, service_token)
+    python = sys.executable
+    backend = ServiceSpec(
+        name="backend",
+        command=[python, "-m", "assistant.cli", "serve", "backend", "--db", settings.database_url,
+                 "--host", settings.host, "--port", str(settings.backend_port)],
+        url=settings.backend_base_url,
+        ready=lambda: http_ok(f"{settings.backend_base_url}/health"),
+        env=env,
+    )
+    actions = ServiceSpec(
+        name="actions",
+        command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        url=settings.actions_base_url,
+        ready=lambda: http_ok(f"{settings.actions_base_url}/health"),
+        env=env,
+    )
+    rasa = ServiceSpec(
+        name="rasa",
+        command=[python, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token,
+                 "--model", str(model), "--endpoints", str(write_endpoints(settings)),
+                 "--credentials", str(CREDENTIALS_FILE), "--interface", settings.host,
+                 "--port", str(settings.rasa_port)],
+        url=settings.rasa_base_url,
+        ready=lambda: _rasa_model_loaded(settings, rasa_token),
+        env=env,
+        startup_timeout=300.0,
+    )
+    return [backend, actions, rasa]

@@ -1,0 +1,92 @@
+"""Start services in order, wait until each is ready, restart any that die, stop them in reverse."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from assistant.stack.process import ManagedProcess, ReadyCheck
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    command: Sequence[str]
+    url: str
+    ready: ReadyCheck
+    env: Mapping[str, str] = field(default_factory=dict)
+    startup_timeout: float = 120.0
+
+
+class Supervisor:
+    def __init__(self, specs: Sequence[ServiceSpec], log_dir: Path) -> None:
+        self.specs = list(specs)
+        self.log_dir = log_dir
+        self.processes: dict[str, ManagedProcess] = {}
+        self._stopping = threading.Event()
+
+    def _spawn(self, spec: ServiceSpec) -> ManagedProcess:
+        process = ManagedProcess(spec.name, spec.command, self.log_dir / f"{spec.name}.log", spec.env).start()
+        self.processes[spec.name] = process
+        return process
+
+    def spec(self, name: str) -> ServiceSpec:
+        return next(spec for spec in self.specs if spec.name == name)
+
+    def start(self, name: str) -> None:
+        spec = self.spec(name)
+        self._spawn(spec).wait_until_ready(spec.ready, spec.startup_timeout)
+
+    def stop(self, name: str) -> None:
+        process = self.processes.get(name)
+        if process is not None:
+            process.stop()
+
+    def start_all(self) -> None:
+        """Start each service and wait for it, so later ones find their dependencies up."""
+        try:
+            for spec in self.specs:
+                self.start(spec.name)
+                log.info("%s ready at %s", spec.name, spec.url)
+        except BaseException:
+            self.stop_all()
+            raise
+
+    def watch(self, poll_seconds: float = 1.0) -> None:
+        """Block, restarting crashed services with backoff, until ``stop_all``.
+
+        The assistant keeps working while one part restarts: the action
+        server queues records in its outbox while the backend is away.
+        """
+        failures: dict[str, int] = {}
+        next_try: dict[str, float] = {}
+        while not self._stopping.wait(poll_seconds):
+            for spec in self.specs:
+                process = self.processes.get(spec.name)
+                if process is None or process.running or self._stopping.is_set():
+                    continue
+                now = time.monotonic()
+                if spec.name not in next_try:
+                    count = failures.get(spec.name, 0)
+                    delay = RESTART_BACKOFF_SECONDS[min(count, len(RESTART_BACKOFF_SECONDS) - 1)]
+                    failures[spec.name] = count + 1
+                    next_try[spec.name] = now + delay
+                    log.warning("%s stopped (see %s); restarting in %.0fs", spec.name, process.log_path, delay)
+                elif now >= next_try[spec.name]:
+                    del next_try[spec.name]
+                    self._spawn(spec)
+
+    def stop_all(self) -> None:
+        self._stopping.set()
+        for spec in reversed(self.specs):
+            process = self.processes.get(spec.name)
+            if process is not None:
+                process.stop()

@@ -1,0 +1,51 @@
+"""Canonical values shared by the NLU, the action server and the backend.
+
+These names are a contract (see MISSION.md): outside evaluation and the
+training data use them verbatim. Display names are what the assistant speaks.
+"""
+
+from __future__ import annotations
+
+SPECIALTIES: dict[str, dict[str, str]] = {
+    "general_medicine": {"en": "general medicine", "hi": "सामान्य चिकित्सा"},
+    "pediatrics": {"en": "pediatrics", "hi": "बाल रोग"},
+    "obstetrics_gynecology": {"en": "obstetrics and gynecology", "hi": "प्रसूति एवं स्त्री रोग"},
+    "general_surgery": {"en": "general surgery", "hi": "सामान्य शल्य चिकित्सा"},
+    "orthopedics": {"en": "orthopedics", "hi": "हड्डी रोग"},
+    "dermatology": {"en": "dermatology", "hi": "त्वचा रोग"},
+    "psychiatry": {"en": "psychiatry", "hi": "मनोरोग"},
+    "ophthalmology": {"en": "ophthalmology", "hi": "नेत्र रोग"},
+    "ent": {"en": "ENT", "hi": "नाक, कान, गला"},
+    "cardiology": {"en": "cardiology", "hi": "हृदय रोग"},
+    "neurology": {"en": "neurology", "hi": "तंत्रिका रोग"},
+    "nephrology": {"en": "nephrology", "hi": "गुर्दा रोग"},
+}
+
+URGENCIES: tuple[str, ...] = ("routine", "urgent", "emergency")
+
+SEXES: tuple[str, ...] = ("male", "female", "other")
+
+PROCEDURES: tuple[str, ...] = (
+    "hand_hygiene",
+    "neonatal_resuscitation",
+    "newborn_care",
+    "iv_cannulation",
+    "safe_injection",
+    "blood_pressure_measurement",
+    "blood_glucose",
+    "wound_dressing",
+    "oral_rehydration",
+    "malaria_rdt",
+    "postpartum_hemorrhage",
+    "hololens_setup",
+)
+
+CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed")
+
+ROLES: tuple[str, ...] = ("worker", "supervisor", "admin", "service")
+
+CHANNELS: tuple[str, ...] = ("voice", "web", "whatsapp", "rest", "api")
+
+LANGUAGES: tuple[str, ...] = ("en", "hi")
+
+EMERGENCY_NUMBER = "108"

@@ -1,0 +1,107 @@
+"""Every kind of bad input gets a 4xx with the JSON error shape, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from assistant.vocabulary import SPECIALTIES
+from tests.support.backend import RunningBackend
+
+
+def error_of(response: requests.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] and body["error"]["message"]
+    return body["error"]
+
+
+def post(backend: RunningBackend, path: str, **kwargs: Any) -> requests.Response:
+    headers = {**backend.headers(), **kwargs.pop("headers", {})}
+    return requests.post(f"{backend.url}{path}", headers=headers, **kwargs)
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]", b"\xff\xfe", b'"just a string"'])
+def test_malformed_or_non_object_json_is_400(sqlite_backend: RunningBackend, raw: bytes) -> None:
+    error_of(post(sqlite_backend, "/consults", data=raw, headers={"Content-Type": "application/json"}), 400)
+
+
+def test_oversized_body_is_413(sqlite_backend: RunningBackend) -> None:
+    huge = b'{"patient_ref": "' + b"x" * (200 * 1024) + b'"}'
+    error_of(post(sqlite_backend, "/encounters", data=huge, headers={"Content-Type": "application/json"}), 413)
+
+
+def test_unknown_specialty_lists_the_valid_values(sqlite_backend: RunningBackend) -> None:
+    error = error_of(post(sqlite_backend, "/consults", json={"patient_ref": "B1", "specialty": "astrology"}), 422)
+    assert error["field"] == "specialty"
+    assert error["allowed"] == list(SPECIALTIES)
+
+
+def test_unknown_urgency_is_422(sqlite_backend: RunningBackend) -> None:
+    error = error_of(post(sqlite_backend, "/consults", json={"patient_ref": "B1", "specialty": "ent", "urgency": "asap"}), 422)
+    assert error["field"] == "urgency" and "emergency" in error["allowed"]
+
+
+def test_unknown_procedure_lists_the_valid_values(sqlite_backend: RunningBackend) -> None:
+    response = requests.get(f"{sqlite_backend.url}/checklists/juggling", headers=sqlite_backend.headers())
+    error = error_of(response, 422)
+    assert "hand_hygiene" in error["allowed"]
+
+
+def test_unknown_language_is_422(sqlite_backend: RunningBackend) -> None:
+    response = requests.get(f"{sqlite_backend.url}/checklists/hand_hygiene", params={"lang": "fr"}, headers=sqlite_backend.headers())
+    assert error_of(response, 422)["allowed"] == ["en", "hi"]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"vitals": {"systolic_bp": 20, "diastolic_bp": 10}}, "vitals.systolic_bp"),
+        ({"vitals": {"temperature": 60, "temperature_unit": "C"}}, "vitals.temperature"),
+        ({"vitals": {"temperature": 60}}, "vitals.temperature"),
+        ({"age": 150}, "age"),
+        ({"age": -1}, "age"),
+        ({"vitals": {"pulse": 400}}, "vitals.pulse"),
+        ({"vitals": {"spo2": 101}}, "vitals.spo2"),
+        ({"vitals": {"systolic_bp": 90, "diastolic_bp": 140}}, "vitals.diastolic_bp"),
+        ({"vitals": {"pulse": "fast"}}, "vitals.pulse"),
+        ({"vitals": {"pulse": True}}, "vitals.pulse"),
+        ({"vitals": {"temperature": 101, "temperature_unit": "K"}}, "vitals.temperature_unit"),
+        ({"vitals": {"blood_group": "O+"}}, "vitals"),
+        ({"vitals": "120/80"}, "vitals"),
+        ({"sex": "unknown"}, "sex"),
+    ],
+)
+def test_impossible_values_name_the_field(sqlite_backend: RunningBackend, body: dict[str, Any], field: str) -> None:
+    error = error_of(post(sqlite_backend, "/encounters", json={"patient_ref": "BAD-1", **body}), 422)
+    assert error["field"] == field
+
+
+def test_missing_patient_ref_is_422(sqlite_backend: RunningBackend) -> None:
+    assert error_of(post(sqlite_backend, "/encounters", json={"age": 3}), 422)["field"] == "patient_ref"
+
+
+def test_non_numeric_id_and_bad_paging_are_clear(sqlite_backend: RunningBackend) -> None:
+    headers = sqlite_backend.headers()
+    error_of(requests.get(f"{sqlite_backend.url}/consults/abc", headers=headers), 422)
+    error_of(requests.get(f"{sqlite_backend.url}/consults", params={"limit": 0}, headers=headers), 422)
+    error_of(requests.get(f"{sqlite_backend.url}/consults", params={"status": "lost"}, headers=headers), 422)
+    error_of(requests.get(f"{sqlite_backend.url}/encounters/999999", headers=headers), 404)
+    error_of(requests.get(f"{sqlite_backend.url}/no-such-route", headers=headers), 404)
+    error_of(requests.delete(f"{sqlite_backend.url}/consults", headers=headers), 405)
+
+
+def test_patient_references_never_reach_the_log(sqlite_backend: RunningBackend) -> None:
+    secret_ref = "PRIVATE-REF-73519"
+    headers = sqlite_backend.headers()
+    post(sqlite_backend, "/encounters", json={"patient_ref": secret_ref, "age": 30, "complaint": "cough"})
+    post(sqlite_backend, "/encounters", json={"patient_ref": secret_ref, "age": 300})
+    post(sqlite_backend, "/consults", json={"patient_ref": secret_ref, "specialty": "ent"})
+    requests.get(f"{sqlite_backend.url}/consults", params={"patient_ref": secret_ref}, headers=headers)
+    requests.get(f"{sqlite_backend.url}/encounters", params={"patient_ref": secret_ref}, headers=headers)
+    log = sqlite_backend.process.log_text()
+    assert "POST /encounters" in log  # the requests were logged...
+    assert secret_ref not in log  # ...without the patient reference

@@ -1,0 +1,71 @@
+"""The FHIR export's structure and codes, and the OpenAPI description against the real routes."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from assistant.backend.app import create_app
+from assistant.backend.database import Database
+from tests.support.backend import RunningBackend
+
+
+def test_fhir_bundle_holds_the_encounter_and_one_observation_per_vital(sqlite_backend: RunningBackend) -> None:
+    headers = sqlite_backend.headers()
+    body = {
+        "patient_ref": "FHIR-77", "age": 52, "sex": "male", "complaint": "headache",
+        "vitals": {"systolic_bp": 150, "diastolic_bp": 95, "temperature": 98.6, "pulse": 72, "spo2": 96},
+    }
+    encounter = requests.post(f"{sqlite_backend.url}/encounters", json=body, headers=headers).json()
+    response = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}/fhir", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    bundle = response.json()
+    assert bundle["resourceType"] == "Bundle"
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    assert all(entry["fullUrl"].startswith("urn:uuid:") for entry in bundle["entry"])
+
+    encounters = [r for r in resources if r["resourceType"] == "Encounter"]
+    assert len(encounters) == 1
+    assert encounters[0]["subject"]["identifier"]["value"] == "FHIR-77"
+    assert encounters[0]["status"] == "finished"
+
+    observations = {r["code"]["coding"][0]["code"]: r for r in resources if r["resourceType"] == "Observation"}
+    assert set(observations) == {"85354-9", "8310-5", "8867-4", "59408-5"}
+    encounter_url = bundle["entry"][0]["fullUrl"]
+    for observation in observations.values():
+        assert observation["code"]["coding"][0]["system"] == "http://loinc.org"
+        assert observation["category"][0]["coding"][0]["code"] == "vital-signs"
+        assert observation["subject"]["identifier"]["value"] == "FHIR-77"
+        assert observation["encounter"]["reference"] == encounter_url
+
+    components = {c["code"]["coding"][0]["code"]: c["valueQuantity"] for c in observations["85354-9"]["component"]}
+    assert components["8480-6"]["value"] == 150 and components["8462-4"]["value"] == 95
+    assert components["8480-6"]["code"] == "mm[Hg]"
+    assert observations["8310-5"]["valueQuantity"] == {"value": 37.0, "unit": "°C", "system": "http://unitsofmeasure.org", "code": "Cel"}
+    assert observations["8867-4"]["valueQuantity"]["value"] == 72
+    assert observations["59408-5"]["valueQuantity"]["value"] == 96
+
+
+def test_fhir_bundle_without_vitals_has_only_the_encounter(sqlite_backend: RunningBackend) -> None:
+    headers = sqlite_backend.headers()
+    encounter = requests.post(f"{sqlite_backend.url}/encounters", json={"patient_ref": "FHIR-0"}, headers=headers).json()
+    bundle = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}/fhir", headers=headers).json()
+    assert [entry["resource"]["resourceType"] for entry in bundle["entry"]] == ["Encounter"]
+
+
+def _route_set(app_routes: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(method.lower(), path) for method, path in app_routes if method not in ("HEAD", "OPTIONS")}
+
+
+def test_openapi_describes_exactly_the_routes_the_app_serves(sqlite_backend: RunningBackend) -> None:
+    served = requests.get(f"{sqlite_backend.url}/openapi.json").json()
+    app = create_app(Database.connect("sqlite://"), close_db=True)
+    routes = _route_set([(route.method, route.resource.canonical) for route in app.router.routes() if route.resource])
+    described = {(method, path) for path, operations in served["paths"].items() for method in operations}
+    assert described == routes
+    # Every $ref resolves.
+    schemas = served["components"]["schemas"]
+    for ref in re.findall(r'"\$ref": "#/components/schemas/(\w+)"', requests.get(f"{sqlite_backend.url}/openapi.json").text):
+        assert ref in schemas

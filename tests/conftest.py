@@ -1,0 +1,74 @@
+"""Session-wide fixtures: real PostgreSQL, real backend processes."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from tests.support.backend import RunningBackend, start_backend
+from tests.support.postgres import PostgresServer
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Logs and screenshots kept after the run (test-artifacts/)."""
+    path = Path(__file__).resolve().parents[1] / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def backend_factory(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Callable[..., RunningBackend]]:
+    """Start a backend on a new database: ``backend_factory("sqlite")`` or ``backend_factory(pg_url)``."""
+    started: list[RunningBackend] = []
+
+    def factory(db_url: str = "sqlite") -> RunningBackend:
+        if db_url == "sqlite":
+            db_url = f"sqlite:///{tmp_path_factory.mktemp('backend') / 'backend.db'}"
+        backend = start_backend(db_url, artifacts_dir / "logs")
+        started.append(backend)
+        return backend
+
+    yield factory
+    for backend in started:
+        backend.stop()
+
+
+@pytest.fixture(scope="module")
+def sqlite_backend(backend_factory: Callable[..., RunningBackend]) -> RunningBackend:
+    return backend_factory("sqlite")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def any_backend(request: pytest.FixtureRequest, backend_factory: Callable[..., RunningBackend]) -> RunningBackend:
+    """The same tests against SQLite and against a real PostgreSQL server."""
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        return backend_factory(server.create_database(f"backend_{next(_database_names)}"))
+    return backend_factory("sqlite")
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator["RunningStack"]:
+    """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
+
+    One per test session (Rasa takes a while to start); tests keep their
+    conversations apart with ``running_stack.new_worker()``.
+    """
+    from tests.support.stack import RunningStack, start_stack
+
+    stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"))
+    yield stack
+    stack.stop()

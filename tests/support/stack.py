@@ -1,0 +1,116 @@
+"""The whole assistant (backend, action server, ``rasa run``) for end-to-end tests.
+
+It is assembled from the same service definitions and supervisor that
+``assistant up`` uses, but without automatic restarts, so a test can stop
+and start one service (the backend, say) and watch the rest cope.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from assistant.config import PROJECT_DIR, Settings, load_settings
+from assistant.stack.secrets import rasa_token, service_token
+from assistant.stack.services import stack_services
+from assistant.stack.supervisor import Supervisor
+from assistant.stack.training import ensure_model
+from tests.support.processes import free_port
+
+# Shared across test sessions on one machine: training happens once per change of data.
+MODEL_CACHE = PROJECT_DIR / ".cache" / "models"
+
+
+def trained_model() -> Path:
+    return ensure_model(dataclasses.replace(load_settings(), model_dir=str(MODEL_CACHE)))
+
+
+@dataclass
+class RunningStack:
+    settings: Settings
+    supervisor: Supervisor
+    rasa_token: str
+    service_token: str
+    _engines: dict[str, Engine] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return self.settings.rasa_base_url
+
+    @property
+    def backend_url(self) -> str:
+        return self.settings.backend_base_url
+
+    @property
+    def backend_db_url(self) -> str:
+        return self.settings.database_url
+
+    @property
+    def tracker_db_url(self) -> str:
+        return self.settings.tracker_database_url
+
+    def engine(self, url: str) -> Engine:
+        if url not in self._engines:
+            self._engines[url] = create_engine(url, future=True)
+        return self._engines[url]
+
+    @property
+    def backend_db(self) -> Engine:
+        return self.engine(self.backend_db_url)
+
+    def say(self, sender: str, message: str, metadata: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+        """One user turn through Rasa's REST channel; the bot's messages come back."""
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message, "metadata": metadata or {"channel": "rest"}},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        response = requests.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.rasa_token}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def new_worker(self, facility: str = "hwc-ajari", role: str = "worker", name: str = "Test Worker") -> str:
+        """A fresh worker, so each test has a conversation of its own."""
+        worker_id = f"T{uuid.uuid4().hex[:10].upper()}"
+        with self.backend_db.begin() as connection:
+            connection.execute(
+                text("INSERT INTO workers (id, name, facility_id, role, active) VALUES (:id, :name, :facility, :role, :active)"),
+                {"id": worker_id, "name": name, "facility": facility, "role": role, "active": True},
+            )
+        return worker_id
+
+    def stop(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self.supervisor.stop_all()
+
+
+def start_stack(data_dir: Path, **overrides: Any) -> RunningStack:
+    model = trained_model()
+    settings = dataclasses.replace(
+        load_settings(),
+        data_dir=data_dir,
+        host="127.0.0.1",
+        backend_port=free_port(),
+        actions_port=free_port(),
+        rasa_port=free_port(),
+        model_dir=str(MODEL_CACHE),
+        **overrides,
+    )
+    tokens = (service_token(settings), rasa_token(settings))
+    supervisor = Supervisor(stack_services(settings, model, *tokens), data_dir / "logs")
+    supervisor.start_all()
+    return RunningStack(settings, supervisor, rasa_token=tokens[1], service_token=tokens[0])
