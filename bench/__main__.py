@@ -11,6 +11,10 @@ import sys
 
 BENCHMARKS: tuple[str, ...] = (
     "backend",
+    "console",
+    "voice",
+    "turns",
+    "webchat",
 )
 
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 postgresql redis-server chromium chromium-driver)
+APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 postgresql redis-server chromium chromium-driver fonts-lohit-deva)
 VENV=.venv
 STAMP="$VENV/.installed"
 
@@ -45,7 +45,9 @@ install_project() {
         return 0
     fi
     echo "setup: installing the project and its dev extras into $VENV (takes a few minutes the first time)"
-    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    # This machine's pip configuration names index folders that may not
+    # exist; pip warns about each one, which buries real messages.
+    "$VENV/bin/python" -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     touch "$STAMP"
 }
 

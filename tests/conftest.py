@@ -61,14 +61,27 @@ def any_backend(request: pytest.FixtureRequest, backend_factory: Callable[..., R
 
 
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator["RunningStack"]:
+def fake_graph() -> Iterator["FakeGraphApi"]:
+    """The stand-in for Meta's Graph API that the stack's WhatsApp channel talks to."""
+    from tests.support.fake_graph import FakeGraphApi
+    from tests.support.whatsapp import ACCESS_TOKEN
+
+    graph = FakeGraphApi(ACCESS_TOKEN).start()
+    yield graph
+    graph.stop()
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: "FakeGraphApi") -> Iterator["RunningStack"]:
     """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
 
     One per test session (Rasa takes a while to start); tests keep their
-    conversations apart with ``running_stack.new_worker()``.
+    conversations apart with ``running_stack.new_worker()``. Its WhatsApp
+    channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets).
     """
     from tests.support.stack import RunningStack, start_stack
+    from tests.support.whatsapp import stack_settings
 
-    stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"))
+    stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"), **stack_settings(fake_graph.url))
     yield stack
     stack.stop()

@@ -106,7 +106,7 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
             raise ApiError(403, "forbidden", f"Only a service token may use {ON_BEHALF_HEADER}.")
         worker = await session.get(Worker, on_behalf_of)
         if worker is None or not worker.active:
-            raise ApiError(403, "forbidden", f"{ON_BEHALF_HEADER} names no active worker.")
+            raise ApiError(403, "unknown_worker", f"{ON_BEHALF_HEADER} names no active worker.")
         return Principal(record.id, worker.role, worker.id, worker.facility_id, await _scope_for(session, worker), acting_for=worker.id)
 
     if record.worker_id is None:

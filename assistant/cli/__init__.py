@@ -20,6 +20,7 @@ from assistant.config import load_settings
 COMMAND_MODULES: tuple[str, ...] = (
     "assistant.backend.commands",
     "assistant.stack.commands",
+    "assistant.console.commands",
     "assistant.backend.worker_commands",
     "voice.cli",
 )

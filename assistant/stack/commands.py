@@ -65,12 +65,17 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(settings: Settings, supervisor: Any) -> str:
+    from assistant.channels.environment import summary_lines
+    from assistant.console.demo import login_hint
+
     lines = ["", "The field assistant is up."]
     for spec in supervisor.specs:
         lines.append(f"  {spec.name:<9} {spec.url}")
     lines += [
         f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook",
+        *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
+        login_hint(settings),
         f"  data      {settings.data_dir}  (logs in {settings.data_dir / 'logs'})",
         "Press Ctrl-C to stop everything.",
         "",

@@ -7,8 +7,11 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Mapping
 
-from assistant.config import PROJECT_DIR, Settings
+from assistant.channels.environment import channel_environment
+from assistant.config import PROJECT_DIR, Settings, settings_environment
+from assistant.console.service import console_service
 from assistant.stack.endpoints import write_endpoints
 from assistant.stack.process import http_ok
 from assistant.stack.supervisor import ServiceSpec
@@ -26,21 +29,31 @@ def _rasa_model_loaded(settings: Settings, token: str) -> bool:
 
 
 def service_environment(settings: Settings, service_token: str) -> dict[str, str]:
-    """Settings travel to the children as ASSISTANT_* variables, so all agree."""
+    """All settings travel to the children as ASSISTANT_* variables, so all agree."""
     return {
-        "ASSISTANT_DATA_DIR": str(settings.data_dir),
-        "ASSISTANT_HOST": settings.host,
-        "ASSISTANT_BACKEND_PORT": str(settings.backend_port),
-        "ASSISTANT_ACTIONS_PORT": str(settings.actions_port),
-        "ASSISTANT_RASA_PORT": str(settings.rasa_port),
+        **settings_environment(settings),
         "ASSISTANT_DB_URL": settings.database_url,
         "ASSISTANT_BACKEND_URL": settings.backend_base_url,
         "ASSISTANT_SERVICE_TOKEN": service_token,
-        "ASSISTANT_TIMEZONE": settings.timezone,
-        "ASSISTANT_LOG_LEVEL": settings.log_level,
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        **channel_environment(settings),
     }
+
+
+def rasa_service(settings: Settings, model: Path, rasa_token: str, env: Mapping[str, str], name: str = "rasa") -> ServiceSpec:
+    """One ``rasa run``; a district runs several against one tracker store and lock store."""
+    return ServiceSpec(
+        name=name,
+        command=[sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token,
+                 "--model", str(model), "--endpoints", str(write_endpoints(settings)),
+                 "--credentials", str(CREDENTIALS_FILE), "--interface", settings.host,
+                 "--port", str(settings.rasa_port)],
+        url=settings.rasa_base_url,
+        ready=lambda: _rasa_model_loaded(settings, rasa_token),
+        env={**env, "ASSISTANT_RASA_PORT": str(settings.rasa_port)},
+        startup_timeout=300.0,
+    )
 
 
 def stack_services(settings: Settings, model: Path, service_token: str, rasa_token: str) -> list[ServiceSpec]:
@@ -61,15 +74,6 @@ def stack_services(settings: Settings, model: Path, service_token: str, rasa_tok
         ready=lambda: http_ok(f"{settings.actions_base_url}/health"),
         env=env,
     )
-    rasa = ServiceSpec(
-        name="rasa",
-        command=[python, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token,
-                 "--model", str(model), "--endpoints", str(write_endpoints(settings)),
-                 "--credentials", str(CREDENTIALS_FILE), "--interface", settings.host,
-                 "--port", str(settings.rasa_port)],
-        url=settings.rasa_base_url,
-        ready=lambda: _rasa_model_loaded(settings, rasa_token),
-        env=env,
-        startup_timeout=300.0,
-    )
-    return [backend, actions, rasa]
+    rasa = rasa_service(settings, model, rasa_token, env)
+    # The console starts last: it indexes the events table that `rasa run` creates.
+    return [backend, actions, rasa, console_service(settings, env)]

@@ -56,7 +56,7 @@ def test_service_token_must_name_a_worker_to_write(sqlite_backend: RunningBacken
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "X-On-Behalf-Of"
     unknown = requests.get(f"{sqlite_backend.url}/consults", headers={**headers, "X-On-Behalf-Of": "NOBODY"})
-    assert unknown.status_code == 403
+    assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "unknown_worker"
 
 
 def test_token_create_refuses_a_role_the_worker_does_not_have(sqlite_backend: RunningBackend) -> None:

@@ -107,6 +107,7 @@ def start_stack(data_dir: Path, **overrides: Any) -> RunningStack:
         backend_port=free_port(),
         actions_port=free_port(),
         rasa_port=free_port(),
+        console_port=free_port(),
         model_dir=str(MODEL_CACHE),
         **overrides,
     )

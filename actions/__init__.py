@@ -1,0 +1,7 @@
+"""The rasa-sdk action server: ``rasa run actions --actions actions``.
+
+One module per concern: ``consult``, ``checklist``, ``encounter``,
+``validation`` (form validation and questions), ``session`` (language, stop).
+They share one backend client (``backend``), the offline outbox (``outbox``,
+delivered by ``sync``) and the bilingual replies (``texts``).
+"""

@@ -1,0 +1,243 @@
+"""Consults: read-back, booking (or queueing offline), status and cancellation."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendRejected, BackendUnavailable
+from actions.context import Turn, language_of
+from actions.forms import CANCEL, CONSULT, StartForm
+from actions.outbox import submit
+from actions.services import services
+from actions.texts import label, say, say_rejection, specialty_name, text, when_phrase
+from assistant.spoken_numbers import parse_number
+
+# An emergency is booked before anyone asks for the patient id.
+UNKNOWN_PATIENT = "UNKNOWN"
+# Spoken lists stay short.
+MAX_LISTED = 5
+
+
+class ActionStartConsult(StartForm):
+    spec = CONSULT
+    flow = "consult"
+
+
+class ActionAskConsultConfirmed(Action):
+    """The read-back before booking."""
+
+    def name(self) -> str:
+        return "action_ask_consult_form_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        say(
+            dispatcher,
+            "consult_readback",
+            language,
+            urgency=label(tracker.get_slot("urgency") or "routine", language).capitalize(),
+            specialty=specialty_name(tracker.get_slot("specialty"), language),
+            patient_id=tracker.get_slot("patient_id"),
+            reason=tracker.get_slot("reason") or label("none", language),
+        )
+        return []
+
+
+class ActionBookConsult(Action):
+    def name(self) -> str:
+        return "action_book_consult"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        turn = Turn.of(tracker)
+        urgency = tracker.get_slot("urgency") or "routine"
+        body = {
+            "patient_ref": tracker.get_slot("patient_id") or UNKNOWN_PATIENT,
+            "specialty": tracker.get_slot("specialty"),
+            "urgency": urgency,
+            "reason": tracker.get_slot("reason"),
+            "channel": turn.channel,
+            "conversation_id": turn.conversation_id,
+        }
+        parts = services()
+        submitted = await submit(parts.outbox, parts.backend, "consult", turn.idempotency_key("consult"), turn.worker_id, body)
+        if submitted.outcome == "sent" and submitted.result:
+            dispatcher.utter_message(text=consult_outcome(submitted.result, turn.language, parts.settings.timezone))
+        elif submitted.outcome == "queued":
+            say(dispatcher, "consult_queued_emergency" if urgency == "emergency" else "consult_queued", turn.language)
+            dispatcher.utter_message(json_message={"outbox": "queued"})  # screens show it (docs/contracts.md)
+        else:
+            say_rejection(dispatcher, submitted.error, turn.language)
+        return CONSULT.reset()
+
+
+def consult_outcome(consult: dict[str, Any], language: str, timezone: str) -> str:
+    """What the worker hears after the backend has taken a consult request."""
+    specialty = specialty_name(consult.get("specialty"), language)
+    specialist = (consult.get("specialist") or {}).get("name", "")
+    emergency = consult.get("urgency") == "emergency"
+    if consult.get("status") == "scheduled":
+        key = "consult_booked_emergency" if emergency else "consult_booked"
+        when = when_phrase(consult.get("scheduled_for"), language, timezone)
+        return text(key, language, specialist=specialist, specialty=specialty, when=when, link=consult.get("call_link") or "")
+    if emergency:
+        return text("emergency_no_specialist", language, specialty=specialty)
+    return text("consult_with_hub", language, specialty=specialty, id=consult.get("id"))
+
+
+class ActionConsultStatus(Action):
+    def name(self) -> str:
+        return "action_consult_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        timezone = services().settings.timezone
+        candidates, reachable = await open_consults_of(tracker.sender_id)
+        if not reachable:
+            say(dispatcher, "status_unreachable", language)
+            if candidates:  # only queued ones are known without the hub
+                items = "; ".join(describe(c, language) for c in candidates[:MAX_LISTED])
+                say(dispatcher, "status_waiting_to_send", language, items=items)
+        elif not candidates:
+            say(dispatcher, "status_none", language)
+        else:
+            items = "; ".join(_status_item(c, language, timezone) for c in candidates[:MAX_LISTED])
+            say(dispatcher, "status_list", language, items=items)
+        return []
+
+
+def _status_item(candidate: dict[str, Any], language: str, timezone: str) -> str:
+    values = {
+        "specialty": specialty_name(candidate["specialty"], language),
+        "patient_id": candidate["patient_id"],
+        "specialist": candidate.get("specialist") or "",
+        "when": when_phrase(candidate.get("scheduled_for"), language, timezone),
+    }
+    if candidate["key"]:
+        return text("status_queued", language, **values)
+    return text("status_scheduled" if candidate.get("scheduled_for") else "status_requested", language, **values)
+
+
+# --- cancelling ----------------------------------------------------------------------------
+
+
+async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """The worker's open consults (newest first) and those still waiting in the outbox.
+
+    Returns the candidates and whether the hub answered. Each candidate is a
+    plain dict (it is kept in a slot): ``id`` for a consult the hub has,
+    ``key`` for one only in the outbox.
+    """
+    parts = services()
+    queued = [
+        {"id": None, "key": item.key, "specialty": item.payload.get("specialty"), "patient_id": item.payload.get("patient_ref")}
+        for item in reversed(await parts.outbox.pending(worker_id, "consult"))
+    ]
+    try:
+        consults = await parts.backend.open_consults(worker_id)
+    except BackendUnavailable:
+        return queued, False
+    except BackendRejected:
+        return queued, True
+    held = [
+        {
+            "id": consult["id"],
+            "key": None,
+            "specialty": consult["specialty"],
+            "patient_id": consult["patient_ref"],
+            "scheduled_for": consult.get("scheduled_for"),
+            "specialist": (consult.get("specialist") or {}).get("name"),
+        }
+        for consult in consults
+    ]
+    return queued + held, True
+
+
+def choose_candidate(candidates: list[dict[str, Any]], tracker: Tracker, *, by_number: bool) -> Optional[dict[str, Any]]:
+    """The one candidate the worker named: by list number, specialty or patient id."""
+    said = (tracker.latest_message or {}).get("text") or ""
+    if by_number:
+        number = parse_number(said)
+        if number is not None and number.is_integer() and 1 <= number <= len(candidates):
+            return candidates[int(number) - 1]
+    specialty = next(tracker.get_latest_entity_values("specialty"), None) or (
+        services().canonical.canonical("specialty", said) if by_number else None
+    )
+    patient = next(tracker.get_latest_entity_values("patient_id"), None)
+    if specialty is None and patient is None:
+        return None
+    matching = [
+        c for c in candidates
+        if (specialty is None or c["specialty"] == specialty) and (patient is None or str(c["patient_id"]) == str(patient))
+    ]
+    return matching[0] if len(matching) == 1 else None
+
+
+def describe(candidate: dict[str, Any], language: str) -> str:
+    described = text(
+        "consult_label", language,
+        specialty=specialty_name(candidate["specialty"], language), patient_id=candidate["patient_id"],
+    )
+    when = when_phrase(candidate.get("scheduled_for"), language, services().settings.timezone)
+    return f"{described}, {when}" if when else described
+
+
+def describe_candidates(candidates: list[dict[str, Any]], language: str) -> str:
+    return "; ".join(f"{number}: {describe(c, language)}" for number, c in enumerate(candidates[:MAX_LISTED], start=1))
+
+
+class ActionStartCancel(StartForm):
+    spec = CANCEL
+    flow = "cancel"
+
+
+class ActionAskCancelConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_cancel_form_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        say(dispatcher, "cancel_readback", language, consult=describe(tracker.get_slot("consult_to_cancel"), language))
+        return []
+
+
+class ActionCancelConsult(Action):
+    def name(self) -> str:
+        return "action_cancel_consult"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        turn = Turn.of(tracker)
+        chosen = tracker.get_slot("consult_to_cancel") or {}
+        if chosen.get("id") is None and chosen.get("key") is None:
+            say(dispatcher, "cancel_unreachable" if chosen.get("unreachable") else "cancel_none", turn.language)
+        elif not tracker.get_slot("confirmed"):
+            say(dispatcher, "cancel_kept", turn.language)
+        else:
+            await self._cancel(dispatcher, turn, chosen)
+        return CANCEL.reset()
+
+    async def _cancel(self, dispatcher: CollectingDispatcher, turn: Turn, chosen: dict[str, Any]) -> None:
+        parts = services()
+        described = describe(chosen, turn.language)
+        if chosen.get("key"):
+            # Never sent: withdrawing it from the outbox is the whole cancellation.
+            if await parts.outbox.cancel(chosen["key"]):
+                say(dispatcher, "cancelled", turn.language, consult=described)
+                return
+            # It was delivered meanwhile: cancel it at the hub like any other.
+            queued = await parts.outbox.get(chosen["key"])
+            chosen = {**chosen, "id": queued.delivered_id if queued else None}
+            if chosen["id"] is None:
+                say(dispatcher, "cancel_none", turn.language)
+                return
+        try:
+            await parts.backend.cancel_consult(turn.worker_id, chosen["id"], turn.idempotency_key("cancel"))
+        except BackendUnavailable:
+            say(dispatcher, "cancel_unreachable", turn.language)
+        except BackendRejected as exc:
+            say_rejection(dispatcher, exc, turn.language)
+        else:
+            say(dispatcher, "cancelled", turn.language, consult=described)

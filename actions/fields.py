@@ -1,0 +1,79 @@
+"""Reading one answer into one field, or saying why it cannot be taken.
+
+Each reader takes what the worker said (an entity value or the whole text)
+and returns ``Checked``: the value, or the message key and values that
+explain the problem in the worker's language (``actions.texts``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from assistant.backend.validation import AGE_RANGE, MAX_REF, MAX_TEXT
+from assistant.nlu.canonical import Canonicaliser
+from assistant.spoken_numbers import normalise_numbers, parse_number
+
+# "4521", "P-4521", "RCH7781": optional short letter prefix joined to 3-12 digits.
+_PATIENT_ID_RE = re.compile(r"(?<![\w-])(?:([A-Za-z]{1,4})-?)?(\d{3,12})(?![\w-])")
+_MONTH_WORDS = re.compile(r"month|mahin|महीन", re.IGNORECASE)
+# Answers that mean "nothing to add" for optional free text.
+NOTHING_WORDS = {
+    "no", "nope", "none", "nothing", "skip", "na", "nahi", "nahin", "kuch nahi", "no notes", "koi nahi",
+    "नहीं", "ना", "कुछ नहीं", "कोई नहीं",
+}
+
+
+# A bare yes or no is an answer to another question, never a complaint or a note.
+YES_WORDS = {"yes", "yeah", "yep", "ok", "okay", "haan", "haa", "ha", "ji", "ji haan", "theek hai", "हाँ", "हां", "जी", "जी हाँ", "ठीक है"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    value: Any = None
+    problem: Optional[str] = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def closed_choice(kind: str, said: Optional[str], canonical: Canonicaliser) -> Checked:
+    """Specialty, urgency or sex: whatever names one of the canonical values."""
+    value = canonical.canonical(kind, said)
+    return Checked(value) if value else Checked(problem=f"invalid_{kind}")
+
+
+def patient_id(said: Optional[str]) -> Checked:
+    match = _PATIENT_ID_RE.search(normalise_numbers(str(said or "")))
+    if not match:
+        return Checked(problem="invalid_patient_id")
+    prefix, digits = match.groups()
+    value = f"{prefix.upper()}-{digits}" if prefix else digits
+    return Checked(value[:MAX_REF])
+
+
+def age(said: Optional[str]) -> Checked:
+    text = str(said or "")
+    years = parse_number(text)
+    if years is None:
+        return Checked(problem="invalid_age_unreadable")
+    if _MONTH_WORDS.search(text):
+        years = round(years / 12, 2)
+    low, high = AGE_RANGE
+    if not low <= years <= high:
+        return Checked(problem="invalid_age_range", details={"value": f"{years:g}", "low": low, "high": high})
+    return Checked(years)
+
+
+def free_text(said: Optional[str], *, optional: bool = False, limit: int = MAX_TEXT) -> Checked:
+    """Complaint, reason, notes: the words as said. Optional text accepts "no" as nothing."""
+    text = " ".join(str(said or "").split())
+    bare = text.lower().strip(" .!।")
+    if optional and bare in NOTHING_WORDS:
+        return Checked("")
+    if not text or bare in YES_WORDS or bare in NOTHING_WORDS:
+        return Checked(problem="invalid_text")
+    return Checked(text[:limit])

@@ -1,0 +1,57 @@
+"""The action server's own durable store: one SQLite file under the data directory.
+
+It holds the offline outbox and the checklists read while the hub was
+reachable, so both survive a restart of the action server or the phone.
+SQLAlchemy 1.4 in 2.0 style; WAL mode so a reader never blocks the writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy.engine import Engine
+
+FILENAME = "actions.db"
+
+metadata = MetaData()
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # consult | encounter
+    Column("idempotency_key", String(96), nullable=False, unique=True),
+    Column("worker_id", String(64), nullable=False, index=True),
+    Column("payload", Text, nullable=False),  # the JSON body, sent as it was first built
+    Column("status", String(16), nullable=False, index=True),  # pending | delivered | rejected | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(200)),  # an error code or class, never patient data
+    Column("result", Text),  # the backend's answer once delivered
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime),
+)
+
+checklist_cache_table = Table(
+    "checklist_cache",
+    metadata,
+    Column("key", String(128), primary_key=True),  # "<slug>:<lang>" or "index"
+    Column("body", Text, nullable=False),
+    Column("fetched_at", Float, nullable=False),  # time.time()
+)
+
+
+def open_engine(data_dir: Path) -> Engine:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{data_dir / FILENAME}", future=True, connect_args={"timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a queued record must survive a power cut
+        cursor.close()
+
+    metadata.create_all(engine)
+    return engine

@@ -1,0 +1,56 @@
+"""Background delivery of the outbox, inside the action server process.
+
+Started by the rasa-sdk plugin hook (``rasa_sdk_plugins``) when the action
+server starts, so queued writes go out after a restart even if nobody talks
+to the assistant. Each round sends what is pending; the pause between rounds
+is short while the hub answers and grows (up to ``MAX_PAUSE``) while it does
+not, so a phone on 2G does not spend its battery knocking on a closed door.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from actions.outbox import deliver_pending
+from actions.services import services
+
+log = logging.getLogger(__name__)
+
+PAUSE = 3.0
+MAX_PAUSE = 30.0
+
+
+async def run_forever(pause: float = PAUSE, max_pause: float = MAX_PAUSE) -> None:
+    current = pause
+    while True:
+        try:
+            parts = services()
+            pending = await parts.outbox.pending()
+            if pending:
+                delivered = await deliver_pending(parts.outbox, parts.backend)
+                current = pause if delivered == len(pending) else min(current * 2, max_pause)
+            else:
+                current = pause
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep syncing whatever one round ran into
+            log.exception("outbox sync round failed")
+            current = min(current * 2, max_pause)
+        await asyncio.sleep(current)
+
+
+def attach(app: Any) -> None:
+    """Run ``run_forever`` for the life of the Sanic app of ``rasa run actions``."""
+
+    @app.listener("after_server_start")
+    async def _start(app: Any, _loop: Any) -> None:
+        app.ctx.outbox_sync = asyncio.get_running_loop().create_task(run_forever())
+        log.info("outbox sync started")
+
+    @app.listener("before_server_stop")
+    async def _stop(app: Any, _loop: Any) -> None:
+        task = getattr(app.ctx, "outbox_sync", None)
+        if task is not None:
+            task.cancel()

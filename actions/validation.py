@@ -1,0 +1,330 @@
+"""Form validation and form questions for the consult, encounter and cancel forms.
+
+The consult and encounter forms end with a read-back (slot ``confirmed``):
+"yes" completes the form and the rules book or save; "no" starts the
+correction loop: the worker names a field (or says the new value straight
+away, "no, the age is 46"), the field is asked again, and everything is read
+back again.
+
+An answer that cannot be taken is re-asked with the reason when it answers
+the question just asked (or the read-back, or the opening sentence). A value
+picked up in passing from an answer to another question is quietly dropped
+instead, and the slot keeps what it had, so a mis-tagged number never
+overwrites a good answer.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import fields
+from actions.consult import choose_candidate, describe_candidates, open_consults_of
+from actions.context import language_of
+from actions.forms import CANCEL, CONSULT, ENCOUNTER, FormSpec, form_named
+from actions.services import services
+from actions.texts import join_choices, label, say
+from actions.vitals import bp_order_wrong, parse_vitals, problems
+
+# Intents the rules answer inside a form; their words are not an answer.
+# (A low-confidence answer is still read: the field check says what was wrong.)
+INTERRUPTIONS = {"stop", "help", "out_of_scope", "choose_language"}
+# The read-back: a correction said there is meant, not picked up in passing.
+_READ_BACK = "confirmed"
+# Free text is only taken as the answer to its own question (or from the
+# opening sentence): words tagged in another answer ("... pulse one oh one")
+# are not a complaint.
+FREE_TEXT = {"complaint", "reason", "notes"}
+
+
+Validator = Callable[[Any, Any, CollectingDispatcher, Tracker, DomainDict], dict[str, Any]]
+
+
+def answers(validate: Validator) -> Validator:
+    """Marks ``validate_<slot>``: a cleared slot (None) is not an answer and is not judged.
+
+    Rasa hands a form's validation the slots set since the user spoke, which
+    includes the ones ``action_start_*`` has just cleared.
+    """
+    slot = validate.__name__.removeprefix("validate_")
+
+    @functools.wraps(validate)
+    def checked(self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {slot: None}
+        return validate(self, value, dispatcher, tracker, domain)
+
+    return checked
+
+
+def _previous_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+class ReadBackFormValidation(FormValidationAction, ABC):
+    """Shared by the consult and encounter forms: field checks and the correction loop."""
+
+    @property
+    @abstractmethod
+    def spec(self) -> FormSpec: ...
+
+    def name(self) -> str:
+        return f"validate_{self.spec.name}"
+
+    def data_slots(self, tracker: Tracker) -> list[str]:
+        return list(self.spec.data_slots)
+
+    def confirms(self, tracker: Tracker) -> bool:
+        return True
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        slots = self.data_slots(tracker)
+        if tracker.get_slot("correcting"):
+            slots.append("correction_field")
+        if self.confirms(tracker):
+            slots.append("confirmed")
+        return slots
+
+    def take(self, slot: str, checked: fields.Checked, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        answered = tracker.get_slot("requested_slot") in (slot, None, _READ_BACK)
+        if checked.ok and (answered or slot not in FREE_TEXT):
+            return {slot: checked.value}
+        if not checked.ok and answered:
+            say(dispatcher, checked.problem, language_of(tracker), **checked.details)
+            return {slot: None}
+        return {slot: _previous_value(tracker, slot)}
+
+    # --- fields shared by both forms -----------------------------------------------
+    @answers
+    def validate_patient_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("patient_id", fields.patient_id(value), dispatcher, tracker)
+
+    # --- the read-back and the correction loop ------------------------------------------
+    @answers
+    def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is True:
+            return {"confirmed": True, "correcting": False}
+        changed = set(tracker.slots_to_validate()) & set(self.spec.data_slots)
+        if changed:  # "no, the age is 46": already corrected, read back again
+            return {"confirmed": None, "correcting": False}
+        field = self._field(next(tracker.get_latest_entity_values("field"), None))
+        if field:  # "the age is wrong": ask that field again
+            return {"confirmed": None, "correcting": False, field: None}
+        return {"confirmed": None, "correcting": True}
+
+    @answers
+    def validate_correction_field(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_intent_of_latest_message() in ("affirm", "deny"):
+            # "no" / "nothing": no change after all, hear the read-back again.
+            return {"correction_field": None, "correcting": False}
+        field = self._field(value)
+        if field:
+            return {"correction_field": None, "correcting": False, field: None}
+        say(dispatcher, "invalid_field", language_of(tracker))
+        return {"correction_field": None}
+
+    def _field(self, said: Optional[str]) -> Optional[str]:
+        field = services().canonical.canonical("field", said)
+        return field if field in self.spec.data_slots else None
+
+
+def field_choices(spec: FormSpec, language: str) -> str:
+    """ "patient ID, age, sex, complaint, vitals or notes" for the correction question."""
+    return join_choices([label(slot, language) for slot in spec.data_slots], language)
+
+
+class ValidateConsultForm(ReadBackFormValidation):
+    spec = CONSULT
+
+    def data_slots(self, tracker: Tracker) -> list[str]:
+        if tracker.get_slot("urgency") == "emergency":
+            # An emergency books at once: only what routing needs, plus a
+            # patient id if one was given.
+            slots = ["urgency", "specialty"]
+            if tracker.get_slot("patient_id") is not None:
+                slots.append("patient_id")
+            return slots
+        return list(self.spec.data_slots)
+
+    def confirms(self, tracker: Tracker) -> bool:
+        return tracker.get_slot("urgency") != "emergency"
+
+    @answers
+    def validate_specialty(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("specialty", fields.closed_choice("specialty", value, services().canonical), dispatcher, tracker)
+
+    @answers
+    def validate_urgency(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        result = self.take("urgency", fields.closed_choice("urgency", value, services().canonical), dispatcher, tracker)
+        if result["urgency"] == "emergency" and _previous_value(tracker, "urgency") != "emergency":
+            say(dispatcher, "emergency_first", language_of(tracker))
+        return result
+
+    @answers
+    def validate_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("reason", fields.free_text(value, limit=500), dispatcher, tracker)
+
+
+class ValidateEncounterForm(ReadBackFormValidation):
+    spec = ENCOUNTER
+
+    @answers
+    def validate_age(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("age", fields.age(value), dispatcher, tracker)
+
+    @answers
+    def validate_sex(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("sex", fields.closed_choice("sex", value, services().canonical), dispatcher, tracker)
+
+    @answers
+    def validate_complaint(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("complaint", fields.free_text(value), dispatcher, tracker)
+
+    @answers
+    def validate_notes(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.take("notes", fields.free_text(value, optional=True), dispatcher, tracker)
+
+    async def extract_vitals(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """Vitals from any turn of the form ("log a visit, bp 140/90"), or "skip" when asked."""
+        if tracker.get_intent_of_latest_message(skip_fallback_intent=False) in INTERRUPTIONS:
+            return {}
+        said = (tracker.latest_message or {}).get("text") or ""
+        found = parse_vitals(said)
+        requested = tracker.get_slot("requested_slot")
+        known = tracker.get_slot("vitals") or {}
+        if requested == "vitals":
+            if found:
+                return {"vitals": {**known, **found}}
+            if tracker.get_intent_of_latest_message() == "deny" or fields.free_text(said, optional=True).value == "":
+                return {"vitals": {}}  # skipped
+            say(dispatcher, "vitals_unreadable", language_of(tracker))
+            return {"vitals": None}
+        if found and requested != "notes":
+            return {"vitals": {**known, **found}}
+        return {}
+
+    @answers
+    def validate_vitals(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if not value:
+            return {"vitals": value}
+        language = language_of(tracker)
+        wrong = problems(value)
+        if wrong:
+            first = wrong[0]
+            checked = fields.Checked(
+                problem="invalid_vital",
+                details={"label": label(first.field, language), "value": f"{first.value:g}", "low": f"{first.low:g}", "high": f"{first.high:g}", "unit": first.unit},
+            )
+            return self.take("vitals", checked, dispatcher, tracker)
+        if bp_order_wrong(value):
+            return self.take("vitals", fields.Checked(problem="invalid_bp_order"), dispatcher, tracker)
+        return {"vitals": value}
+
+
+class ValidateCancelForm(FormValidationAction):
+    """Which consult to cancel (asked only when there are several), then yes or no."""
+
+    def name(self) -> str:
+        return f"validate_{CANCEL.name}"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        chosen = tracker.get_slot("consult_to_cancel")
+        if isinstance(chosen, dict) and chosen.get("id") is None and chosen.get("key") is None:
+            return ["consult_to_cancel"]  # nothing to cancel: the action says why
+        return ["consult_to_cancel", "confirmed"]
+
+    async def extract_consult_to_cancel(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("consult_to_cancel") is not None:
+            return {}
+        if tracker.get_intent_of_latest_message(skip_fallback_intent=False) in INTERRUPTIONS:
+            return {}
+        candidates, reachable = await open_consults_of(tracker.sender_id)
+        if not candidates:
+            return {"consult_to_cancel": {"id": None, "key": None, "unreachable": not reachable}}
+        asked = tracker.get_slot("requested_slot") == "consult_to_cancel"
+        chosen = choose_candidate(candidates, tracker, by_number=asked)
+        if chosen is not None:
+            return {"consult_to_cancel": chosen}
+        if len(candidates) == 1 and not asked:
+            return {"consult_to_cancel": candidates[0]}
+        if asked:
+            say(dispatcher, "cancel_choice_unclear", language_of(tracker))
+            return {"consult_to_cancel": None}
+        return {}
+
+    @answers
+    def validate_consult_to_cancel(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return {"consult_to_cancel": value}
+
+    @answers
+    def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return {"confirmed": bool(value)}
+
+
+# --- questions ---------------------------------------------------------------------------
+
+
+class AskSlot(Action, ABC):
+    """``action_ask_<slot>``: the form's question, in the worker's language."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def question(self, tracker: Tracker) -> str:
+        return f"ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        say(dispatcher, self.question(tracker), language_of(tracker))
+        return []
+
+
+# One question action per plain slot; ``rasa run actions`` finds every subclass.
+for _slot in ("urgency", "patient_id", "reason", "age", "sex", "complaint", "vitals", "notes"):
+    globals()[f"Ask_{_slot}"] = type(f"Ask_{_slot}", (AskSlot,), {"slot": _slot, "__module__": __name__})
+
+
+class AskSpecialty(AskSlot):
+    slot = "specialty"
+
+    def question(self, tracker: Tracker) -> str:
+        return "ask_specialty_emergency" if tracker.get_slot("urgency") == "emergency" else "ask_specialty"
+
+
+class AskCorrectionField(AskSlot):
+    slot = "correction_field"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        spec = form_named(tracker.active_loop.get("name")) or ENCOUNTER
+        language = language_of(tracker)
+        say(dispatcher, "ask_correction_field", language, fields=field_choices(spec, language))
+        return []
+
+
+class AskConsultToCancel(AskSlot):
+    slot = "consult_to_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        candidates, _ = await open_consults_of(tracker.sender_id)
+        language = language_of(tracker)
+        say(dispatcher, "ask_consult_to_cancel", language, options=describe_candidates(candidates, language))
+        return []

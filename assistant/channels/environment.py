@@ -1,0 +1,77 @@
+"""What ``assistant up`` prepares for the channels: Rasa's environment, demo sign-in, summary lines.
+
+credentials.yml refers to ASSISTANT_* variables; Rasa refuses to start when
+one is unset. The stack exports every setting (empty when not configured:
+that channel then refuses requests); this adds what is derived. The web
+session key and the WhatsApp verify token are generated on first run and kept
+under data_dir/secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Optional
+
+from assistant.channels.runtime import state_url
+from assistant.config import ENV_PREFIX, Settings
+from assistant.stack.secrets import stored_secret
+
+def channel_environment(settings: Settings) -> dict[str, str]:
+    env = {ENV_PREFIX + "CHANNELS_DB_URL": state_url(settings)}
+    env[ENV_PREFIX + "WEB_SESSION_SECRET"] = settings.web_session_secret or stored_secret(settings, "web_session_secret")
+    env[ENV_PREFIX + "WHATSAPP_VERIFY_TOKEN"] = settings.whatsapp_verify_token or stored_secret(settings, "whatsapp_verify_token")
+    return env
+
+
+def _demo_pin(settings: Settings) -> str:
+    from assistant.backend.workers import check_pin_format, generate_pin
+
+    return check_pin_format(settings.demo_pin) if settings.demo_pin else stored_secret(settings, "demo_pin", generate_pin)
+
+
+async def _ensure_demo_pins(settings: Settings, pin: str) -> Optional[str]:
+    """Give demo workers without a PIN the demo PIN; the first whose PIN it is, for the summary."""
+    from assistant.backend import workers
+    from assistant.backend.database import Database
+    from assistant.backend.models import Worker
+    from assistant.backend.seed import load_demo
+
+    demo_workers = [entry["id"] for entry in load_demo()["workers"] if entry["role"] == "worker"]
+
+    db = Database.connect(settings.database_url)
+    try:
+        await db.create_schema()
+        async with db.write() as session:
+            shown = None
+            for worker_id in demo_workers:
+                worker = await session.get(Worker, worker_id)
+                if worker is None or not worker.active:
+                    continue
+                if await session.get(workers.WorkerPin, worker_id) is None:
+                    await workers.issue_pin(session, worker_id, pin)
+                    shown = shown or worker_id
+                elif shown is None and await workers.pin_matches(session, worker_id, pin):
+                    shown = worker_id
+            return shown
+    finally:
+        await db.dispose()
+
+
+def demo_login(settings: Settings) -> Optional[tuple[str, str]]:
+    """(worker id, PIN) a newcomer can sign in with, when the demo data is loaded."""
+    pin = _demo_pin(settings)
+    worker = asyncio.run(_ensure_demo_pins(settings, pin))
+    return (worker, pin) if worker else None
+
+
+def summary_lines(settings: Settings) -> list[str]:
+    rasa = settings.rasa_base_url
+    login = demo_login(settings)
+    lines = [f"  web chat  {rasa}/webhooks/web/"]
+    if login:
+        lines.append(f"            demo sign-in: worker {login[0]}, PIN {login[1]}  (`assistant worker pin ID` issues PINs)")
+    whatsapp = "" if settings.whatsapp_app_secret else "  (not configured: see docs/channels.md)"
+    lines.append(f"  WhatsApp  {rasa}/webhooks/whatsapp/webhook{whatsapp}")
+    if settings.twilio_auth_token:
+        lines.append(f"  Twilio    {rasa}/webhooks/twilio_whatsapp/webhook")
+    return lines

@@ -1,0 +1,37 @@
+"""What the channels themselves say (everything else comes from the assistant), in English and Hindi.
+
+The sender's language is not known before the assistant has understood
+them, so these go out in both languages.
+"""
+
+from __future__ import annotations
+
+
+def _both(english: str, hindi: str) -> str:
+    return f"{english}\n{hindi}"
+
+
+UNKNOWN_SENDER = _both(
+    "Sorry, this number is not registered with the field assistant. Please ask your supervisor to register it.",
+    "माफ़ कीजिए, यह नंबर फ़ील्ड असिस्टेंट में पंजीकृत नहीं है। कृपया अपने सुपरवाइज़र से इसे पंजीकृत करवाएँ।",
+)
+UNSUPPORTED = _both(
+    "Sorry, I can read text, button replies and voice notes only.",
+    "माफ़ कीजिए, मैं केवल लिखा हुआ संदेश, बटन और वॉइस नोट समझ सकता हूँ।",
+)
+VOICE_UNREADABLE = _both(
+    "Sorry, I could not play that voice note. Please send it again, or type.",
+    "माफ़ कीजिए, यह वॉइस नोट नहीं चल सका। कृपया फिर से भेजें या लिखें।",
+)
+VOICE_EMPTY = _both(
+    "I could not make out any words in that voice note. Please speak again, or type.",
+    "उस वॉइस नोट में मुझे कोई शब्द समझ नहीं आया। कृपया फिर से बोलें या लिखें।",
+)
+VOICE_UNAVAILABLE = _both(
+    "Voice notes cannot be understood right now. Please type your message.",
+    "अभी वॉइस नोट समझे नहीं जा सकते। कृपया अपना संदेश लिखें।",
+)
+
+
+def heard(text: str) -> str:
+    return f"🎤 “{text}”"

@@ -1,0 +1,159 @@
+"""Twilio's WhatsApp webhook as a Rasa input channel: ``/webhooks/twilio_whatsapp/webhook``.
+
+Twilio posts form-encoded fields (``From=whatsapp:+91...``, ``Body``,
+``MessageSid``, ``ButtonPayload``, ``MediaUrl0``...) and signs them with
+``X-Twilio-Signature``: base64 HMAC-SHA1, keyed with the account's auth
+token, over the URL it called followed by the sorted parameters. Rasa's own
+twilio channel does not check it; this one answers 403 when it does not
+match. Replies go back in the same HTTP exchange as TwiML, choices as
+numbered text (Twilio's WhatsApp buttons need pre-approved templates).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import parse_qs
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from assistant.channels import runtime
+from assistant.channels.choices import choices_of, numbered_text
+from assistant.channels.hub import HubUnavailable
+from assistant.channels.identities import Directory, Sender
+from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
+from assistant.channels.responses import error_response
+from assistant.channels.state import ChannelState
+from assistant.channels.textsplit import split_text
+from assistant.channels.voice_notes import VoiceNoteTranscriber
+from assistant.backend.workers import phone_digits
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "twilio"
+BODY_LIMIT = 1600  # Twilio's limit for one WhatsApp message body
+MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=30)
+HUB_DOWN = "The hub is unreachable just now. Please send your message again in a few minutes."
+
+
+class TwilioReplies:
+    """Keeps the turn's bot messages; they leave as TwiML in the webhook's answer."""
+
+    def __init__(self, state: ChannelState) -> None:
+        self.state = state
+        self.pieces: list[str] = []
+
+    async def deliver(self, worker_id: Optional[str], messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            text, choices = message.get("text") or "", choices_of(message.get("buttons"))
+            if choices and worker_id:
+                # Twilio's WhatsApp buttons need approved templates: choices go as numbers.
+                await self.state.remember_choices(NAMESPACE, worker_id, [choice.payload for choice in choices])
+            self.pieces += split_text(numbered_text(text, choices) if choices else text, BODY_LIMIT)
+
+    def twiml(self) -> str:
+        reply = MessagingResponse()
+        for piece in self.pieces:
+            reply.message(piece)
+        return str(reply)
+
+
+def form_fields(request: Request) -> RequestParameters:
+    """Twilio signs blank fields too (``Body=`` on a voice note); Sanic's ``request.form`` drops them."""
+    return RequestParameters(parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _twiml(body: str) -> HTTPResponse:
+    return response.text(body, content_type="application/xml")
+
+
+class TwilioWhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio_whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "TwilioWhatsAppInput":
+        def value(key: str) -> str:
+            return runtime.credential(credentials, "twilio", key)
+
+        return cls(value("auth_token"), value("account_sid"), value("webhook_url"))
+
+    def __init__(self, auth_token: str, account_sid: str, webhook_url: str) -> None:
+        self.auth_token = auth_token
+        self.account_sid = account_sid
+        self.webhook_url = webhook_url
+        self.state = runtime.channel_state()
+        self.inbound = MessagingInbound(
+            NAMESPACE, Directory(runtime.hub(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
+        )
+        if not auth_token:
+            log.warning("Twilio channel: no auth token configured (ASSISTANT_TWILIO_AUTH_TOKEN); webhooks are refused")
+
+    def signature_valid(self, request: Request, form: RequestParameters) -> bool:
+        signature = request.headers.get("X-Twilio-Signature")
+        if not self.auth_token or not signature:
+            return False
+        # Behind a proxy the URL Twilio signed is the public one, not what reached us.
+        url = self.webhook_url or request.url
+        return RequestValidator(self.auth_token).validate(url, form, signature)
+
+    def _media_fetcher(self, url: str) -> Callable[[], Awaitable[bytes]]:
+        auth = aiohttp.BasicAuth(self.account_sid, self.auth_token) if self.account_sid else None
+
+        async def fetch() -> bytes:
+            async with aiohttp.ClientSession(timeout=MEDIA_TIMEOUT) as session:
+                async with session.get(url, auth=auth) as media:
+                    media.raise_for_status()
+                    return await media.read()
+
+        return fetch
+
+    def incoming(self, form: Any) -> Incoming:
+        sid, sender = form.get("MessageSid") or form.get("SmsMessageSid"), form.get("From") or ""
+        if not sid or not sender.startswith("whatsapp:") or not phone_digits(sender):
+            raise ValueError("MessageSid and From=whatsapp:+<number> are required")
+        who = Sender(phone=phone_digits(sender))
+        if form.get("ButtonPayload"):
+            return Incoming(sid, who, CHOICE, form.get("ButtonPayload"))
+        media_type, media_url = form.get("MediaContentType0") or "", form.get("MediaUrl0")
+        if media_url and media_type.startswith("audio/"):
+            return Incoming(sid, who, AUDIO, fetch_audio=self._media_fetcher(media_url))
+        if (form.get("Body") or "").strip():
+            return Incoming(sid, who, TEXT, form.get("Body"))
+        return Incoming(sid, who, UNSUPPORTED)
+
+    async def receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        form = form_fields(request)
+        if not self.signature_valid(request, form):
+            return error_response(403, "forbidden", "Missing or invalid X-Twilio-Signature.")
+        try:
+            incoming = self.incoming(form)
+        except ValueError as exc:
+            return error_response(400, "bad_request", f"Not a Twilio WhatsApp webhook: {exc}.")
+        out = TwilioReplies(self.state)
+        try:
+            await self.inbound.handle(incoming, out, on_new_message, request.app.ctx.agent)
+        except HubUnavailable as exc:
+            log.warning("Twilio message could not be attributed: %s", exc)
+            await out.deliver(None, [{"text": HUB_DOWN}])
+        return _twiml(out.twiml())
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("twilio_whatsapp_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "configured": bool(self.auth_token)})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        return webhook

@@ -1,0 +1,211 @@
+"""The clinic-phone web chat as a Rasa input channel, under ``/webhooks/web/``.
+
+- ``GET /``: the page (``GET /app.js`` its script, ``GET /health`` a ping).
+- ``POST /login`` ``{"worker_id", "pin"}``: the backend checks the PIN (and
+  locks the worker out after repeated failures); the answer is a signed,
+  expiring session token.
+- ``POST /webhook`` ``{"message", "message_id"}`` with ``Authorization:
+  Bearer <token>``: one user turn. The sender id is the token's worker, never
+  something the page says. ``message_id`` (the page's, unique per message)
+  makes a resend after a lost answer return the first answer instead of
+  being processed twice.
+- ``GET /history``: the conversation so far, for a reloaded page.
+- ``POST /logout``: ends the session for good, before its expiry.
+
+Errors use the backend's shape: ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from assistant.channels import runtime
+from assistant.channels.hub import HubRefused, HubUnavailable
+from assistant.channels.identities import CHAT_ROLE
+from assistant.channels.metadata import user_metadata
+from assistant.channels.responses import error_response
+from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
+from assistant.channels.turns import run_turn
+from assistant.channels.webchat.assets import load_assets
+from assistant.channels.webchat.history import transcript
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "web"
+MAX_MESSAGE = 2000
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The backend's answers about the worker's own sign-in; any other refusal is the server's problem.
+WORKER_FACING_REFUSALS = ("invalid_credentials", "locked", "validation_error")
+
+
+class RequestError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.response = error_response(status, code, message)
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError(400, "bad_request", "The request body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "bad_request", "The request body must be a JSON object.")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, pattern: Optional[re.Pattern[str]] = None, limit: int = MAX_MESSAGE) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(400, "bad_request", f"{name} is required.")
+    value = value.strip()
+    if len(value) > limit or (pattern is not None and not pattern.match(value)):
+        raise RequestError(400, "bad_request", f"{name} is not valid.")
+    return value
+
+
+class WebChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "web"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "WebChatInput":
+        secret = runtime.credential(credentials, "web", "session_secret")
+        hours = float(runtime.credential(credentials, "web", "session_hours"))
+        try:
+            signer: Optional[SessionSigner] = SessionSigner(secret, dt.timedelta(hours=hours))
+        except ValueError as exc:
+            log.warning("web chat sign-in disabled: %s (ASSISTANT_WEB_SESSION_SECRET)", exc)
+            signer = None
+        return cls(signer)
+
+    def __init__(self, signer: Optional[SessionSigner]) -> None:
+        self.signer = signer
+        self.state = runtime.channel_state()
+        self.hub = runtime.hub()
+        self.assets = load_assets()
+
+    # --- sessions -------------------------------------------------------------
+
+    def _signer(self) -> SessionSigner:
+        if self.signer is None:
+            raise RequestError(503, "not_configured", "Web chat sign-in is not configured on this server.")
+        return self.signer
+
+    async def _session(self, request: Request) -> WebSession:
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise RequestError(401, "unauthorized", "Not signed in.")
+        try:
+            session = self._signer().verify(token.strip())
+        except InvalidSession as exc:
+            raise RequestError(401, "unauthorized", str(exc)) from None
+        if await self.state.session_ended(session.session_id):
+            raise RequestError(401, "unauthorized", "You signed out; please sign in again.")
+        return session
+
+    async def login(self, request: Request) -> HTTPResponse:
+        signer = self._signer()
+        body = _json_body(request)
+        worker_id = _field(body, "worker_id", WORKER_ID).upper()
+        pin = _field(body, "pin", limit=16)
+        try:
+            worker = await self.hub.pin_login(worker_id, pin)
+        except HubRefused as exc:
+            if exc.error.get("code") in WORKER_FACING_REFUSALS:
+                return response.json({"error": exc.error}, status=exc.status)
+            log.error("the backend refused the channel's PIN check (%s): is ASSISTANT_SERVICE_TOKEN valid?", exc.status)
+            raise RequestError(503, "unavailable", "Sign-in is not working on this server; please tell your supervisor.") from None
+        except HubUnavailable as exc:
+            log.warning("web sign-in impossible: %s", exc)
+            raise RequestError(503, "unavailable", "The hub cannot check your PIN right now. Please try again in a minute.") from None
+        if worker.get("role") != CHAT_ROLE:
+            raise RequestError(403, "forbidden", "This chat is for field health workers.")
+        token, session = signer.issue(worker)
+        return response.json({
+            "token": token,
+            "worker": {"id": session.worker_id, "name": session.worker_name},
+            "expires_at": session.expires_at.isoformat(),
+        })
+
+    async def logout(self, request: Request) -> HTTPResponse:
+        session = await self._session(request)
+        await self.state.end_session(session.session_id, session.expires_at)
+        return response.json({"status": "signed out"})
+
+    # --- conversation -----------------------------------------------------------
+
+    async def message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        session = await self._session(request)
+        body = _json_body(request)
+        text = _field(body, "message")
+        message_id = _field(body, "message_id", MESSAGE_ID)
+        key = f"{session.worker_id}:{message_id}"
+        claim = await self.state.claim(NAMESPACE, key)
+        if claim.outcome == "done":
+            return response.json({"messages": claim.response or [], "replayed": True})
+        if claim.outcome == "in_flight":
+            raise RequestError(409, "in_progress", "This message is still being answered; try again shortly.")
+        try:
+            messages = await run_turn(
+                on_new_message, request.app.ctx.agent, channel=NAMESPACE, worker_id=session.worker_id, text=text,
+                metadata=user_metadata(NAMESPACE, text), message_id=f"web-{message_id}",
+            )
+        except BaseException:
+            await self.state.release(NAMESPACE, key)
+            raise
+        await self.state.finish(NAMESPACE, key, messages)
+        return response.json({"messages": messages})
+
+    async def history(self, request: Request) -> HTTPResponse:
+        session = await self._session(request)
+        tracker = await request.app.ctx.agent.tracker_store.retrieve(session.worker_id)
+        return response.json({
+            "worker": {"id": session.worker_id, "name": session.worker_name},
+            "messages": transcript(tracker) if tracker is not None else [],
+        })
+
+    # --- routes -------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        web = Blueprint("web_chat", __name__)
+
+        def guarded(handler: Callable[[Request], Awaitable[HTTPResponse]]) -> Callable[[Request], Awaitable[HTTPResponse]]:
+            async def run(request: Request) -> HTTPResponse:
+                try:
+                    return await handler(request)
+                except RequestError as exc:
+                    return exc.response
+            return run
+
+        @web.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            if not request.path.endswith("/"):
+                # The page's URLs are relative to the directory.
+                return response.redirect(request.path + "/", status=301)
+            return self.assets.page.serve(request)
+
+        @web.route("/app.js", methods=["GET"])
+        async def script(request: Request) -> HTTPResponse:
+            return self.assets.script.serve(request)
+
+        @web.route("/health", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "sign_in": self.signer is not None})
+
+        web.add_route(guarded(self.login), "/login", methods=["POST"], name="login")
+        web.add_route(guarded(self.logout), "/logout", methods=["POST"], name="logout")
+        web.add_route(guarded(self.history), "/history", methods=["GET"], name="history")
+        web.add_route(guarded(lambda request: self.message(request, on_new_message)), "/webhook", methods=["POST"], name="webhook")
+        return web

@@ -1,0 +1,128 @@
+"""WhatsApp Business Cloud API as a Rasa input channel: ``/webhooks/whatsapp/webhook``.
+
+- GET: Meta's verification handshake (``hub.mode``, ``hub.verify_token``,
+  ``hub.challenge``).
+- POST: a webhook signed with ``X-Hub-Signature-256`` (403 when the
+  signature is missing or wrong, 400 when the body is not a WhatsApp
+  webhook, 200 once every message in it is handled; 503 when the backend
+  could not say who wrote, so that Meta delivers it again later).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from assistant.channels import runtime
+from assistant.channels.hub import HubUnavailable
+from assistant.channels.identities import Directory, Sender
+from assistant.channels.inbound import AUDIO, Incoming, MessagingInbound
+from assistant.channels.responses import error_response
+from assistant.channels.voice_notes import VoiceNoteTranscriber
+from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
+from assistant.channels.whatsapp.graph import GraphClient, RetryPolicy
+from assistant.channels.whatsapp.outbound import Recipient
+from assistant.channels.whatsapp.replies import WhatsAppReplies
+from assistant.channels.whatsapp.payload import InboundMessage, MalformedPayload, parse_webhook
+from assistant.channels.whatsapp.signature import signature_valid
+
+log = logging.getLogger(__name__)
+
+
+class WhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "WhatsAppInput":
+        settings = runtime.settings()
+
+        def value(key: str) -> str:
+            return runtime.credential(credentials, "whatsapp", key)
+
+        policy = RetryPolicy(attempts=max(1, settings.whatsapp_send_attempts), base_seconds=settings.whatsapp_retry_base_seconds)
+        graph = GraphClient(value("graph_url"), value("api_version"), value("access_token"), policy)
+        return cls(value("verify_token"), value("app_secret"), value("phone_number_id"), graph)
+
+    def __init__(self, verify_token: str, app_secret: str, phone_number_id: str, graph: GraphClient) -> None:
+        self.verify_token = verify_token
+        self.app_secret = app_secret
+        self.phone_number_id = phone_number_id
+        self.graph = graph
+        self.state = runtime.channel_state()
+        self.delivery = Delivery(graph, self.state)
+        self.inbound = MessagingInbound(
+            NAMESPACE, Directory(runtime.hub(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
+        )
+        if not app_secret:
+            log.warning("WhatsApp channel: no app secret configured (ASSISTANT_WHATSAPP_APP_SECRET); webhooks are refused")
+
+    def verify(self, request: Request) -> HTTPResponse:
+        mode = request.args.get("hub.mode")
+        token = request.args.get("hub.verify_token") or ""
+        challenge = request.args.get("hub.challenge") or ""
+        if mode == "subscribe" and self.verify_token and hmac.compare_digest(token.encode(), self.verify_token.encode()):
+            return response.text(challenge)
+        return error_response(403, "forbidden", "Verification token mismatch.")
+
+    def _incoming(self, message: InboundMessage) -> Incoming:
+        fetch = None
+        if message.kind == AUDIO and message.media_id:
+            media_id = message.media_id
+
+            async def fetch() -> bytes:
+                return (await self.graph.media(media_id))[0]
+
+        return Incoming(message.message_id, Sender(message.phone, message.user_id), message.kind, message.text, fetch)
+
+    async def receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        body = request.body or b""
+        if not signature_valid(self.app_secret, body, request.headers.get("X-Hub-Signature-256")):
+            return error_response(403, "forbidden", "Missing or invalid X-Hub-Signature-256.")
+        try:
+            webhook = parse_webhook(body)
+        except MalformedPayload as exc:
+            return error_response(400, "bad_request", f"Not a WhatsApp webhook: {exc}.")
+        if webhook.errors:
+            log.warning("WhatsApp reported errors with codes %s", webhook.errors)
+        for message in webhook.messages:
+            recipient = Recipient(message.phone, message.user_id)
+            out = WhatsAppReplies(self.delivery, self.state, recipient, message.business_number_id or self.phone_number_id)
+            try:
+                await self.inbound.handle(self._incoming(message), out, on_new_message, request.app.ctx.agent)
+            except HubUnavailable as exc:
+                log.warning("WhatsApp message held for redelivery: %s", exc)
+                return error_response(503, "unavailable", "The hub is unreachable; deliver this again later.")
+        return response.json({"status": "ok", "messages": len(webhook.messages), "statuses": webhook.statuses})
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("whatsapp_cloud_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "configured": bool(self.app_secret)})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            return self.verify(request)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        @webhook.listener("after_server_start")
+        async def start_redelivery(app: Any, _: Any) -> None:
+            app.add_task(self.delivery.keep_flushing(runtime.settings().whatsapp_redelivery_seconds))
+
+        @webhook.listener("before_server_stop")
+        async def close(_: Any, __: Any) -> None:
+            await self.graph.close()
+
+        return webhook

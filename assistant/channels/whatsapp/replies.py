@@ -1,0 +1,35 @@
+"""A turn's bot messages to one WhatsApp user, as Graph API messages, in order."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from assistant.channels.choices import choices_of
+from assistant.channels.state import ChannelState
+from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
+from assistant.channels.whatsapp.outbound import Recipient, choice_bodies
+
+
+class WhatsAppReplies:
+    """Bound to the number that wrote: Rasa's recipient id is the worker id, not an address."""
+
+    def __init__(self, delivery: Delivery, state: ChannelState, recipient: Recipient, business_number_id: str) -> None:
+        self.delivery = delivery
+        self.state = state
+        self.recipient = recipient
+        self.business_number_id = business_number_id
+
+    async def deliver(self, worker_id: Optional[str], messages: list[dict[str, Any]]) -> None:
+        bodies: list[dict[str, Any]] = []
+        for message in messages:
+            # A custom payload is a signal for screens (e.g. {"outbox": "queued"}); the text that
+            # comes with it already tells a WhatsApp user. Images and attachments are not sent.
+            text = message.get("text") or ""
+            choices = choices_of(message.get("buttons"))
+            if not text.strip() and not choices:
+                continue
+            outgoing = choice_bodies(self.recipient, text, choices)
+            if outgoing.numbered and worker_id:
+                await self.state.remember_choices(NAMESPACE, worker_id, outgoing.numbered)
+            bodies += outgoing.bodies
+        await self.delivery.send(self.business_number_id, bodies)

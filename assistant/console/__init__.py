@@ -1,0 +1,1 @@
+"""The supervisor console: transcript review, records and audit (``assistant serve console``)."""

@@ -1,0 +1,163 @@
+"""Who is signed in, what they may see, and the checks every request passes.
+
+Sign-ins are server-side sessions: the cookie carries a random token (HTTP-only,
+SameSite=Strict, Secure, expiring) and the database keeps its SHA-256, the
+worker, the expiry and the session's CSRF token. Facility scope comes from
+the backend's own rule (a supervisor sees the subtree under their facility,
+an admin sees everything), recomputed on each request so a changed role or
+facility takes effect at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional
+
+from aiohttp import web
+from sqlalchemy import delete, select
+
+from assistant.backend.auth import _scope_for  # the backend's scoping rule, reused as is
+from assistant.backend.models import Worker, utcnow
+from assistant.config import Settings
+from assistant.console.models import ConsoleSession
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SESSION_COOKIE = "console_session"
+LOGIN_COOKIE = "console_login"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CONSOLE_ROLES = ("supervisor", "admin")
+# Pages anyone may load; everything else needs a signed-in supervisor or admin.
+PUBLIC_PREFIXES = ("/login", "/health", "/static/")
+# A sign-in never outlives this, however active.
+MAX_SESSION_AGE = dt.timedelta(hours=12)
+# Sliding expiry is written back at most this often, not on every request.
+REFRESH_AFTER = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    worker_id: str
+    name: str
+    role: str
+    facility_id: str
+    visible_facilities: Optional[frozenset[str]]  # None: every facility (admin)
+    session_id: int
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can_see(self, facility_id: Optional[str]) -> bool:
+        return self.visible_facilities is None or (facility_id is not None and facility_id in self.visible_facilities)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def client_address(request: web.Request) -> str:
+    # The direct peer. A reverse proxy in front would need its own trusted header handling.
+    return request.remote or "unknown"
+
+
+def set_cookie(response: web.StreamResponse, settings: Settings, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="Strict", secure=settings.console_secure_cookies
+    )
+
+
+async def start_session(request: web.Request, worker_id: str) -> tuple[str, ConsoleSession]:
+    settings: Settings = request.app["settings"]
+    token = secrets.token_urlsafe(32)
+    record = ConsoleSession(
+        token_hash=hash_token(token),
+        worker_id=worker_id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + dt.timedelta(minutes=settings.console_session_minutes),
+    )
+    async with request.app["db"].write() as session:
+        session.add(record)
+    return token, record
+
+
+async def end_session(request: web.Request, viewer: Viewer) -> None:
+    async with request.app["db"].write() as session:
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.id == viewer.session_id))
+
+
+async def _viewer_for(request: web.Request, token: str) -> Optional[Viewer]:
+    settings: Settings = request.app["settings"]
+    now = utcnow()
+    async with request.app["db"].read() as session:
+        record = (
+            await session.execute(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))
+        ).scalar_one_or_none()
+        if record is None or record.expires_at <= now or record.created_at + MAX_SESSION_AGE <= now:
+            return None
+        worker = await session.get(Worker, record.worker_id)
+        if worker is None or not worker.active or worker.role not in CONSOLE_ROLES:
+            return None
+        scope = await _scope_for(session, worker)
+    idle = dt.timedelta(minutes=settings.console_session_minutes)
+    if record.expires_at - now < idle - REFRESH_AFTER:
+        async with request.app["db"].write() as session:
+            stored = await session.get(ConsoleSession, record.id)
+            if stored is not None:
+                stored.expires_at = now + idle
+    return Viewer(worker.id, worker.name, worker.role, worker.facility_id, scope, record.id, record.csrf_token)
+
+
+def viewer(request: web.Request) -> Viewer:
+    return request["viewer"]
+
+
+def _is_public(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix) for prefix in PUBLIC_PREFIXES)
+
+
+@web.middleware
+async def require_sign_in(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await _viewer_for(request, token) if token else None
+    if found is not None:
+        request["viewer"] = found
+    elif not _is_public(request.path):
+        if request.method == "GET":
+            raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.path != "/" else "/login")
+        raise web.HTTPUnauthorized(text="Sign in first.")
+    return await handler(request)
+
+
+def _same_origin(request: web.Request) -> bool:
+    """Browsers send Origin on POST; a foreign one is refused even with a valid token."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == request.host
+
+
+def csrf_expected(request: web.Request) -> Optional[str]:
+    """The token a form must echo: the session's, or before sign-in the login cookie's."""
+    if "viewer" in request:
+        return viewer(request).csrf_token
+    return request.cookies.get(LOGIN_COOKIE)
+
+
+@web.middleware
+async def check_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return await handler(request)
+    expected = csrf_expected(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = (await request.post()).get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected) or not _same_origin(request):
+        raise web.HTTPForbidden(text="The form had expired or did not come from this console (CSRF check failed). Reload the page and try again.")
+    return await handler(request)

@@ -1,0 +1,52 @@
+"""The audit trail: every view or export of patient data, and every sign-in.
+
+Entries are written before the data is sent, so a failure to record an
+access refuses the access. Targets name records by id ("conversation 12",
+"encounter 7"), never by patient identifier.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from assistant.console.access import client_address
+from assistant.console.models import AuditEntry
+
+USER_AGENT_LIMIT = 300
+
+
+async def record(
+    request: web.Request,
+    action: str,
+    target: Optional[str] = None,
+    *,
+    actor: Optional[str] = None,
+    role: Optional[str] = None,
+) -> None:
+    who = request.get("viewer")
+    async with request.app["db"].write() as session:
+        session.add(
+            AuditEntry(
+                actor=actor or (who.worker_id if who else None),
+                role=role or (who.role if who else None),
+                action=action,
+                target=target,
+                address=client_address(request),
+                user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_LIMIT],
+            )
+        )
+
+
+async def entries(request: web.Request, *, actor: Optional[str], action: Optional[str], limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+    query = select(AuditEntry)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    async with request.app["db"].read() as session:
+        total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()
+    return list(rows), total

@@ -1,0 +1,99 @@
+"""Workers, facilities and clinical records from the backend database, within a viewer's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+from sqlalchemy import select
+
+from assistant.backend.auth import _facility_subtree  # the backend's hierarchy walk, reused as is
+from assistant.backend.database import Database
+from assistant.backend.models import Consult, Encounter, Facility, Worker
+from assistant.console.access import Viewer
+from assistant.console.tracker import epoch_seconds, json_array_agg
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    name: str
+    facility_id: str
+    role: str
+    designation: Optional[str]
+
+
+async def facilities(db: Database, viewer: Viewer) -> list[Facility]:
+    async with db.read() as session:
+        rows = (await session.execute(select(Facility).order_by(Facility.name))).scalars().all()
+    return [row for row in rows if viewer.can_see(row.id)]
+
+
+async def workers(db: Database, viewer: Viewer, facility_ids: Optional[Iterable[str]] = None) -> dict[str, WorkerInfo]:
+    """Everyone whose conversations the viewer may read (optionally only under some facilities)."""
+    query = select(Worker.id, Worker.name, Worker.facility_id, Worker.role, Worker.designation).order_by(Worker.name)
+    if viewer.visible_facilities is not None:
+        query = query.where(Worker.facility_id.in_(viewer.visible_facilities))
+    if facility_ids is not None:
+        query = query.where(Worker.facility_id.in_(list(facility_ids)))
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {row.id: WorkerInfo(*row) for row in rows}
+
+
+async def worker(db: Database, worker_id: str) -> Optional[WorkerInfo]:
+    async with db.read() as session:
+        row = await session.get(Worker, worker_id)
+    return None if row is None else WorkerInfo(row.id, row.name, row.facility_id, row.role, row.designation)
+
+
+async def subtree(db: Database, facility_id: str) -> frozenset[str]:
+    async with db.read() as session:
+        return await _facility_subtree(session, facility_id)
+
+
+async def record_times(
+    db: Database, model: type, senders: Optional[Sequence[str]], since: Optional[float], until: Optional[float]
+) -> list[tuple[str, float]]:
+    """(conversation id, creation time) of every consult or encounter linked to a conversation.
+
+    Tens of thousands at district scale: the database sends one JSON array of
+    times per conversation id rather than a row per record.
+    """
+    query = (
+        select(model.conversation_id, json_array_agg(epoch_seconds(model.created_at)))
+        .where(model.conversation_id.is_not(None))
+        .group_by(model.conversation_id)
+    )
+    if senders is not None:
+        query = query.where(model.conversation_id.in_(list(senders)))
+    if since is not None:
+        query = query.where(model.created_at >= dt.datetime.fromtimestamp(since, dt.timezone.utc))
+    if until is not None:
+        query = query.where(model.created_at < dt.datetime.fromtimestamp(until, dt.timezone.utc))
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return [(sender, float(moment)) for sender, times in rows for moment in json.loads(times)]
+
+
+async def records_for(db: Database, model: type, senders: Sequence[str], since: float) -> list[Any]:
+    """Consults or encounters of these conversations created since ``since`` (oldest first)."""
+    if not senders:
+        return []
+    query = (
+        select(model)
+        .where(model.conversation_id.in_(list(senders)), model.created_at >= dt.datetime.fromtimestamp(since, dt.timezone.utc))
+        .order_by(model.created_at)
+    )
+    async with db.read() as session:
+        return list((await session.execute(query)).scalars().all())
+
+
+async def record(db: Database, model: type, record_id: int) -> Any:
+    async with db.read() as session:
+        return await session.get(model, record_id)
+
+
+RECORD_MODELS: dict[str, type] = {"consult": Consult, "encounter": Encounter}

@@ -1,0 +1,177 @@
+"""Sign-in and sign-out, with a rate limit on failures per account and per address.
+
+Failed attempts are counted in the database, so the limit holds across
+restarts and across several console processes. An account's count restarts
+after a successful sign-in; an address gets more room than an account
+because a clinic's staff often share one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Optional
+
+from aiohttp import web
+from sqlalchemy import delete, func, select
+
+from assistant.backend.database import Database
+from assistant.backend.models import Worker, utcnow
+from assistant.config import Settings
+from assistant.console import audit
+from assistant.console.access import (
+    CONSOLE_ROLES,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    client_address,
+    end_session,
+    set_cookie,
+    start_session,
+    viewer,
+)
+from assistant.console.models import ConsolePassword, LoginAttempt
+from assistant.console.rendering import render
+from assistant.passwords import hash_secret, verify_secret
+
+ADDRESS_FACTOR = 4
+LOGIN_COOKIE_SECONDS = 3600
+# Verified when the account has no password, so unknown ids take as long as known ones.
+_DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
+WRONG = "Wrong id or password."
+NOT_FOR_WORKERS = "Only supervisors and admins can sign in to the console. Health workers use the assistant itself."
+
+
+def _safe_next(raw: Optional[str]) -> str:
+    """Only paths on this console: never an open redirect."""
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/conversations"
+
+
+async def login_form(request: web.Request, *, error: Optional[str] = None, status: int = 200, username: str = "") -> web.Response:
+    if "viewer" in request and error is None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render(
+        request, "login.html", status=status, login_token=token, error=error, username=username,
+        next=_safe_next(request.query.get("next")),
+    )
+    set_cookie(response, request.app["settings"], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
+    return response
+
+
+async def _failures(request: web.Request, username: str, address: str) -> tuple[int, int]:
+    settings: Settings = request.app["settings"]
+    since = utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes)
+    async with request.app["db"].read() as session:
+        last_success = (
+            await session.execute(
+                select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success == 1)
+            )
+        ).scalar_one()
+        account_since = max(since, last_success) if last_success else since
+        by_account = (
+            await session.execute(
+                select(func.count()).where(
+                    LoginAttempt.username == username, LoginAttempt.success == 0, LoginAttempt.at > account_since
+                )
+            )
+        ).scalar_one()
+        by_address = (
+            await session.execute(
+                select(func.count()).where(LoginAttempt.address == address, LoginAttempt.success == 0, LoginAttempt.at > since)
+            )
+        ).scalar_one()
+    return by_account, by_address
+
+
+async def _remember(request: web.Request, username: str, address: str, success: bool) -> None:
+    settings: Settings = request.app["settings"]
+    async with request.app["db"].write() as session:
+        # Keep the table small: attempts outside the window no longer matter.
+        await session.execute(
+            delete(LoginAttempt).where(LoginAttempt.at < utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes))
+        )
+        session.add(LoginAttempt(address=address, username=username, success=int(success)))
+
+
+async def _check(request: web.Request, username: str, password: str) -> tuple[Optional[Worker], Optional[str]]:
+    """The worker if the password is right and the role may sign in, else why not."""
+    async with request.app["db"].read() as session:
+        worker = await session.get(Worker, username)
+        stored = await session.get(ConsolePassword, username)
+    password_ok = verify_secret(password, stored.password_hash if stored else _DUMMY_HASH) and stored is not None
+    if worker is None or not password_ok or not worker.active:
+        return None, WRONG
+    if worker.role not in CONSOLE_ROLES:
+        return None, NOT_FOR_WORKERS
+    return worker, None
+
+
+async def login(request: web.Request) -> web.Response:
+    settings: Settings = request.app["settings"]
+    form = await request.post()
+    username = str(form.get("username", "")).strip()[:64]
+    password = str(form.get("password", ""))
+    if not username or not password:
+        return await login_form(request, error="Enter your id and password.", status=400, username=username)
+    address = client_address(request)
+    by_account, by_address = await _failures(request, username, address)
+    if by_account >= settings.console_login_max_failures or by_address >= settings.console_login_max_failures * ADDRESS_FACTOR:
+        await audit.record(request, "login_throttled", f"account {username}", actor=username)
+        response = await login_form(
+            request,
+            error=f"Too many failed sign-ins. Wait {settings.console_login_window_minutes} minutes and try again.",
+            status=429,
+            username=username,
+        )
+        response.headers["Retry-After"] = str(settings.console_login_window_minutes * 60)
+        return response
+
+    worker, problem = await _check(request, username, password)
+    await _remember(request, username, address, success=worker is not None)
+    if worker is None:
+        await audit.record(request, "login_refused" if problem == NOT_FOR_WORKERS else "login_failed", f"account {username}", actor=username)
+        return await login_form(request, error=problem, status=403 if problem == NOT_FOR_WORKERS else 401, username=username)
+
+    token, _ = await start_session(request, worker.id)
+    await audit.record(request, "login", f"account {worker.id}", actor=worker.id, role=worker.role)
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
+    set_cookie(response, settings, SESSION_COOKIE, token, settings.console_session_minutes * 60)
+    response.del_cookie(LOGIN_COOKIE, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await end_session(request, viewer(request))
+    await audit.record(request, "logout")
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def set_password(db: Database, worker_id: str, password: str) -> None:
+    """Used by ``assistant console password``: supervisors and admins only."""
+    async with db.write() as session:
+        worker = await session.get(Worker, worker_id)
+        if worker is None:
+            raise ValueError(f"no worker {worker_id!r}")
+        if worker.role not in CONSOLE_ROLES:
+            raise ValueError(f"{worker_id} is a {worker.role}; only supervisors and admins sign in to the console")
+        stored = await session.get(ConsolePassword, worker_id)
+        if stored is None:
+            session.add(ConsolePassword(worker_id=worker_id, password_hash=hash_secret(password)))
+        else:
+            stored.password_hash = hash_secret(password)
+            stored.updated_at = utcnow()
+
+
+async def has_password(db: Database, worker_id: str) -> bool:
+    async with db.read() as session:
+        return await session.get(ConsolePassword, worker_id) is not None
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)

@@ -1,0 +1,70 @@
+"""Which conversations a viewer may read: those of workers in their facilities (all, for an admin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from aiohttp import web
+
+from assistant.console import directory, tracker, transcript
+from assistant.console.access import Viewer, viewer
+from assistant.console.directory import WorkerInfo
+
+
+class NotVisible(web.HTTPNotFound):
+    """Outside the viewer's facilities looks exactly like absent: nothing about it leaks."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(text=f"No such {what} in your facilities.")
+
+
+@dataclass(frozen=True)
+class Scope:
+    senders: Optional[list[str]]  # None: no restriction (an admin without filters)
+    people: dict[str, WorkerInfo]
+
+
+async def senders(request: web.Request, worker: Optional[str], facility: Optional[str]) -> Scope:
+    who = viewer(request)
+    db = request.app["db"]
+    facility_ids = None
+    if facility:
+        if not who.can_see(facility):
+            raise NotVisible("facility")
+        facility_ids = await directory.subtree(db, facility)
+    people = await directory.workers(db, who, facility_ids)
+    if worker:
+        if worker not in people:
+            raise NotVisible("worker")
+        return Scope([worker], people)
+    if who.is_admin and facility_ids is None:
+        return Scope(None, people)
+    return Scope(list(people), people)
+
+
+async def visible_worker(request: web.Request, sender_id: str) -> Optional[WorkerInfo]:
+    """The conversation's worker, if the viewer may read it (admins also read unknown senders)."""
+    who: Viewer = viewer(request)
+    person = await directory.worker(request.app["db"], sender_id)
+    if person is None:
+        if who.is_admin:
+            return None
+        raise NotVisible("conversation")
+    if not who.can_see(person.facility_id):
+        raise NotVisible("conversation")
+    return person
+
+
+async def conversation(request: web.Request, conversation_id: int) -> tuple[transcript.Conversation, Optional[WorkerInfo]]:
+    if not await tracker.ready(request.app):
+        raise NotVisible("conversation")
+    async with request.app["tracker"].read() as session:
+        sender = await transcript.sender_of(session, conversation_id)
+        if sender is None:
+            raise NotVisible("conversation")
+        person = await visible_worker(request, sender)
+        loaded = await transcript.load(session, conversation_id)
+    if loaded is None:
+        raise NotVisible("conversation")
+    return loaded, person

@@ -1,0 +1,37 @@
+"""How ``assistant up`` runs the console: one more supervised service, started after Rasa.
+
+It starts last because it adds its indexes to the events table that ``rasa
+run`` creates. ``--demo-login`` gives the demo supervisor the password that
+``assistant up`` prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Mapping
+
+from assistant.config import Settings
+from assistant.console.demo import DEMO_SUPERVISOR
+from assistant.stack.process import http_ok
+from assistant.stack.supervisor import ServiceSpec
+
+
+def console_url(settings: Settings) -> str:
+    scheme = "https" if settings.console_tls_cert else "http"
+    return f"{scheme}://{settings.host}:{settings.console_port}"
+
+
+def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
+    url = console_url(settings)
+    return ServiceSpec(
+        name="console",
+        command=[sys.executable, "-m", "assistant.cli", "serve", "console", "--db", settings.database_url,
+                 "--tracker-db", settings.tracker_database_url, "--host", settings.host,
+                 "--port", str(settings.console_port), "--demo-login", DEMO_SUPERVISOR],
+        url=url,
+        # Plain http health check; with TLS the port answers https only, so trust the process start.
+        ready=(lambda: http_ok(f"{url}/health")) if url.startswith("http:") else (lambda: True),
+        env=env,
+        # The first start on a large tracker store builds indexes.
+        startup_timeout=600.0,
+    )

@@ -1,0 +1,5 @@
+"""Language understanding helpers shared by the Rasa pipeline and the action server.
+
+Keep this package free of Rasa imports: the action server and the voice loop
+import ``assistant.nlu.canonical`` without loading TensorFlow.
+"""

@@ -1,0 +1,119 @@
+"""Map what a worker said ("dil wale doctor", "bachon ka docter", "ORS") to a canonical value.
+
+Rasa's synonym mapper only knows exact spans. Speech recognisers and typing
+on a small phone produce near misses, and a worker answering "which
+specialty?" may say a whole sentence. This module resolves both, using the
+same synonym lists the NLU trains on (``nlu/synonyms.yml``):
+
+1. the whole text is a canonical value or a known synonym;
+2. otherwise the longest known synonym whose words all occur in the text,
+   allowing small spelling differences ("cardiolgy", "bacchon");
+3. otherwise a close match of the whole text.
+
+Used by the NLU pipeline (``CanonicalEntityMapper``) and the form validation
+of the action server, so both agree on what a phrase means.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Mapping, Optional
+
+import yaml
+
+from assistant.vocabulary import LANGUAGES, PROCEDURES, SEXES, SPECIALTIES, URGENCIES
+
+# Fields a worker can name when correcting a read-back. They are slot names.
+FIELDS: tuple[str, ...] = (
+    "patient_id", "age", "sex", "complaint", "vitals", "notes", "specialty", "urgency", "reason",
+)
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "specialty": tuple(SPECIALTIES),
+    "urgency": URGENCIES,
+    "sex": SEXES,
+    "procedure": PROCEDURES,
+    "field": FIELDS,
+    "language": LANGUAGES,
+}
+
+_WORD_RE = re.compile(r"[a-z0-9\u0900-\u097f]+")
+# Below this similarity two words are different words ("heart" vs "hearing").
+_WORD_SIMILARITY = 0.8
+_TEXT_SIMILARITY = 0.88
+
+
+def normalise(text: str) -> str:
+    """Lower case, no punctuation, Devanagari nukta and chandrabindu folded."""
+    text = unicodedata.normalize("NFD", text.lower()).replace("\u093c", "").replace("\u0901", "\u0902")
+    return " ".join(_WORD_RE.findall(unicodedata.normalize("NFC", text)))
+
+
+def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:  # short words must match exactly ("ka" vs "ke")
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= _WORD_SIMILARITY
+
+
+class Canonicaliser:
+    """Resolves phrases to canonical values, per kind of entity."""
+
+    def __init__(self, synonyms: Mapping[str, str], kinds: Mapping[str, Iterable[str]] = KINDS) -> None:
+        self.kinds = {kind: tuple(values) for kind, values in kinds.items()}
+        kind_of_value = {value: kind for kind, values in self.kinds.items() for value in values}
+        # kind -> normalised phrase -> canonical value
+        self._phrases: dict[str, dict[str, str]] = {kind: {} for kind in self.kinds}
+        for kind, values in self.kinds.items():
+            for value in values:
+                self._phrases[kind][normalise(value.replace("_", " "))] = value
+        for phrase, value in synonyms.items():
+            kind = kind_of_value.get(value)
+            if kind is not None and normalise(phrase):
+                self._phrases[kind].setdefault(normalise(phrase), value)
+
+    @classmethod
+    def from_nlu_files(cls, paths: Iterable[Path]) -> "Canonicaliser":
+        """Build from Rasa YAML training files (their ``synonym`` entries)."""
+        synonyms: dict[str, str] = {}
+        for path in paths:
+            content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            for item in content.get("nlu", []) or []:
+                if "synonym" in item:
+                    for line in str(item.get("examples", "")).splitlines():
+                        phrase = line.strip().removeprefix("- ").strip()
+                        if phrase:
+                            synonyms[phrase] = str(item["synonym"])
+        return cls(synonyms)
+
+    def is_canonical(self, kind: str, value: str) -> bool:
+        return value in self.kinds.get(kind, ())
+
+    def canonical(self, kind: str, text: Optional[str]) -> Optional[str]:
+        """The canonical value of ``kind`` that ``text`` names, or ``None``."""
+        phrases = self._phrases.get(kind)
+        if not phrases or not text:
+            return None
+        if text in self.kinds[kind]:
+            return text
+        said = normalise(text)
+        if not said:
+            return None
+        if said in phrases:
+            return phrases[said]
+        words = said.split()
+        best: Optional[tuple[int, str]] = None
+        for phrase, value in phrases.items():
+            phrase_words = phrase.split()
+            if all(any(_similar(p, w) for w in words) for p in phrase_words):
+                score = len(phrase)
+                if best is None or score > best[0]:
+                    best = (score, value)
+        if best is not None:
+            return best[1]
+        close = difflib.get_close_matches(said, list(phrases), n=1, cutoff=_TEXT_SIMILARITY)
+        return phrases[close[0]] if close else None

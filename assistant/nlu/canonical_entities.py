@@ -1,0 +1,114 @@
+"""Rasa pipeline component: entity values of closed vocabularies become canonical.
+
+Runs after ``EntitySynonymMapper``. An extracted span such as "bachon ka
+docter" that no synonym matched exactly is resolved by ``Canonicaliser``
+(spelling-tolerant) to ``pediatrics``. A span that resolves to nothing is
+dropped: for a closed vocabulary it means nothing, and a slot filled from it
+would hide the value that was said.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from assistant.nlu.canonical import KINDS, Canonicaliser
+
+_FILENAME = "synonyms.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
+    """Maps closed-vocabulary entity values onto the canonical values."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"entities": list(KINDS)}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        synonyms: Optional[Dict[Text, Text]] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._synonyms = dict(synonyms or {})
+        self._canonicaliser = Canonicaliser(self._synonyms)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CanonicalEntityMapper":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        synonyms = dict(training_data.entity_synonyms)
+        # Annotated spans count as phrases for their value too ("[dil ke doctor](specialty)").
+        for example in training_data.entity_examples:
+            for entity in example.get(ENTITIES, []):
+                span = example.get(TEXT)[entity["start"]:entity["end"]]
+                synonyms.setdefault(span, str(entity.get("value")))
+        self._synonyms = synonyms
+        self._canonicaliser = Canonicaliser(synonyms)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / _FILENAME).write_text(json.dumps(synonyms, ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "CanonicalEntityMapper":
+        try:
+            with model_storage.read_from(resource) as directory:
+                synonyms = json.loads((directory / _FILENAME).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            synonyms = {}
+        return cls(config, model_storage, resource, synonyms)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        kinds = set(self._config.get("entities") or [])
+        for message in messages:
+            text = message.get(TEXT) or ""
+            kept = []
+            for entity in message.get(ENTITIES, []):
+                kind = entity.get("entity")
+                value = str(entity.get("value", ""))
+                if kind not in kinds or self._canonicaliser.is_canonical(kind, value):
+                    kept.append(entity)
+                    continue
+                # The words said first: Rasa's synonyms are one table for all
+                # entity types, so the mapped value may belong to another type.
+                span = text[entity["start"]:entity["end"]] if "start" in entity and "end" in entity else ""
+                canonical = self._canonicaliser.canonical(kind, span) or self._canonicaliser.canonical(kind, value)
+                if canonical is not None:
+                    entity["value"] = canonical
+                    self.add_processor_name(entity)
+                    kept.append(entity)
+                # else: a stray word ("doctor", "check") tagged as a specialty or a
+                # procedure names none; it would only hide the real one.
+            message.set(ENTITIES, kept)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

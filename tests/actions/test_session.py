@@ -1,0 +1,78 @@
+"""Reply language, stop, and the turn's identity (channel, idempotency key)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import Turn
+from actions.session import ActionDetectLanguage, ActionStop, detect_language
+from tests.support.trackers import domain, entity, said, slot_events, tracker, user_message
+
+
+@pytest.mark.parametrize(
+    "text, current, expected",
+    [
+        ("मुझे कंसल्ट चाहिए", "en", "hi"),
+        ("bacchon ke doctor se consult chahiye", "en", "hi"),
+        ("mera consult kab hai", "en", "hi"),
+        ("I need a cardiology consult", "hi", "en"),
+        ("what is the status of my consult", "hi", "en"),
+        ("next", "hi", "hi"),  # too short to tell: keep
+        ("4521", "en", "en"),
+        ("haan", "en", "hi"),
+    ],
+)
+def test_language_follows_script_and_words(text: str, current: str, expected: str) -> None:
+    assert detect_language(text, current) == expected
+
+
+async def detected(message: dict, history: tuple = (), current: str = "en") -> dict:  # type: ignore[type-arg]
+    conversation = tracker(message, {"language": current}, history=history)
+    return slot_events(await ActionDetectLanguage().run(CollectingDispatcher(), conversation, domain()))
+
+
+async def test_the_channel_reported_language_wins() -> None:
+    assert await detected(user_message("mera consult kab hai", metadata={"channel": "voice", "language": "en"})) == {}
+    assert await detected(user_message("next", metadata={"channel": "voice", "language": "hi"})) == {"language": "hi"}
+
+
+async def test_an_explicit_choice_sticks_for_the_conversation() -> None:
+    choice = user_message("english please", "choose_language", [entity("language", "en")], metadata={})
+    history = ({"event": "user", "text": choice["text"], "parse_data": choice},)
+    assert await detected(user_message("mera consult kab hai", metadata={}), history, current="en") == {}
+    assert await detected(user_message("mera consult kab hai", metadata={}), current="en") == {"language": "hi"}
+
+
+async def test_stop_leaves_a_form_without_saving_and_keeps_nothing() -> None:
+    message = user_message("stop", "stop")
+    conversation = tracker(message, {"patient_id": "4521", "requested_slot": "age"}, active_loop="encounter_form")
+    dispatcher = CollectingDispatcher()
+    events = await ActionStop().run(dispatcher, conversation, domain())
+    assert said(dispatcher) == ["Stopped. Nothing was saved."]
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slot_events(events)["patient_id"] is None and slot_events(events)["requested_slot"] is None
+
+
+async def test_stop_outside_a_form_closes_the_checklist() -> None:
+    conversation = tracker(user_message("ruko", "stop"), {"checklist": "hand_hygiene", "checklist_step": 3, "language": "hi"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionStop().run(dispatcher, conversation, domain())
+    assert said(dispatcher) == ["चेकलिस्ट रोक दी।"] and slot_events(events) == {"checklist": None, "checklist_step": None}
+
+
+def test_the_idempotency_key_is_per_conversation_turn_and_purpose() -> None:
+    yes = user_message("yes", "affirm", message_id="m1")
+    key = Turn.of(tracker(yes)).idempotency_key("consult")
+    assert key == Turn.of(tracker(yes)).idempotency_key("consult")  # a retry of the same turn
+    assert key != Turn.of(tracker(yes, sender="W002")).idempotency_key("consult")
+    assert key != Turn.of(tracker(user_message("yes", "affirm", message_id="m2"))).idempotency_key("consult")
+    assert key != Turn.of(tracker(yes)).idempotency_key("encounter")
+
+
+@pytest.mark.parametrize(
+    "metadata, channel",
+    [({"channel": "whatsapp"}, "whatsapp"), ({"channel": "voice"}, "voice"), ({"channel": "telegram"}, "rest"), ({}, "rest")],
+)
+def test_the_channel_comes_from_metadata_and_unknown_ones_fall_back(metadata: dict, channel: str) -> None:  # type: ignore[type-arg]
+    assert Turn.of(tracker(user_message("hi", "greet", metadata=metadata))).channel == channel

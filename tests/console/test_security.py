@@ -1,0 +1,177 @@
+"""Access control of the real console: sessions, CSRF, facility scope, rate limit, refused workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from tests.console.conftest import PASSWORD, World, build_world
+from tests.support.console import ConsoleClient, RunningConsole, start_console
+
+PATIENT_REFS = ("7788", "4521", "9911")
+
+
+def signed_in(console: RunningConsole, user: str) -> ConsoleClient:
+    client = console.client()
+    response = client.login(user, PASSWORD)
+    assert response.status_code == 303, response.text
+    return client
+
+
+def protected_paths(world: World) -> list[str]:
+    voice = world.conversations["encounter_voice"]
+    encounter = world.encounters["encounter_voice"]
+    return [
+        "/conversations", f"/conversations/{voice}", f"/conversations/{voice}/export.json", f"/conversations/{voice}/export.csv",
+        f"/encounters/{encounter}", f"/encounters/{encounter}/fhir", f"/consults/{world.consults['consult_whatsapp']}",
+        "/flags", "/flags/nlu.yml", "/dashboard", "/audit",
+    ]
+
+
+def test_nothing_without_a_session(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    anonymous = console.client()
+    for path in protected_paths(world):
+        response = anonymous.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["Location"].startswith("/login"), path
+        assert not any(ref in response.text for ref in PATIENT_REFS), path
+    forged = anonymous.post(f"/conversations/{world.conversations['encounter_voice']}/flags", {"event_id": 1, "reason": "other"})
+    assert forged.status_code == 401
+    # A made-up session cookie is no session.
+    anonymous.cookies["console_session"] = "not-a-real-session"
+    assert anonymous.get("/conversations").status_code == 303
+
+
+def test_session_cookie_is_secure_http_only_and_expires(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    client = console.client()
+    client.get("/login")
+    response = client.post("/login", {"username": "S001", "password": PASSWORD})
+    cookie = next(value for value in response.raw.headers.getlist("Set-Cookie") if value.startswith("console_session="))
+    attributes = {part.strip().split("=")[0].lower(): part for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite", "max-age"} <= set(attributes)
+    assert "Strict" in attributes["samesite"]
+    assert 0 < int(attributes["max-age"].split("=")[1]) <= 12 * 3600
+    assert client.get("/conversations").status_code == 200
+
+    # Expired on the server: refused even though the browser still holds the cookie.
+    with world.backend.begin() as connection:
+        connection.execute(text("UPDATE console_sessions SET expires_at = '2000-01-01 00:00:00' WHERE worker_id = 'S001'"))
+    assert client.get("/conversations").status_code == 303
+
+    # Signing out ends the session for good, even if the old cookie is replayed.
+    client = signed_in(console, "S001")
+    stolen = dict(client.cookies)
+    assert client.post("/logout").status_code == 303
+    replay = console.client()
+    replay.cookies.update(stolen)
+    assert replay.get("/conversations").status_code == 303
+
+
+def test_csrf_is_checked_on_every_form(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    conversation = world.conversations["fallback_web"]
+    client = signed_in(console, "S001")
+    page = client.get(f"/conversations/{conversation}")
+    event_id = page.text.split('name="event_id" value="', 1)[1].split('"', 1)[0]
+    flag = {"event_id": event_id, "reason": "wrong_intent", "expected_intent": "out_of_scope", "example": "mausam kaisa hai"}
+
+    def flags_on_record() -> int:
+        with world.backend.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM console_flags WHERE conversation_id = :c"), {"c": conversation}).scalar_one()
+
+    before = flags_on_record()
+    assert client.post(f"/conversations/{conversation}/flags", flag, csrf=False).status_code == 403
+    assert client.post(f"/conversations/{conversation}/flags", {**flag, "csrf_token": "forged"}).status_code == 403
+    # The right token from a foreign page is still refused.
+    assert client.post(f"/conversations/{conversation}/flags", flag, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post(f"/conversations/{conversation}/review", {"reviewed": "1"}, csrf=False).status_code == 403
+    assert client.post("/logout", csrf=False).status_code == 403
+    assert flags_on_record() == before
+
+    assert client.post(f"/conversations/{conversation}/flags", flag).status_code == 303
+    assert flags_on_record() == before + 1
+
+    # The sign-in form is protected too: no token from the login page, no sign-in.
+    fresh = console.client()
+    assert fresh.post("/login", {"username": "S001", "password": PASSWORD}, csrf=False).status_code == 403
+
+
+def test_a_supervisor_sees_only_their_facilities(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    block = signed_in(console, "S002")  # chc-pindwara block: W001 (hwc-ajari) and W003, not W002 (Abu Road)
+    listing = block.get("/conversations").text
+    assert f'data-conversation="{world.conversations["encounter_voice"]}"' in listing
+    assert f'data-conversation="{world.conversations["fallback_web"]}"' in listing
+    assert 'data-sender="W002"' not in listing
+
+    foreign = world.conversations["consult_whatsapp"]
+    for path in (
+        f"/conversations/{foreign}", f"/conversations/{foreign}/export.json", f"/conversations/{foreign}/export.csv",
+        f"/consults/{world.consults['consult_whatsapp']}", f"/encounters/{world.encounters['abu_road']}",
+        f"/encounters/{world.encounters['abu_road']}/fhir", "/conversations?worker=W002", "/conversations?facility=chc-abu-road",
+    ):
+        response = block.get(path)
+        assert response.status_code == 404, path
+        assert "4521" not in response.text and "9911" not in response.text, path
+    assert block.post(f"/conversations/{foreign}/flags", {"event_id": foreign + 3, "reason": "other"}).status_code == 404
+    assert block.get("/audit").status_code == 403
+
+    district = signed_in(console, "S001")  # dh-sirohi: the whole district
+    assert 'data-sender="W002"' in district.get("/conversations").text
+    assert district.get(f"/conversations/{foreign}").status_code == 200
+    assert district.get("/audit").status_code == 403
+    admin = signed_in(console, "A001")
+    assert admin.get(f"/encounters/{world.encounters['abu_road']}").status_code == 200
+    assert admin.get("/audit").status_code == 200
+
+
+def test_worker_accounts_are_refused(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    worker = console.client()
+    response = worker.login("W001", PASSWORD)
+    assert response.status_code == 401 and "Wrong id or password" in response.text
+
+    # A supervisor signed in, then demoted to field worker: the session dies and sign-in is refused.
+    client = signed_in(console, "S900")
+    world.demote("S900")
+    assert client.get("/conversations").status_code == 303
+    refused = console.client().login("S900", PASSWORD)
+    assert refused.status_code == 403
+    assert "Only supervisors and admins" in refused.text
+    assert "console_session" not in refused.headers.get("Set-Cookie", "")
+
+
+@pytest.fixture()
+def fresh_console(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[World, RunningConsole]]:
+    """A console of its own: the rate limit locks out an address, which other tests share."""
+    world = build_world(tmp_path)
+    console = start_console(world.db_url, world.tracker_url, artifacts_dir / "logs", env={"ASSISTANT_CONSOLE_LOGIN_MAX_FAILURES": "3"})
+    yield world, console
+    console.stop()
+    world.backend.dispose()
+    world.tracker.dispose()
+
+
+def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
+    world, console = fresh_console
+    attacker = console.client()
+    for _ in range(3):
+        assert attacker.login("S001", "guess-" + "x" * 8).status_code == 401
+    # The account is locked now, even for the right password...
+    locked = attacker.login("S001", PASSWORD)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert "Too many failed sign-ins" in locked.text
+    # ...but other accounts still work from here until the address itself runs out.
+    assert console.client().login("S002", PASSWORD).status_code == 303
+    for number in range(9):
+        attacker.login(f"nobody{number}", "guess-" + "x" * 8)
+    assert console.client().login("A001", PASSWORD).status_code == 429
+    with world.backend.connect() as connection:
+        throttled = connection.execute(text("SELECT count(*) FROM console_audit WHERE action = 'login_throttled'")).scalar_one()
+    assert throttled >= 2

@@ -1,0 +1,218 @@
+"""A local stand-in for Meta's Graph API: the one part of the WhatsApp path that cannot run here.
+
+A real aiohttp server on a free port, speaking the Graph API's protocol:
+
+- ``POST /{version}/{phone-number-id}/messages`` records the message (after
+  checking the bearer token and WhatsApp's documented limits: text 4096
+  characters, at most 3 reply buttons with 20-character titles, at most 10
+  list rows with 24-character titles, interactive bodies of 1024) and
+  answers like Meta, with a ``wamid``;
+- ``GET /{version}/{media-id}`` gives a media URL, ``GET /media/{id}`` the
+  bytes (token required for both; ``/public-media/{id}`` serves them without,
+  as Twilio's media URLs do);
+- ``fail_next(n)`` makes the next n sends fail the way Meta does when it is
+  overloaded (HTTP 5xx with a Graph error body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from aiohttp import web
+
+from tests.support.processes import free_port
+
+INVALID_TOKEN = {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
+
+
+def _graph_error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "fake"}}, status=status)
+
+
+def limits_problem(body: dict[str, Any]) -> Optional[str]:
+    """Why Meta would reject this message body (error code 100), or None."""
+    if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")):
+        return "messaging_product and a recipient are required"
+    kind = body.get("type")
+    if kind == "text":
+        text = (body.get("text") or {}).get("body") or ""
+        return None if 0 < len(text) <= 4096 else f"text body of {len(text)} characters"
+    if kind != "interactive":
+        return f"unexpected type {kind!r}"
+    interactive = body["interactive"]
+    text = interactive.get("body", {}).get("text") or ""
+    if not 0 < len(text) <= 1024:
+        return f"interactive body of {len(text)} characters"
+    action = interactive.get("action", {})
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or any(len(b["reply"]["title"]) > 20 or len(b["reply"]["id"]) > 256 for b in buttons):
+            return "reply buttons: 1-3, titles up to 20 characters"
+        return None
+    if interactive.get("type") == "list":
+        rows = [row for section in action.get("sections") or [] for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10 or any(len(r["title"]) > 24 or len(r.get("description", "")) > 72 for r in rows):
+            return "list rows: 1-10, titles up to 24 characters"
+        if not action.get("button") or len(action["button"]) > 20:
+            return "list button label up to 20 characters"
+        return None
+    return f"unexpected interactive type {interactive.get('type')!r}"
+
+
+@dataclass
+class SentMessage:
+    phone_number_id: str
+    body: dict[str, Any]
+
+    @property
+    def to(self) -> str:
+        return str(self.body.get("to") or self.body.get("recipient"))
+
+    @property
+    def text(self) -> str:
+        """What the worker reads: the text, or an interactive message's body."""
+        if self.body.get("type") == "text":
+            return self.body["text"]["body"]
+        return self.body["interactive"]["body"]["text"]
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(title, id) of the buttons or list rows."""
+        if self.body.get("type") != "interactive":
+            return []
+        action = self.body["interactive"]["action"]
+        if "buttons" in action:
+            return [(b["reply"]["title"], b["reply"]["id"]) for b in action["buttons"]]
+        return [(row["title"], row["id"]) for section in action["sections"] for row in section["rows"]]
+
+    @property
+    def kind(self) -> str:
+        return self.body["interactive"]["type"] if self.body.get("type") == "interactive" else self.body.get("type", "")
+
+
+class FakeGraphApi:
+    def __init__(self, access_token: str, port: Optional[int] = None) -> None:
+        self.access_token = access_token
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sent: list[SentMessage] = []
+        self.failed_attempts = 0
+        self.media_requests = 0
+        self._media: dict[str, tuple[bytes, str]] = {}
+        self._failures_left = 0
+        self._failure_status = 503
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="fake-graph", daemon=True)
+
+    # --- control, from the test's thread ---------------------------------------
+
+    def start(self) -> "FakeGraphApi":
+        self._thread.start()
+        if not self._started.wait(15):
+            raise RuntimeError("the fake Graph API did not start")
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def add_media(self, data: bytes, mime_type: str) -> str:
+        media_id = f"media-{next(self._ids)}"
+        with self._lock:
+            self._media[media_id] = (data, mime_type)
+        return media_id
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        with self._lock:
+            self._failures_left, self._failure_status = count, status
+
+    def messages_to(self, recipient: str) -> list[SentMessage]:
+        with self._lock:
+            return [message for message in self.sent if message.to == recipient]
+
+    def wait_for(self, recipient: str, count: int, timeout: float = 90.0,
+                 until: Optional[Callable[[list[SentMessage]], bool]] = None) -> list[SentMessage]:
+        """The messages sent to ``recipient`` once there are at least ``count`` (and ``until`` holds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.messages_to(recipient)
+            if len(found) >= count and (until is None or until(found)):
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} messages to {recipient}, got: {[m.text for m in self.messages_to(recipient)]}")
+
+    # --- the server, in its own thread ---------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.access_token}"
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response(INVALID_TOKEN, status=401)
+        with self._lock:
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                self.failed_attempts += 1
+                return _graph_error(self._failure_status, 131000, "Something went wrong")
+        body = await request.json()
+        problem = limits_problem(body)
+        if problem:
+            return _graph_error(400, 100, f"(#100) Invalid parameter: {problem}")
+        with self._lock:
+            self.sent.append(SentMessage(request.match_info["number_id"], body))
+        recipient = body.get("to") or body.get("recipient")
+        return web.json_response({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": recipient, "wa_id": recipient}],
+            "messages": [{"id": f"wamid.FAKE{next(self._ids):08d}"}],
+        })
+
+    async def _media_info(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response(INVALID_TOKEN, status=401)
+        media_id = request.match_info["media_id"]
+        with self._lock:
+            self.media_requests += 1
+            found = self._media.get(media_id)
+        if found is None:
+            return _graph_error(404, 100, "Unsupported get request: no such media")
+        data, mime_type = found
+        return web.json_response({
+            "messaging_product": "whatsapp", "id": media_id, "url": f"{self.url}/media/{media_id}",
+            "mime_type": mime_type, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+        })
+
+    async def _media_bytes(self, request: web.Request) -> web.Response:
+        # Graph media needs the token; /public-media/ plays a Twilio media URL (public by default).
+        if request.path.startswith("/media/") and not self._authorised(request):
+            return web.json_response(INVALID_TOKEN, status=401)
+        found = self._media.get(request.match_info["media_id"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1].split(";")[0])
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/{version}/{number_id}/messages", self._send)
+        app.router.add_get("/media/{media_id}", self._media_bytes)
+        app.router.add_get("/public-media/{media_id}", self._media_bytes)
+        app.router.add_get("/{version}/{media_id}", self._media_info)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(runner.cleanup())
+            self._loop.close()

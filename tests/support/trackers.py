@@ -1,0 +1,95 @@
+"""Real ``rasa_sdk.Tracker`` objects shaped the way ``rasa run`` sends them to the action server."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any, Iterable, Optional
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from assistant.config import PROJECT_DIR
+
+
+@functools.lru_cache(maxsize=1)
+def domain() -> dict[str, Any]:
+    """domain.yml as the action server receives it."""
+    return yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
+
+
+def entity(kind: str, value: Any, text: str = "", surface: Optional[str] = None) -> dict[str, Any]:
+    surface = surface if surface is not None else str(value)
+    start = text.find(surface) if text else -1
+    found = {"entity": kind, "value": value, "extractor": "DIETClassifier"}
+    if start >= 0:
+        found.update(start=start, end=start + len(surface))
+    return found
+
+
+def user_message(
+    text: str,
+    intent: str = "inform",
+    entities: Iterable[dict[str, Any]] = (),
+    metadata: Optional[dict[str, Any]] = None,
+    message_id: Optional[str] = None,
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.98},
+        "intent_ranking": [{"name": intent, "confidence": 0.98}],
+        "entities": list(entities),
+        "message_id": message_id or uuid.uuid4().hex,
+        "metadata": metadata if metadata is not None else {"channel": "rest", "language": "en"},
+    }
+
+
+def tracker(
+    message: dict[str, Any],
+    slots: Optional[dict[str, Any]] = None,
+    sender: str = "W001",
+    active_loop: Optional[str] = None,
+    history: Iterable[dict[str, Any]] = (),
+    candidates: Optional[dict[str, Any]] = None,
+) -> Tracker:
+    """A conversation whose latest user turn is ``message``.
+
+    ``history``: earlier events. ``candidates``: slot values the form found in
+    this turn; as in Rasa, they follow the form's ``ActionExecuted`` and are
+    what a validation action validates.
+    """
+    all_slots = {"language": "en", **(slots or {})}
+    events: list[dict[str, Any]] = [*history]
+    events.append({"event": "user", "text": message["text"], "parse_data": message, "input_channel": "rest",
+                   "metadata": message.get("metadata"), "message_id": message["message_id"]})
+    if active_loop:
+        events.append({"event": "slot", "name": "requested_slot", "value": all_slots.get("requested_slot")})
+        events.append({"event": "action", "name": active_loop})
+    for name, value in (candidates or {}).items():
+        all_slots[name] = value
+        events.append({"event": "slot", "name": name, "value": value})
+    return Tracker(
+        sender_id=sender,
+        slots=all_slots,
+        latest_message=message,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def said(dispatcher: CollectingDispatcher) -> list[str]:
+    """The texts the worker hears (custom payloads for screens are left out)."""
+    return [message["text"] for message in dispatcher.messages if message.get("text")]
+
+
+def shown(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """The custom payloads for screens (``docs/contracts.md``)."""
+    return [message["custom"] for message in dispatcher.messages if message.get("custom")]
+
+
+def slot_events(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

@@ -1,0 +1,68 @@
+"""Everyday words, misspellings and whole answers map onto the canonical values."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import PROJECT_DIR
+from assistant.nlu.canonical import Canonicaliser
+
+
+@pytest.fixture(scope="module")
+def canonical() -> Canonicaliser:
+    return Canonicaliser.from_nlu_files([PROJECT_DIR / "nlu" / "synonyms.yml"])
+
+
+@pytest.mark.parametrize(
+    "kind, said, value",
+    [
+        ("specialty", "heart doctor", "cardiology"),
+        ("specialty", "dil wale doctor sahab", "cardiology"),
+        ("specialty", "bachon ka docter", "pediatrics"),
+        ("specialty", "cardiolgy", "cardiology"),
+        ("specialty", "haddi wale doctor", "orthopedics"),
+        ("specialty", "हृदय रोग विशेषज्ञ", "cardiology"),
+        ("specialty", "naak kaan gala wale", "ent"),
+        ("urgency", "not urgent", "routine"),
+        ("urgency", "bahut serious hai", "emergency"),
+        ("urgency", "jaldi", "urgent"),
+        ("sex", "aurat hai", "female"),
+        ("sex", "लड़का", "male"),
+        ("procedure", "ORS kaise banate", "oral_rehydration"),
+        ("procedure", "BP check", "blood_pressure_measurement"),
+        ("procedure", "hand hygene", "hand_hygiene"),
+        ("field", "umar", "age"),
+        ("field", "bp reading", "vitals"),
+        ("language", "हिंदी", "hi"),
+    ],
+)
+def test_phrases_resolve(canonical: Canonicaliser, kind: str, said: str, value: str) -> None:
+    assert canonical.canonical(kind, said) == value
+
+
+@pytest.mark.parametrize("kind, said", [("specialty", "hearing test"), ("specialty", "doctor"), ("specialty", "specialist"), ("sex", "45"), ("procedure", "checklist"), ("urgency", "")])
+def test_nothing_is_invented(canonical: Canonicaliser, kind: str, said: str) -> None:
+    assert canonical.canonical(kind, said) is None
+
+
+def test_the_pipeline_component_maps_the_span_not_another_types_synonym() -> None:
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+
+    from assistant.nlu.canonical_entities import CanonicalEntityMapper
+
+    # "department" is a field synonym (-> "specialty"); as a specialty span it names none.
+    synonyms = {"dil ke doctor": "cardiology", "dil": "cardiology", "department": "specialty"}
+    mapper = CanonicalEntityMapper(CanonicalEntityMapper.get_default_config(), LocalModelStorage("/tmp"), Resource("x"), synonyms)
+    text = "dil wale doctor se baat, cardiolgy department"
+    message = Message.build(text)
+    message.set("entities", [
+        {"entity": "specialty", "value": "dil wale doctor", "start": 0, "end": 15},
+        {"entity": "specialty", "value": "cardiolgy", "start": 25, "end": 34},
+        {"entity": "specialty", "value": "specialty", "start": 35, "end": 45},
+        {"entity": "patient_id", "value": "4521", "start": 0, "end": 4},
+    ])
+    (processed,) = mapper.process([message])
+    # The stray "department" names no specialty and is dropped; other types are untouched.
+    assert [e["value"] for e in processed.get("entities")] == ["cardiology", "cardiology", "4521"]

@@ -1,0 +1,221 @@
+"""End-to-end conversations through Rasa's REST channel of the real running stack.
+
+Each test is one worker typing (or a voice channel transcribing) to `rasa run`
+with the trained model, which calls the real action server, which calls the
+real backend on a real SQLite database; the test checks what the worker read
+and what the backend stored.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from assistant.config import PROJECT_DIR
+from tests.support.stack import RunningStack
+
+pytestmark = pytest.mark.stack
+
+DEVANAGARI = range(0x0900, 0x0980)
+
+
+class Chat:
+    """One worker's conversation."""
+
+    def __init__(self, stack: RunningStack, channel: str = "rest") -> None:
+        self.stack = stack
+        self.worker = stack.new_worker()
+        self.channel = channel
+
+    def say(self, message: str) -> str:
+        replies = self.stack.say(self.worker, message, {"channel": self.channel})
+        return "\n".join(reply.get("text", "") for reply in replies)
+
+    def slots(self) -> dict[str, Any]:
+        return self.stack.tracker(self.worker)["slots"]
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        column = "requested_by" if table == "consults" else "worker_id"
+        with self.stack.backend_db.connect() as connection:
+            result = connection.execute(text(f"SELECT * FROM {table} WHERE {column} = :w ORDER BY id"), {"w": self.worker})
+            return [dict(row._mapping) for row in result]
+
+
+def domain_reply(name: str) -> str:
+    """The English text of a static reply in domain.yml."""
+    return yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))["responses"][name][0]["text"]
+
+
+def hindi(reply: str) -> bool:
+    return any(ord(ch) in DEVANAGARI for ch in reply)
+
+
+def test_consult_in_one_sentence_is_read_back_and_booked(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack, channel="web")
+    readback = chat.say("urgent cardiology consult for patient 4521, chest pain")
+    assert "cardiology" in readback and "4521" in readback and "chest pain" in readback and "yes or no" in readback
+    assert chat.rows("consults") == []  # nothing booked before "yes"
+
+    booked = chat.say("yes")
+    assert booked.startswith("Booked: Dr.") and "teams.microsoft.com/l/call/0/0?users=" in booked
+    (consult,) = chat.rows("consults")
+    assert (consult["specialty"], consult["urgency"], consult["patient_ref"], consult["reason"]) == ("cardiology", "urgent", "4521", "chest pain")
+    assert consult["status"] == "scheduled" and consult["channel"] == "web" and consult["conversation_id"] == chat.worker
+
+
+def test_consult_in_hinglish_asks_only_what_is_missing(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    first = chat.say("bacchon ke doctor se consult chahiye")
+    assert hindi(first) and chat.slots()["requested_slot"] == "urgency"
+    chat.say("jaldi")
+    chat.say("mareez number 7781")
+    readback = chat.say("bachche ko tez bukhar hai")
+    assert hindi(readback) and "7781" in readback and "bachche ko tez bukhar hai" in readback
+    assert "बुक हो गया" in chat.say("haan")
+    (consult,) = chat.rows("consults")
+    assert (consult["specialty"], consult["urgency"], consult["patient_ref"]) == ("pediatrics", "urgent", "7781")
+
+
+def test_an_emergency_books_at_once_and_says_108(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    reply = chat.say("emergency! need gynae doctor now, heavy bleeding after delivery, patient 3390")
+    assert "108" in reply and "joins now" in reply
+    (consult,) = chat.rows("consults")
+    assert consult["urgency"] == "emergency" and consult["status"] == "scheduled" and consult["patient_ref"] == "3390"
+
+
+def test_status_then_cancel_the_one_named(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    for specialty, patient, reason in (("dermatology", "1111", "itchy rash"), ("orthopedics", "2222", "knee pain")):
+        assert "yes or no" in chat.say(f"routine {specialty} consult for patient {patient}, {reason}")
+        chat.say("yes")
+    status = chat.say("what is the status of my consult")
+    assert "1111" in status and "2222" in status
+
+    question = chat.say("cancel my consult")
+    assert "1:" in question and "2:" in question
+    readback = chat.say("2")
+    assert "1111" in readback  # newest first: number 2 is the first one booked
+    assert chat.say("yes").startswith("Cancelled")
+    assert [(c["patient_ref"], c["status"]) for c in chat.rows("consults")] == [("1111", "cancelled"), ("2222", "scheduled")]
+
+
+def test_encounter_with_vitals_in_one_sentence_and_a_correction_at_read_back(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack, channel="voice")
+    chat.say("log a visit for patient 6620")
+    chat.say("forty five")
+    chat.say("female")
+    chat.say("fever and cough for three days")
+    chat.say("bp one forty over ninety temperature one oh one pulse eighty eight")
+    readback = chat.say("no")
+    assert "45 years" in readback and "BP 140/90" in readback and "101 °F" in readback and "pulse 88" in readback
+
+    assert "Which one should I change" in chat.say("no")
+    chat.say("age")
+    readback = chat.say("46")
+    assert "46 years" in readback and "yes or no" in readback
+    assert chat.rows("encounters") == []  # nothing saved before "yes"
+
+    assert "Saved" in chat.say("yes")
+    (encounter,) = chat.rows("encounters")
+    assert (encounter["age_years"], encounter["sex"], encounter["systolic_bp"], encounter["diastolic_bp"], encounter["pulse"]) == (46, "female", 140, 90, 88)
+    assert encounter["temperature_c"] == pytest.approx(38.3) and encounter["channel"] == "voice"
+
+
+def test_encounter_in_hinglish_with_an_impossible_value_asked_again(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    assert hindi(chat.say("mareez ki entry karni hai"))
+    chat.say("patient 5510")
+    reason = chat.say("ek sau pachas saal")
+    assert "150" in reason and "120" in reason  # the reason, then the question again
+    chat.say("chalis saal")
+    chat.say("aurat")
+    chat.say("pet mein dard aur ulti")
+    chat.say("bp ek sau bees bata assi, pulse nabbe")
+    readback = chat.say("kuch nahi")
+    assert "40 साल" in readback and "बीपी 120/80" in readback
+    assert "सेव हो गया" in chat.say("haan")
+    (encounter,) = chat.rows("encounters")
+    assert (encounter["patient_ref"], encounter["age_years"], encounter["sex"], encounter["pulse"]) == ("5510", 40, "female", 90)
+
+
+def test_stop_in_the_middle_of_a_form_saves_nothing(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    chat.say("log encounter for patient 8080, 30 year old male")
+    assert chat.slots()["requested_slot"] == "complaint"
+    assert "Nothing was saved" in chat.say("stop")
+    slots = chat.slots()
+    assert slots["requested_slot"] is None and slots["patient_id"] is None
+    assert chat.rows("encounters") == []
+    assert "Namaste" in chat.say("hello")  # the conversation goes on normally
+
+
+def test_checklist_navigation_survives_an_interruption(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    opening = chat.say("show me the hand hygiene checklist")
+    assert "Source: WHO" in opening and "Step 1 of" in opening
+    assert chat.say("next").startswith("Step 2 of")
+    assert "consult" in chat.say("what can you do")
+    assert chat.say("consult status").startswith("You have no open consults")
+    assert chat.say("next").startswith("Step 3 of")  # where the worker was
+    assert chat.say("go to step 5").startswith("Step 5 of")
+    assert chat.say("go back").startswith("Step 4 of")
+    assert chat.say("repeat").startswith("Step 4 of")
+    assert chat.say("stop") == "Checklist stopped."
+
+
+def test_checklist_in_hinglish_is_read_in_hindi(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    opening = chat.say("ORS kaise banate hain")
+    assert "स्टेप 1," in opening
+    assert chat.say("agla").startswith("स्टेप 2,")
+
+
+def test_out_of_scope_and_unclear_input_get_a_redirect_and_no_action(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    assert "can't give a diagnosis" in chat.say("what disease does he have, tell me the medicine")
+    assert "can't help with that" in chat.say("who won the cricket match")
+    # Gibberish: whichever way the NLU leans, the answer is a redirect, never an action.
+    redirects = {
+        domain_reply(name) for name in ("utter_default", "utter_out_of_scope", "utter_nothing_to_confirm", "utter_help")
+    }
+    assert chat.say("xqzt blorp vrrm") in redirects
+    assert chat.slots()["requested_slot"] is None and chat.rows("consults") == [] and chat.rows("encounters") == []
+
+
+def test_with_the_backend_down_the_encounter_is_queued_then_delivered_exactly_once(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)  # the worker exists before the hub goes away
+    running_stack.supervisor.stop("backend")
+    try:
+        chat.say("log encounter for patient 9191, 30 year old male, headache")
+        chat.say("skip")
+        readback = chat.say("no")
+        assert "9191" in readback
+        queued = chat.say("yes")
+        assert "saved on this phone" in queued and "will be sent" in queued
+    finally:
+        running_stack.supervisor.start("backend")
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not chat.rows("encounters"):
+        time.sleep(1)
+    (encounter,) = chat.rows("encounters")
+    assert (encounter["patient_ref"], encounter["complaint"], encounter["conversation_id"]) == ("9191", "headache", chat.worker)
+    time.sleep(8)  # more sync rounds come and go: still exactly one
+    assert len(chat.rows("encounters")) == 1
+
+
+def test_an_unregistered_rest_sender_books_for_the_default_worker(running_stack: RunningStack) -> None:
+    sender = f"evaluation-{time.monotonic_ns()}"
+    running_stack.say(sender, "routine dermatology consult for patient 6604, itchy rash")
+    booked = "\n".join(reply.get("text", "") for reply in running_stack.say(sender, "yes"))
+    assert booked.startswith("Booked: Dr.")
+    with running_stack.backend_db.connect() as connection:
+        rows = connection.execute(
+            text("SELECT requested_by, conversation_id FROM consults WHERE conversation_id = :s"), {"s": sender}
+        ).all()
+    assert [tuple(row) for row in rows] == [(running_stack.settings.default_worker, sender)]

@@ -1,0 +1,150 @@
+"""The training data, domain and replies hang together (no model needed)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import string
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.config import PROJECT_DIR
+from assistant.nlu.canonical import KINDS, Canonicaliser, normalise
+from assistant.nlu.report import HOLDOUT, NLU_DIR, load
+
+MAIN_INTENTS = (
+    "request_consult", "consult_status", "cancel_consult", "get_checklist", "next_step", "previous_step",
+    "repeat_step", "log_encounter", "inform", "affirm", "deny", "stop", "greet", "goodbye", "thank", "help",
+    "out_of_scope",
+)
+DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+
+
+@pytest.fixture(scope="module")
+def training():  # type: ignore[no-untyped-def]
+    return load(NLU_DIR)
+
+
+def test_rasa_data_validate_passes_with_warnings_as_errors() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa", "data", "validate", "--data", "nlu", "--fail-on-warnings"],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_contract_intents_have_enough_varied_examples_in_three_language_forms(training) -> None:  # type: ignore[no-untyped-def]
+    by_intent: dict[str, list[str]] = {}
+    for message in training.intent_examples:
+        by_intent.setdefault(message.get("intent"), []).append(message.get("text"))
+    for intent in MAIN_INTENTS:
+        texts = by_intent.get(intent, [])
+        assert len(set(texts)) >= 25, f"{intent} has only {len(set(texts))} distinct examples"
+        devanagari = sum(bool(DEVANAGARI.search(t)) for t in texts)
+        latin = len(texts) - devanagari
+        assert devanagari >= 3, f"{intent}: too few Devanagari examples"
+        assert latin >= 15, f"{intent}: too few English / Hinglish examples"
+
+
+def test_closed_vocabulary_annotations_resolve_to_canonical_values(training) -> None:  # type: ignore[no-untyped-def]
+    """Every span annotated as a specialty, procedure, ... means exactly its canonical value."""
+    canonical = Canonicaliser(training.entity_synonyms)
+    for message in training.entity_examples:
+        for entity in message.get("entities") or []:
+            kind = entity["entity"]
+            if kind not in KINDS:
+                continue
+            span = message.get("text")[entity["start"]:entity["end"]]
+            value = training.entity_synonyms.get(str(entity["value"]).lower(), entity["value"])
+            assert value in KINDS[kind], f"{span!r} is annotated {kind}={value!r}, not a canonical value"
+            assert canonical.canonical(kind, span) == value, f"{span!r} does not resolve to {value}"
+
+
+def test_every_canonical_value_is_known_to_the_synonyms(training) -> None:  # type: ignore[no-untyped-def]
+    targets = set(training.entity_synonyms.values())
+    for kind in ("specialty", "procedure", "urgency", "sex"):
+        for value in KINDS[kind]:
+            assert value in targets or kind in ("urgency", "sex"), f"no everyday words for {kind} {value}"
+
+
+def test_holdout_set_is_never_trained_on(training) -> None:  # type: ignore[no-untyped-def]
+    trained = {normalise(m.get("text")) for m in training.intent_examples}
+    held_out = [m.get("text") for m in load(HOLDOUT).intent_examples]
+    assert len(held_out) >= 100
+    leaked = [text for text in held_out if normalise(text) in trained]
+    assert not leaked, f"held-out utterances also in nlu/: {leaked}"
+    assert not any(path.name == HOLDOUT.name for path in NLU_DIR.rglob("*"))
+
+
+def test_every_domain_action_is_served_by_the_action_server() -> None:
+    from rasa_sdk import Action, utils
+
+    import actions
+
+    for module in pkgutil.iter_modules(actions.__path__):
+        importlib.import_module(f"actions.{module.name}")
+    served = {
+        cls().name() for cls in utils.all_subclasses(Action)
+        if cls.__module__.startswith("actions.") and not inspect.isabstract(cls)
+    }
+    declared = set(yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))["actions"])
+    assert served == declared
+
+
+def test_every_reply_exists_in_both_languages_with_the_same_blanks() -> None:
+    from actions.texts import LABELS, MESSAGES
+
+    def blanks(template: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    for table in (MESSAGES, LABELS):
+        for key, variants in table.items():
+            assert set(variants) == {"en", "hi"}, key
+            assert blanks(variants["en"]) == blanks(variants["hi"]), key
+            assert DEVANAGARI.search(variants["hi"]) or not DEVANAGARI.search(variants["en"]), key
+
+
+def test_domain_replies_have_a_hindi_variant() -> None:
+    responses = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    for name, variants in responses.items():
+        languages = Counter(
+            next((c["value"] for c in v.get("condition", []) if c.get("name") == "language"), "default") for v in variants
+        )
+        assert languages == Counter({"default": 1, "hi": 1}), name
+
+
+def test_spoken_replies_stay_short() -> None:
+    """Hands-free: a reply template is at most a few sentences (the read-backs are the longest)."""
+    from actions.texts import MESSAGES
+
+    for key, variants in MESSAGES.items():
+        for template in variants.values():
+            assert len(template) <= 200, key
+            assert template.count(". ") + template.count("। ") <= 4, key
+
+
+def test_nlu_report_module_reads_the_data(training) -> None:  # type: ignore[no-untyped-def]
+    from assistant.nlu.report import examples_from, score
+
+    gold = examples_from(load(HOLDOUT), training.entity_synonyms)
+    perfect = [
+        {"intent": {"name": g.intent}, "entities": [{"entity": kind, "value": value} for kind, value in g.entities]}
+        for g in gold
+    ]
+    scores = score(gold, perfect)
+    assert scores.intent_accuracy == 1.0 and scores.intent_macro_f1 == 1.0
+    assert scores.entity_f1 == 1.0
+    wrong = [{"intent": {"name": "nlu_fallback"}, "entities": []} for _ in gold]
+    assert score(gold, wrong).intent_accuracy == 0.0 and score(gold, wrong).fallback_rate == 1.0
+
+
+def test_training_data_lives_in_nlu_only() -> None:
+    assert not (PROJECT_DIR / "data" / "nlu.yml").exists()
+    assert all(path.suffix == ".yml" for path in Path(NLU_DIR).iterdir() if path.is_file())

