@@ -68,6 +68,11 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         for port in ports.values():
             assert f"127.0.0.1:{port}" in summary
 
+        parse_url = re.search(r"(http://\S+/model/parse\?token=\S+)", summary).group(1)
+        parsed = requests.post(parse_url, json={"text": "bacchon ke doctor se consult chahiye"}, timeout=60).json()
+        assert parsed["intent"]["name"] == "request_consult"
+        assert requests.post(f"{rasa}/model/parse", json={"text": "hi"}, timeout=30).status_code == 401  # the API needs the token
+
         replies = requests.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "W001", "message": "hello"}, timeout=60).json()
         assert replies and replies[0].get("text")
         assert requests.get(f"{backend}/health", timeout=5).json() == {"status": "ok"}  # seeded and serving

@@ -64,7 +64,7 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _summary(settings: Settings, supervisor: Any) -> str:
+def _summary(settings: Settings, supervisor: Any, rasa_api_token: str) -> str:
     from assistant.channels.environment import summary_lines
     from assistant.console.demo import login_hint
 
@@ -73,6 +73,7 @@ def _summary(settings: Settings, supervisor: Any) -> str:
         lines.append(f"  {spec.name:<9} {spec.url}")
     lines += [
         f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook",
+        f"  Rasa API  {settings.rasa_base_url}/model/parse?token={rasa_api_token}  (token kept in data/secrets/rasa_token)",
         *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
         login_hint(settings),
@@ -100,10 +101,8 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc)) from exc
     prune_models(settings, keep=model)
 
-    supervisor = Supervisor(
-        stack_services(settings, model, service_token(settings), rasa_token(settings)),
-        settings.data_dir / "logs",
-    )
+    api_token = rasa_token(settings)
+    supervisor = Supervisor(stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs")
     # SIGTERM (a service manager stopping us) shuts down as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     print("Starting backend, action server and Rasa...", flush=True)
@@ -111,7 +110,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
         supervisor.start_all()
     except (RuntimeError, TimeoutError) as exc:
         raise CommandError(str(exc)) from exc
-    print(_summary(settings, supervisor), flush=True)
+    print(_summary(settings, supervisor, api_token), flush=True)
     try:
         if args.chat:
             threading.Thread(target=supervisor.watch, name="supervisor", daemon=True).start()
