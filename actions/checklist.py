@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendRejected
 from actions.checklists_store import ChecklistUnavailable
 from actions.context import Turn
+from actions.forms import leave_open_form
 from actions.services import services
 from actions.texts import join_choices, say, text
 from assistant.spoken_numbers import parse_number
@@ -60,6 +61,10 @@ class ActionStartChecklist(Action):
         return "action_start_checklist"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        left = leave_open_form(dispatcher, tracker)
+        return [*left, *await self._open(dispatcher, tracker)]
+
+    async def _open(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         turn = Turn.of(tracker)
         store = services().checklists
         slug = _procedure(tracker)

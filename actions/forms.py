@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.context import language_of
+from actions.texts import say
 
 # Slots of the read-back and correction loop, shared by the forms.
 CONTROL_SLOTS: tuple[str, ...] = ("confirmed", "correcting", "correction_field")
@@ -35,6 +38,20 @@ def form_named(name: Optional[str]) -> Optional[FormSpec]:
     return FORMS.get(name or "")
 
 
+def leave_open_form(dispatcher: CollectingDispatcher, tracker: Tracker, opening: Optional[str] = None) -> list[dict[str, Any]]:
+    """Closes the form a worker left by starting something else, and says so.
+
+    Without this the old form would take the next answer ("next" for a
+    checklist step would be refused as an age). Nothing of the unfinished
+    form was saved, and the worker must know that.
+    """
+    open_form = form_named(tracker.active_loop.get("name"))
+    if open_form is None or open_form.name == opening:
+        return []
+    say(dispatcher, "left_form", language_of(tracker))
+    return [ActiveLoop(None), *open_form.reset()]
+
+
 class StartForm(Action, ABC):
     """``action_start_<flow>``: clears the form before it opens.
 
@@ -55,4 +72,4 @@ class StartForm(Action, ABC):
         return f"action_start_{self.flow}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        return self.spec.reset()
+        return [*leave_open_form(dispatcher, tracker, opening=self.spec.name), *self.spec.reset()]

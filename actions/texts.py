@@ -173,6 +173,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- stop ----------------------------------------------------------------------------
     "stopped_form": {"en": "Stopped. Nothing was saved.", "hi": "रोक दिया। कुछ सेव नहीं हुआ।"},
+    "left_form": {"en": "I closed the unfinished form. Nothing from it was saved.", "hi": "अधूरा फ़ॉर्म बंद कर दिया। उसका कुछ सेव नहीं हुआ।"},
     "stopped_checklist": {"en": "Checklist stopped.", "hi": "चेकलिस्ट रोक दी।"},
     "stopped_nothing": {"en": "OK, stopped. Say help to hear what I can do.", "hi": "ठीक है, रोक दिया। मैं क्या कर सकता हूँ, सुनने के लिए 'मदद' बोलिए।"},
     # --- validation: why an answer was not taken ------------------------------------------------

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from assistant.config import PROJECT_DIR
 from assistant.nlu.canonical import Canonicaliser
+
+if TYPE_CHECKING:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from assistant.nlu.canonical_entities import CanonicalEntityMapper
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +52,59 @@ def test_nothing_is_invented(canonical: Canonicaliser, kind: str, said: str) -> 
     assert canonical.canonical(kind, said) is None
 
 
-def test_the_pipeline_component_maps_the_span_not_another_types_synonym() -> None:
+@pytest.mark.parametrize(
+    "kind, text, found",
+    [
+        ("specialty", "Naak Kaan Gala wale doctor chahiye", ("ent", 0, 14)),
+        ("specialty", "mujhe dil ke doctor se milna", ("cardiology", 6, 19)),
+        ("urgency", "consult chahiye, not urgent", ("routine", 17, 27)),
+        ("procedure", "नाक की सफाई", None),
+        ("specialty", "hearing test", None),
+        ("specialty", "the cardiologists", None),
+    ],
+)
+def test_known_phrases_are_found_whole_with_their_span(canonical: Canonicaliser, kind: str, text: str, found: object) -> None:
+    assert canonical.find(kind, text) == found
+
+
+def _mapper(synonyms: dict[str, str]) -> "CanonicalEntityMapper":
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
-    from rasa.shared.nlu.training_data.message import Message
 
     from assistant.nlu.canonical_entities import CanonicalEntityMapper
 
+    return CanonicalEntityMapper(CanonicalEntityMapper.get_default_config(), LocalModelStorage("/tmp"), Resource("x"), synonyms)
+
+
+def _parsed(text: str, intent: str, entities: list[dict[str, object]]) -> "Message":
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message.build(text)
+    message.set("intent", {"name": intent, "confidence": 0.9})
+    message.set("entities", entities)
+    return message
+
+
+def test_a_flow_opening_intent_gets_the_known_phrase_the_extractor_missed() -> None:
+    mapper = _mapper({"naak kaan gala": "ent", "jaldi": "urgent"})
+    (opened,) = mapper.process([_parsed("naak kaan gala wale doctor chahiye jaldi", "request_consult", [])])
+    assert [(e["entity"], e["value"], e["start"], e["end"]) for e in opened.get("entities")] == [
+        ("specialty", "ent", 0, 14), ("urgency", "urgent", 35, 40)]
+    # An answer inside a form is left to the extractor: "jaldi" there may describe the complaint.
+    (answer,) = mapper.process([_parsed("naak kaan gala mein dard, jaldi", "inform", [])])
+    assert answer.get("entities") == []
+    # What the extractor did tag is kept, not doubled.
+    tagged = {"entity": "specialty", "value": "ent", "start": 0, "end": 14}
+    (kept,) = mapper.process([_parsed("naak kaan gala wale doctor", "request_consult", [dict(tagged)])])
+    assert [e["value"] for e in kept.get("entities")] == ["ent"]
+
+
+def test_the_pipeline_component_maps_the_span_not_another_types_synonym() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
     # "department" is a field synonym (-> "specialty"); as a specialty span it names none.
     synonyms = {"dil ke doctor": "cardiology", "dil": "cardiology", "department": "specialty"}
-    mapper = CanonicalEntityMapper(CanonicalEntityMapper.get_default_config(), LocalModelStorage("/tmp"), Resource("x"), synonyms)
+    mapper = _mapper(synonyms)
     text = "dil wale doctor se baat, cardiolgy department"
     message = Message.build(text)
     message.set("entities", [

@@ -168,6 +168,19 @@ def test_checklist_navigation_survives_an_interruption(running_stack: RunningSta
     assert chat.say("stop") == "Checklist stopped."
 
 
+def test_a_new_flow_started_inside_a_form_takes_over(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    chat.say("log a new encounter")
+    assert "old" in chat.say("patient 4521")  # the form asks for the age
+    opening = chat.say("show me the hand hygiene checklist")
+    assert "Nothing from it was saved" in opening and "Step 1 of" in opening
+    assert chat.say("next").startswith("Step 2 of")  # the checklist, not the abandoned form, takes "next"
+    switched = chat.say("i need a cardiology consult")
+    assert "How urgent" in switched and "Nothing from it was saved" not in switched  # no form was open
+    assert "Nothing from it was saved" in chat.say("log a new encounter")
+    assert chat.rows("encounters") == [] and chat.rows("consults") == []
+
+
 def test_checklist_in_hinglish_is_read_in_hindi(running_stack: RunningStack) -> None:
     chat = Chat(running_stack)
     opening = chat.say("ORS kaise banate hain")

@@ -75,6 +75,7 @@ class Canonicaliser:
             kind = kind_of_value.get(value)
             if kind is not None and normalise(phrase):
                 self._phrases[kind].setdefault(normalise(phrase), value)
+        self._phrase_patterns: dict[str, re.Pattern[str]] = {}
 
     @classmethod
     def from_nlu_files(cls, paths: Iterable[Path]) -> "Canonicaliser":
@@ -117,3 +118,24 @@ class Canonicaliser:
             return best[1]
         close = difflib.get_close_matches(said, list(phrases), n=1, cutoff=_TEXT_SIMILARITY)
         return phrases[close[0]] if close else None
+
+    def find(self, kind: str, text: str) -> Optional[tuple[str, int, int]]:
+        """The value of ``kind`` that a known phrase in ``text`` names, with the phrase's span.
+
+        Only whole known phrases count, never near misses: this looks inside a
+        sentence the statistical extractor passed over, where a loose match
+        would invent entities.
+        """
+        pattern = self._phrase_patterns.get(kind)
+        if pattern is None:
+            phrases = self._phrases.get(kind) or {}
+            if not phrases:
+                return None
+            # Longest first, so "dil ke doctor" wins over "dil".
+            alternatives = sorted(phrases, key=len, reverse=True)
+            body = "|".join(r"\W+".join(map(re.escape, phrase.split())) for phrase in alternatives)
+            pattern = re.compile(rf"(?<![\w\u0900-\u097f])(?:{body})(?![\w\u0900-\u097f])", re.IGNORECASE)
+            self._phrase_patterns[kind] = pattern
+        match = pattern.search(text)
+        value = self._phrases[kind].get(normalise(match.group(0))) if match else None
+        return (value, match.start(), match.end()) if match and value else None

@@ -5,6 +5,11 @@ docter" that no synonym matched exactly is resolved by ``Canonicaliser``
 (spelling-tolerant) to ``pediatrics``. A span that resolves to nothing is
 dropped: for a closed vocabulary it means nothing, and a slot filled from it
 would hide the value that was said.
+
+When the intent opens a flow ("nak kaan gala wale doctor chahiye") and the
+statistical extractor tagged nothing of a kind that flow needs, a known phrase
+of that kind found verbatim in the text becomes the entity, so the flow does
+not ask for what the worker already said.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -32,7 +37,18 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"entities": list(KINDS)}
+        return {
+            "entities": list(KINDS),
+            # intent -> kinds filled from known phrases when nothing was tagged.
+            # Not for answers (inform): a reason such as "child has fever" must
+            # not re-choose the specialty mid-form.
+            "fill_in": {
+                "request_consult": ["specialty", "urgency"],
+                "cancel_consult": ["specialty"],
+                "consult_status": ["specialty"],
+                "get_checklist": ["procedure"],
+            },
+        }
 
     def __init__(
         self,
@@ -107,8 +123,21 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                     kept.append(entity)
                 # else: a stray word ("doctor", "check") tagged as a specialty or a
                 # procedure names none; it would only hide the real one.
-            message.set(ENTITIES, kept)
+            message.set(ENTITIES, kept + self._filled_in(message, kept))
         return messages
+
+    def _filled_in(self, message: Message, tagged: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        missing = [kind for kind in (self._config.get("fill_in") or {}).get(intent, []) if not any(e.get("entity") == kind for e in tagged)]
+        found = []
+        for kind in missing:
+            match = self._canonicaliser.find(kind, message.get(TEXT) or "")
+            if match is not None:
+                value, start, end = match
+                entity = {"entity": kind, "start": start, "end": end, "value": value}
+                self.add_extractor_name([entity])
+                found.append(entity)
+        return found
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

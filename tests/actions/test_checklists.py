@@ -27,6 +27,18 @@ async def test_opening_reads_title_source_and_step_one(online: Services) -> None
     assert slots == {"checklist": "hand_hygiene", "checklist_step": 1}
 
 
+async def test_opening_a_checklist_inside_a_form_closes_the_form_and_says_so(online: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    message = user_message("hand hygiene checklist", "get_checklist", (entity("procedure", "hand_hygiene"),))
+    conversation = tracker(message, {"patient_id": "4521", "requested_slot": "age"}, active_loop="encounter_form")
+    events = await ActionStartChecklist().run(dispatcher, conversation, domain())
+    closed, intro, first = said(dispatcher)
+    assert closed == "I closed the unfinished form. Nothing from it was saved." and first.startswith("Step 1 of ")
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    slots = slot_events(events)
+    assert slots["patient_id"] is None and slots["requested_slot"] is None and slots["checklist"] == "hand_hygiene"
+
+
 async def test_without_a_procedure_the_list_is_offered(online: Services) -> None:
     (offer,), slots = await turn(ActionStartChecklist(), "show checklists", "get_checklist")
     assert offer.startswith("Which checklist?") and "hand" in offer.lower() and slots == {}
