@@ -68,7 +68,15 @@ def _pyttsx3_engine() -> Any:
         # cancels "the current utterance", and the rate is lost. Released now,
         # they reach espeak at once and ``_settle`` can wait for them.
         _engine.proxy.setBusy(False)
+        atexit.register(_release_engine)
     return _engine
+
+
+def _release_engine() -> None:
+    # pyttsx3's driver cleans up in ``__del__`` with modules that interpreter
+    # teardown has already emptied, which prints a traceback at every exit.
+    global _engine
+    _engine = None
 
 
 def available_voices() -> dict[str, list[str]]:
