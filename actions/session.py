@@ -27,15 +27,17 @@ from assistant.vocabulary import LANGUAGES
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 _WORD = re.compile(r"[a-z']+")
 # Romanised Hindi words that English does not use, and English words that
-# romanised Hindi does not use. Shared words ("doctor", "patient", "bp") say nothing.
+# romanised Hindi does not use. Shared words ("doctor", "patient", "bp", and
+# "do", which is Hindi in "cancel kar do") say nothing.
 _HINDI_WORDS = frozenset(
     "hai hain chahiye karo kariye kijiye karna karni karwa karwao karwana kya kaise kab kitne mein ka ki ke ko se "
     "nahi nahin haan ji batao bataiye bolo agla pichla dobara mareez mareej bachche bachon bacchon aurat aadmi saal "
     "wala wale wali mera meri mere aap tum hua ho gaya dikhao lagao darj jaldi dard bukhar theek sahi galat ruko "
-    "band bas madad dhanyavaad dhanyawad shukriya alvida chalo jao peeche aage fir phir abhi liye raha rahi tha thi".split()
+    "band bas madad dhanyavaad dhanyawad shukriya alvida chalo jao peeche aage fir phir abhi liye raha rahi tha thi "
+    "kar kare karein karen karte kardo dijiye dena hatao hata radd baat banao banana naya nayi purana".split()
 )
 _ENGLISH_WORDS = frozenset(
-    "the is are was a an to for of i my please what how can you with and need want do does me this that "
+    "the is are was a an to for of i my please what how can you with and need want does me this that "
     "it's is there show tell book give get have has".split()
 )
 

@@ -21,6 +21,8 @@ from tests.support.trackers import domain, entity, said, slot_events, tracker, u
         ("next", "hi", "hi"),  # too short to tell: keep
         ("4521", "en", "en"),
         ("haan", "en", "hi"),
+        ("consult cancel kar do", "en", "hi"),
+        ("do you have the checklist", "hi", "en"),
     ],
 )
 def test_language_follows_script_and_words(text: str, current: str, expected: str) -> None:
