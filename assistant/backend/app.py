@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from assistant.backend import catalog, consults, encounters, workers
+from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS
 from assistant.backend.auth import authenticate, principal_cache
 from assistant.backend.database import Database
 from assistant.backend.errors import json_errors
@@ -30,10 +31,10 @@ async def openapi(request: web.Request) -> web.Response:
 
 def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool = True) -> web.Application:
     app = web.Application(middlewares=[json_errors, authenticate], client_max_size=max_body_bytes)
-    app["db"] = db
-    app["max_body_bytes"] = max_body_bytes
-    app["principals"] = principal_cache()
-    app["checklists"] = catalog.checklist_cache()
+    app[DB] = db
+    app[MAX_BODY_BYTES] = max_body_bytes
+    app[PRINCIPALS] = principal_cache()
+    app[CHECKLISTS] = catalog.checklist_cache()
     catalog.add_routes(app)
     consults.add_routes(app)
     encounters.add_routes(app)

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.backend.app_state import DB, PRINCIPALS
 from assistant.backend.cache import TTLCache
 from assistant.backend.errors import ApiError, Handler, invalid
 from assistant.backend.models import ApiToken, Facility, Worker
@@ -127,11 +128,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     authorization = request.headers.get("Authorization", "")
     on_behalf_of = request.headers.get(ON_BEHALF_HEADER)
-    cache: TTLCache[Principal] = request.app["principals"]
+    cache: TTLCache[Principal] = request.app[PRINCIPALS]
     key = (hash_token(authorization), on_behalf_of)
     resolved = cache.get(key)
     if resolved is None:
-        async with request.app["db"].read() as session:
+        async with request.app[DB].read() as session:
             resolved = await resolve_principal(session, authorization, on_behalf_of)
         cache.put(key, resolved)
     request["principal"] = resolved

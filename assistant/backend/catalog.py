@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.backend.app_state import CHECKLISTS, DB
 from assistant.backend.cache import TTLCache
 from assistant.backend.errors import unknown_value
 from assistant.backend.models import Checklist, Specialist
@@ -28,7 +29,7 @@ def _source(checklist: Checklist) -> dict[str, Any]:
 
 
 async def list_specialties(request: web.Request) -> web.Response:
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         counts = dict(
             (await session.execute(select(Specialist.specialty, func.count(Specialist.id)).group_by(Specialist.specialty))).all()
         )
@@ -40,7 +41,7 @@ async def list_specialties(request: web.Request) -> web.Response:
 
 
 async def list_checklists(request: web.Request) -> web.Response:
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         checklists = (await session.execute(select(Checklist).order_by(Checklist.slug))).scalars().all()
         items = [
             {
@@ -60,7 +61,7 @@ def checklist_cache() -> TTLCache[bytes]:
 
 
 async def _checklist_body(request: web.Request, slug: str, lang: str) -> bytes:
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         checklist = await session.get(Checklist, slug)
         if checklist is None:
             known = (await session.execute(select(Checklist.slug).order_by(Checklist.slug))).scalars().all()
@@ -84,7 +85,7 @@ async def get_checklist(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "en")
     if lang not in LANGUAGES:
         raise unknown_value("lang", lang, LANGUAGES)
-    cache: TTLCache[bytes] = request.app["checklists"]
+    cache: TTLCache[bytes] = request.app[CHECKLISTS]
     body = cache.get((slug, lang))
     if body is None:
         body = await _checklist_body(request, slug, lang)
@@ -94,7 +95,7 @@ async def get_checklist(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     try:
-        async with request.app["db"].read() as session:
+        async with request.app[DB].read() as session:
             await session.execute(select(1))
     except SQLAlchemyError:
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)

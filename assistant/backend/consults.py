@@ -7,6 +7,7 @@ from typing import Any, Optional
 from aiohttp import web
 from sqlalchemy import select
 
+from assistant.backend.app_state import DB
 from assistant.backend.auth import Principal, clinical_author, principal
 from assistant.backend.booking import advice_for, book
 from assistant.backend.errors import ApiError, conflict, not_found, unknown_value
@@ -103,7 +104,7 @@ async def _visible_consult(session: Any, who: Principal, consult_id: int) -> Con
 
 async def get_consult(request: web.Request) -> web.Response:
     consult_id = path_id(request)
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         consult = await _visible_consult(session, principal(request), consult_id)
         return web.json_response(consult_json(consult))
 

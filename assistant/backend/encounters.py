@@ -7,6 +7,7 @@ from typing import Any, Optional
 from aiohttp import web
 from sqlalchemy import select
 
+from assistant.backend.app_state import DB
 from assistant.backend.auth import clinical_author, principal
 from assistant.backend.errors import not_found
 from assistant.backend.fhir import encounter_bundle
@@ -73,7 +74,7 @@ async def list_encounters(request: web.Request) -> web.Response:
 
 async def _visible_encounter(request: web.Request) -> Encounter:
     encounter_id = path_id(request)
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         encounter: Optional[Encounter] = await session.get(Encounter, encounter_id)
     if encounter is None or not principal(request).can_see(encounter.facility_id):
         raise not_found("encounter")

@@ -7,6 +7,8 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from assistant.backend.app_state import MAX_BODY_BYTES
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -70,7 +72,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.status)
     except web.HTTPRequestEntityTooLarge:
-        return _error_response(413, f"Request body too large; the limit is {request.app['max_body_bytes']} bytes.")
+        return _error_response(413, f"Request body too large; the limit is {request.app[MAX_BODY_BYTES]} bytes.")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
 from assistant.backend.errors import conflict, invalid
 from assistant.backend.models import IdempotencyRecord
@@ -47,7 +48,7 @@ async def _find(session: AsyncSession, scope: str, key: str) -> IdempotencyRecor
 
 
 async def run_idempotent(request: web.Request, body: Any, operation: Operation) -> web.Response:
-    db = request.app["db"]
+    db = request.app[DB]
     key = request.headers.get(HEADER, "").strip()
     if not key:
         async with db.write() as session:

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 
+from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
 from assistant.backend.validation import query_int
 
@@ -26,7 +27,7 @@ async def paged_response(
         query = query.where(facility_column.in_(who.visible_facilities))
     limit = query_int(request, "limit", 50, 1, MAX_PAGE)
     offset = query_int(request, "offset", 0, 0, 10_000_000)
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
         rows = (await session.execute(query.order_by(*order_by).limit(limit).offset(offset))).scalars()
         items = [to_json(row) for row in rows]

@@ -26,6 +26,7 @@ from aiohttp import web
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.backend.app_state import DB
 from assistant.backend.auth import require_role
 from assistant.backend.errors import ApiError, invalid, not_found
 from assistant.backend.models import Base, UTCDateTime, Worker, utcnow
@@ -263,7 +264,7 @@ async def pin_login(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     worker_id = _text_field(body, "worker_id", required=True, limit=64)
     pin = _text_field(body, "pin", required=True, limit=16)
-    return web.json_response(await verify_pin_login(request.app["db"], worker_id.upper(), pin))  # type: ignore[union-attr, arg-type]
+    return web.json_response(await verify_pin_login(request.app[DB], worker_id.upper(), pin))  # type: ignore[union-attr, arg-type]
 
 
 async def resolve(request: web.Request) -> web.Response:
@@ -276,7 +277,7 @@ async def resolve(request: web.Request) -> web.Response:
     user_id = _text_field(body, "user_id", required=False)
     if not phone and not user_id:
         raise invalid("phone", "Give phone or user_id.")
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         worker = await resolve_worker(session, channel, phone, user_id)  # type: ignore[arg-type]
         if worker is None:
             raise not_found("registered worker for this sender")

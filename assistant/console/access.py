@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from assistant.backend.auth import _scope_for  # the backend's scoping rule, reused as is
 from assistant.backend.models import Worker, utcnow
 from assistant.config import Settings
+from assistant.console.app_state import DB, SETTINGS
 from assistant.console.models import ConsoleSession
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -74,7 +75,7 @@ def set_cookie(response: web.StreamResponse, settings: Settings, name: str, valu
 
 
 async def start_session(request: web.Request, worker_id: str) -> tuple[str, ConsoleSession]:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     token = secrets.token_urlsafe(32)
     record = ConsoleSession(
         token_hash=hash_token(token),
@@ -82,20 +83,20 @@ async def start_session(request: web.Request, worker_id: str) -> tuple[str, Cons
         csrf_token=secrets.token_urlsafe(32),
         expires_at=utcnow() + dt.timedelta(minutes=settings.console_session_minutes),
     )
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         session.add(record)
     return token, record
 
 
 async def end_session(request: web.Request, viewer: Viewer) -> None:
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.id == viewer.session_id))
 
 
 async def _viewer_for(request: web.Request, token: str) -> Optional[Viewer]:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     now = utcnow()
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         record = (
             await session.execute(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))
         ).scalar_one_or_none()
@@ -107,7 +108,7 @@ async def _viewer_for(request: web.Request, token: str) -> Optional[Viewer]:
         scope = await _scope_for(session, worker)
     idle = dt.timedelta(minutes=settings.console_session_minutes)
     if record.expires_at - now < idle - REFRESH_AFTER:
-        async with request.app["db"].write() as session:
+        async with request.app[DB].write() as session:
             stored = await session.get(ConsoleSession, record.id)
             if stored is not None:
                 stored.expires_at = now + idle

@@ -16,6 +16,7 @@ from assistant.backend.database import Database
 from assistant.config import Settings
 from assistant.console import conversation_views, login, overview_views, record_views, retention, review_views, tracker
 from assistant.console.access import Handler, check_csrf, require_sign_in
+from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
 from assistant.console.models import ConsoleBase
 from assistant.console.rendering import render
 
@@ -73,18 +74,18 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def _prepare(app: web.Application) -> None:
-    async with app["db"].writer_engine.begin() as connection:
+    async with app[DB].writer_engine.begin() as connection:
         await connection.run_sync(ConsoleBase.metadata.create_all)
     if not await tracker.ready(app):
         log.warning("the tracker store has no events table yet (Rasa creates it on start); lists stay empty until then")
 
 
 async def _retention_loop(app: web.Application) -> None:
-    settings: Settings = app["settings"]
+    settings: Settings = app[SETTINGS]
     while True:
         try:
-            await retention.purge(app["tracker"], app["db"], settings.console_retention_days)
-            await tracker.ensure_indexes(app["tracker"])
+            await retention.purge(app[TRACKER], app[DB], settings.console_retention_days)
+            await tracker.ensure_indexes(app[TRACKER])
         except Exception:
             log.exception("retention purge failed; will retry")
         await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
@@ -93,25 +94,25 @@ async def _retention_loop(app: web.Application) -> None:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     await _prepare(app)
     task: Optional[asyncio.Task[None]] = None
-    if app["settings"].console_retention_days > 0:
+    if app[SETTINGS].console_retention_days > 0:
         task = asyncio.create_task(_retention_loop(app))
     yield
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await app["db"].dispose()
-    await app["tracker"].dispose()
+    await app[DB].dispose()
+    await app[TRACKER].dispose()
 
 
 def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Application:
     app = web.Application(
         middlewares=[security_headers, error_pages, require_sign_in, check_csrf], client_max_size=MAX_FORM_BYTES
     )
-    app["settings"] = settings
-    app["db"] = db
-    app["tracker"] = tracker_db
-    app["state"] = {}
+    app[SETTINGS] = settings
+    app[DB] = db
+    app[TRACKER] = tracker_db
+    app[STATE] = {}
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)

@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from assistant.console.access import client_address
+from assistant.console.app_state import DB
 from assistant.console.models import AuditEntry
 
 USER_AGENT_LIMIT = 300
@@ -27,7 +28,7 @@ async def record(
     role: Optional[str] = None,
 ) -> None:
     who = request.get("viewer")
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         session.add(
             AuditEntry(
                 actor=actor or (who.worker_id if who else None),
@@ -46,7 +47,7 @@ async def entries(request: web.Request, *, actor: Optional[str], action: Optiona
         query = query.where(AuditEntry.actor == actor)
     if action:
         query = query.where(AuditEntry.action == action)
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
         rows = (await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()
     return list(rows), total

@@ -12,6 +12,7 @@ from assistant.backend.models import Consult, Encounter
 from assistant.config import Settings
 from assistant.console import audit, conversations, directory, exports, params, scope, tracker
 from assistant.console.access import viewer
+from assistant.console.app_state import DB, SETTINGS, TRACKER
 from assistant.console.models import FLAG_REASONS, Flag, Review
 from assistant.console.rendering import render
 from assistant.console.transcript import Conversation
@@ -21,7 +22,7 @@ from assistant.vocabulary import CHANNELS
 async def _review_state(request: web.Request, ids: list[int]) -> tuple[dict[int, Review], dict[int, int]]:
     if not ids:
         return {}, {}
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         reviews = (await session.execute(select(Review).where(Review.conversation_id.in_(ids)))).scalars().all()
         flags = (await session.execute(select(Flag.conversation_id).where(Flag.conversation_id.in_(ids)))).scalars().all()
     counts: dict[int, int] = {}
@@ -31,13 +32,13 @@ async def _review_state(request: web.Request, ids: list[int]) -> tuple[dict[int,
 
 
 async def conversation_list(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     who = viewer(request)
     chosen = params.filters(request.query)
     older, newer = params.cursor(request.query, "older"), params.cursor(request.query, "newer")
     visible = await scope.senders(request, chosen.worker, chosen.facility)
     since, until = params.day_bounds(chosen.date_from, chosen.date_to, settings.timezone)
-    db = request.app["db"]
+    db = request.app[DB]
     pairs = {
         kind: await directory.record_times(db, directory.RECORD_MODELS[kind], visible.senders, since, None)
         for kind in chosen.record_kinds
@@ -46,7 +47,7 @@ async def conversation_list(request: web.Request) -> web.Response:
     if not await tracker.ready(request.app):
         page = conversations.Page([], None, None, 0, False)  # Rasa has not created its table yet
     else:
-        async with request.app["tracker"].read() as session:
+        async with request.app[TRACKER].read() as session:
             page = await conversations.list_page(
                 session, visible.senders, chosen, since=since, until=until, threshold=settings.console_low_confidence,
                 record_pairs=pairs, older_than=older, newer_than=newer,
@@ -66,7 +67,7 @@ async def conversation_list(request: web.Request) -> web.Response:
 
 
 async def _records_of(request: web.Request, conversation: Conversation) -> tuple[list[Any], list[Any]]:
-    db = request.app["db"]
+    db = request.app[DB]
     found = []
     for model in (Consult, Encounter):
         candidates = await directory.records_for(db, model, [conversation.sender_id], conversation.started_at)
@@ -76,7 +77,7 @@ async def _records_of(request: web.Request, conversation: Conversation) -> tuple
 
 
 async def _flags_and_review(request: web.Request, conversation_id: int) -> tuple[list[Flag], Optional[Review]]:
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         flags = (await session.execute(select(Flag).where(Flag.conversation_id == conversation_id).order_by(Flag.id))).scalars().all()
         review = await session.get(Review, conversation_id)
     return list(flags), review
@@ -94,7 +95,7 @@ async def conversation_page(request: web.Request) -> web.Response:
     return render(
         request, "conversation.html", conversation=conversation, person=person, consults=consults, encounters=encounters,
         flags_by_event=flags_by_event, review=review, reasons=FLAG_REASONS,
-        threshold=request.app["settings"].console_low_confidence,
+        threshold=request.app[SETTINGS].console_low_confidence,
         example_markup=exports.example_markup,
     )
 

@@ -29,6 +29,7 @@ from assistant.console.access import (
     start_session,
     viewer,
 )
+from assistant.console.app_state import DB, SETTINGS
 from assistant.console.models import ConsolePassword, LoginAttempt
 from assistant.console.rendering import render
 from assistant.passwords import hash_secret, verify_secret
@@ -56,14 +57,14 @@ async def login_form(request: web.Request, *, error: Optional[str] = None, statu
         request, "login.html", status=status, login_token=token, error=error, username=username,
         next=_safe_next(request.query.get("next")),
     )
-    set_cookie(response, request.app["settings"], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
+    set_cookie(response, request.app[SETTINGS], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
     return response
 
 
 async def _failures(request: web.Request, username: str, address: str) -> tuple[int, int]:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     since = utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes)
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         last_success = (
             await session.execute(
                 select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success == 1)
@@ -86,8 +87,8 @@ async def _failures(request: web.Request, username: str, address: str) -> tuple[
 
 
 async def _remember(request: web.Request, username: str, address: str, success: bool) -> None:
-    settings: Settings = request.app["settings"]
-    async with request.app["db"].write() as session:
+    settings: Settings = request.app[SETTINGS]
+    async with request.app[DB].write() as session:
         # Keep the table small: attempts outside the window no longer matter.
         await session.execute(
             delete(LoginAttempt).where(LoginAttempt.at < utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes))
@@ -97,7 +98,7 @@ async def _remember(request: web.Request, username: str, address: str, success: 
 
 async def _check(request: web.Request, username: str, password: str) -> tuple[Optional[Worker], Optional[str]]:
     """The worker if the password is right and the role may sign in, else why not."""
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         worker = await session.get(Worker, username)
         stored = await session.get(ConsolePassword, username)
     password_ok = verify_secret(password, stored.password_hash if stored else _DUMMY_HASH) and stored is not None
@@ -109,7 +110,7 @@ async def _check(request: web.Request, username: str, password: str) -> tuple[Op
 
 
 async def login(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     form = await request.post()
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))

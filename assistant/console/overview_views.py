@@ -7,20 +7,21 @@ from aiohttp import web
 from assistant.config import Settings
 from assistant.console import audit, charts, dashboard, params, scope, tracker
 from assistant.console.access import viewer
+from assistant.console.app_state import DB, SETTINGS, TRACKER
 from assistant.console.rendering import render
 
 AUDIT_PAGE = 100
 
 
 async def dashboard_page(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     who = viewer(request)
     days = params.integer(request.query, "days", 14, 1, 366)
     visible = await scope.senders(request, None, None)
     if not await tracker.ready(request.app):
         raise web.HTTPServiceUnavailable(text="The tracker store is not there yet: start Rasa (assistant up) first.")
     figures = await dashboard.figures(
-        request.app["tracker"], request.app["db"], days=days, zone=settings.timezone,
+        request.app[TRACKER], request.app[DB], days=days, zone=settings.timezone,
         senders=visible.senders, facilities=who.visible_facilities,
     )
     await audit.record(request, "view_dashboard", f"last {days} days")

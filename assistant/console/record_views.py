@@ -13,13 +13,14 @@ from assistant.backend.fhir import encounter_bundle
 from assistant.backend.models import Consult, Encounter
 from assistant.console import audit, directory, params
 from assistant.console.access import viewer
+from assistant.console.app_state import DB
 from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
 
 
 async def _visible(request: web.Request, model: type, what: str) -> Any:
     record_id = params.path_id(request)
-    found = await directory.record(request.app["db"], model, record_id)
+    found = await directory.record(request.app[DB], model, record_id)
     if found is None or not viewer(request).can_see(found.facility_id):
         raise NotVisible(what)
     return found

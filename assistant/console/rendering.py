@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from assistant.config import Settings
+from assistant.console.app_state import SETTINGS
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("assistant.console", "templates"),
@@ -33,7 +34,7 @@ def _percent(value: Optional[float]) -> str:
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
-    settings: Settings = request.app["settings"]
+    settings: Settings = request.app[SETTINGS]
     page = _environment.get_template(template).render(
         viewer=request.get("viewer"),
         request_path=request.path,

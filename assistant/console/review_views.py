@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 
 from assistant.console import audit, directory, exports, params, scope
 from assistant.console.access import viewer
+from assistant.console.app_state import DB, TRACKER
 from assistant.console.models import FLAG_REASONS, Flag, Review
 from assistant.console.rendering import render
 from assistant.console.tracker import events
@@ -49,7 +50,7 @@ async def flag_turn(request: web.Request) -> web.Response:
         example=_text(form, "example", EXAMPLE_LIMIT),
         flagged_by=viewer(request).worker_id,
     )
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         session.add(flag)
     await audit.record(request, "flag_turn", f"conversation {conversation_id} turn {turn.number}")
     raise web.HTTPSeeOther(f"/conversations/{conversation_id}#turn-{turn.number}")
@@ -60,7 +61,7 @@ async def mark_reviewed(request: web.Request) -> web.Response:
     conversation, _ = await scope.conversation(request, conversation_id)
     form = await request.post()
     reviewed = str(form.get("reviewed", "1")) in params.TRUE_VALUES
-    async with request.app["db"].write() as session:
+    async with request.app[DB].write() as session:
         await session.execute(delete(Review).where(Review.conversation_id == conversation_id))
         if reviewed:
             session.add(Review(conversation_id=conversation_id, sender_id=conversation.sender_id, reviewed_by=viewer(request).worker_id))
@@ -73,13 +74,13 @@ async def _visible_flags(request: web.Request) -> list[tuple[Flag, Optional[str]
     who = viewer(request)
     query = select(Flag).order_by(Flag.id.desc())
     if who.visible_facilities is not None:
-        people = await directory.workers(request.app["db"], who)
+        people = await directory.workers(request.app[DB], who)
         query = query.where(Flag.sender_id.in_(list(people)))
-    async with request.app["db"].read() as session:
+    async with request.app[DB].read() as session:
         flags = list((await session.execute(query)).scalars().all())
     texts: dict[int, Optional[str]] = {}
     if flags:
-        async with request.app["tracker"].read() as session:
+        async with request.app[TRACKER].read() as session:
             rows = await session.execute(select(events.c.id, events.c.data).where(events.c.id.in_([flag.event_id for flag in flags])))
             texts = {event_id: json.loads(data).get("text") for event_id, data in rows}
     return [(flag, texts.get(flag.event_id)) for flag in flags]

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from assistant.console import directory, tracker, transcript
 from assistant.console.access import Viewer, viewer
+from assistant.console.app_state import DB, TRACKER
 from assistant.console.directory import WorkerInfo
 
 
@@ -27,7 +28,7 @@ class Scope:
 
 async def senders(request: web.Request, worker: Optional[str], facility: Optional[str]) -> Scope:
     who = viewer(request)
-    db = request.app["db"]
+    db = request.app[DB]
     facility_ids = None
     if facility:
         if not who.can_see(facility):
@@ -46,7 +47,7 @@ async def senders(request: web.Request, worker: Optional[str], facility: Optiona
 async def visible_worker(request: web.Request, sender_id: str) -> Optional[WorkerInfo]:
     """The conversation's worker, if the viewer may read it (admins also read unknown senders)."""
     who: Viewer = viewer(request)
-    person = await directory.worker(request.app["db"], sender_id)
+    person = await directory.worker(request.app[DB], sender_id)
     if person is None:
         if who.is_admin:
             return None
@@ -59,7 +60,7 @@ async def visible_worker(request: web.Request, sender_id: str) -> Optional[Worke
 async def conversation(request: web.Request, conversation_id: int) -> tuple[transcript.Conversation, Optional[WorkerInfo]]:
     if not await tracker.ready(request.app):
         raise NotVisible("conversation")
-    async with request.app["tracker"].read() as session:
+    async with request.app[TRACKER].read() as session:
         sender = await transcript.sender_of(session, conversation_id)
         if sender is None:
             raise NotVisible("conversation")

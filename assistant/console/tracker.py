@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, and_, func, inspect, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex
@@ -23,6 +24,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import Float as FloatType, String as StringType
 
 from assistant.backend.database import Database
+from assistant.console.app_state import STATE, TRACKER
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +227,9 @@ async def _has_statistics(connection: Any) -> bool:
     return rows.first() is not None
 
 
-async def ready(app: Any) -> bool:
+async def ready(app: web.Application) -> bool:
     """Whether Rasa's table exists (indexed); retried on each request until it does."""
-    state = app["state"]  # a plain dict: a running aiohttp app's own mapping is frozen
+    state = app[STATE]
     if not state.get("tracker_ready"):
-        state["tracker_ready"] = await ensure_indexes(app["tracker"])
+        state["tracker_ready"] = await ensure_indexes(app[TRACKER])
     return bool(state["tracker_ready"])

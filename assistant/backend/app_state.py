@@ -1,0 +1,20 @@
+"""Typed keys for what the backend's handlers share through the application (aiohttp ``AppKey``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from assistant.backend.cache import TTLCache
+from assistant.backend.database import Database
+
+if TYPE_CHECKING:
+    from assistant.backend.auth import Principal
+
+DB = web.AppKey("db", Database)
+MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
+# Token hash -> principal, so a burst of requests does not look each token up.
+PRINCIPALS: web.AppKey[TTLCache[Principal]] = web.AppKey("principals")
+# (slug, language) -> the rendered checklist JSON.
+CHECKLISTS: web.AppKey[TTLCache[bytes]] = web.AppKey("checklists")
