@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.backend import RunningBackend, start_backend
 from tests.support.postgres import PostgresServer
 
 _database_names = itertools.count(1)
+
+# Property tests draw the same examples on every run, so CI is never red by
+# chance; HYPOTHESIS_PROFILE=explore draws new ones to hunt for bugs.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")
