@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -90,3 +91,22 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     assert process.returncode == 0
     for port in ports.values():
         assert not http_ok(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_assistant_up_refuses_a_taken_port_at_once(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("BACKEND", "ACTIONS", "RASA", "CONSOLE")}
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_MODEL_DIR": str(tmp_path / "no-model-yet"),  # would train for minutes if it went on
+        **{f"ASSISTANT_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", ports["RASA"]))
+        other_program.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "up"], capture_output=True, text=True, env=env, timeout=120
+        )
+    assert result.returncode != 0
+    assert f"rasa port {ports['RASA']} on 127.0.0.1 already in use" in result.stderr + result.stdout
+    assert not (tmp_path / "no-model-yet").exists() or not any((tmp_path / "no-model-yet").iterdir())

@@ -84,6 +84,24 @@ def _summary(settings: Settings, supervisor: Any, rasa_api_token: str) -> str:
     return "\n".join(lines)
 
 
+def _check_ports_free(settings: Settings) -> None:
+    """Refuse at once, before any training, when another program holds a port we need.
+
+    Otherwise a second ``make run`` would find the first one's services
+    answering and report success while its own restart in a loop.
+    """
+    from assistant.stack.process import port_free
+
+    wanted = {"backend": settings.backend_port, "actions": settings.actions_port,
+              "rasa": settings.rasa_port, "console": settings.console_port}
+    taken = [f"{name} port {port}" for name, port in wanted.items() if not port_free(settings.host, port)]
+    if taken:
+        raise CommandError(
+            f"{', '.join(taken)} on {settings.host} already in use. Is the assistant already running? "
+            "Stop it, or choose free ports (--backend-port, --actions-port, --rasa-port, or ASSISTANT_*_PORT)."
+        )
+
+
 def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.stack.chat import run_chat
     from assistant.stack.secrets import rasa_token, service_token
@@ -92,6 +110,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
 
     settings = _with_flags(args, settings)
+    _check_ports_free(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not model_path(settings).is_file():
         print("Training the assistant's language model (first run or changed data: a few minutes)...", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -23,6 +24,18 @@ def http_ok(url: str, timeout: float = 2.0, headers: Optional[Mapping[str, str]]
             return 200 <= response.status < 300
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return False
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a service could listen on ``host:port`` now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # A port a stopped service left in TIME_WAIT is free for a server.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class ManagedProcess:
