@@ -88,7 +88,7 @@ def _check_ports_free(settings: Settings) -> None:
     """Refuse at once, before any training, when another program holds a port we need.
 
     Otherwise a second ``make run`` would find the first one's services
-    answering and report success while its own restart in a loop.
+    answering and report success while its own services restarted in a loop.
     """
     from assistant.stack.process import port_free
 
