@@ -6,11 +6,12 @@ the browser tests instead hold real conversations with the running stack.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Mapping, Optional
 
 import pytest
 from sqlalchemy import create_engine, insert, text
@@ -122,11 +123,19 @@ def build_world(root: Path, db_url: Optional[str] = None, tracker_url: Optional[
     return world
 
 
+@contextlib.contextmanager
+def console_over(world: World, artifacts_dir: Path, env: Optional[Mapping[str, str]] = None) -> Iterator[tuple[World, RunningConsole]]:
+    """A running console over ``world``; stopped, and the world's connections closed, afterwards."""
+    console = start_console(world.db_url, world.tracker_url, artifacts_dir / "logs", env=dict(env) if env else None)
+    try:
+        yield world, console
+    finally:
+        console.stop()
+        world.backend.dispose()
+        world.tracker.dispose()
+
+
 @pytest.fixture(scope="session")
 def console_world(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[tuple[World, RunningConsole]]:
-    world = build_world(tmp_path_factory.mktemp("console"))
-    console = start_console(world.db_url, world.tracker_url, artifacts_dir / "logs")
-    yield world, console
-    console.stop()
-    world.backend.dispose()
-    world.tracker.dispose()
+    with console_over(build_world(tmp_path_factory.mktemp("console")), artifacts_dir) as running:
+        yield running

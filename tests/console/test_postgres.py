@@ -7,9 +7,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.console.conftest import World, build_world
+from tests.console.conftest import World, build_world, console_over
 from tests.console.test_review import listed, signed_in
-from tests.support.console import RunningConsole, assistant_cli, start_console
+from tests.support.console import RunningConsole, assistant_cli
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -22,11 +22,8 @@ def pg_world(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory,
         postgres.create_database("console_backend"),
         postgres.create_database("console_tracker"),
     )
-    console = start_console(world.db_url, world.tracker_url, artifacts_dir / "logs")
-    yield world, console
-    console.stop()
-    world.backend.dispose()
-    world.tracker.dispose()
+    with console_over(world, artifacts_dir) as running:
+        yield running
 
 
 def test_filters_transcripts_and_retention_on_postgresql(pg_world: tuple[World, RunningConsole]) -> None:

@@ -8,8 +8,8 @@ from typing import Iterator
 import pytest
 from sqlalchemy import text
 
-from tests.console.conftest import PASSWORD, World, build_world
-from tests.support.console import ConsoleClient, RunningConsole, start_console
+from tests.console.conftest import PASSWORD, World, build_world, console_over
+from tests.support.console import ConsoleClient, RunningConsole
 
 PATIENT_REFS = ("7788", "4521", "9911")
 
@@ -149,12 +149,8 @@ def test_worker_accounts_are_refused(console_world: tuple[World, RunningConsole]
 @pytest.fixture()
 def fresh_console(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[World, RunningConsole]]:
     """A console of its own: the rate limit locks out an address, which other tests share."""
-    world = build_world(tmp_path)
-    console = start_console(world.db_url, world.tracker_url, artifacts_dir / "logs", env={"ASSISTANT_CONSOLE_LOGIN_MAX_FAILURES": "3"})
-    yield world, console
-    console.stop()
-    world.backend.dispose()
-    world.tracker.dispose()
+    with console_over(build_world(tmp_path), artifacts_dir, env={"ASSISTANT_CONSOLE_LOGIN_MAX_FAILURES": "3"}) as running:
+        yield running
 
 
 def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
