@@ -21,7 +21,7 @@ from actions.context import Turn
 from actions.forms import leave_open_form
 from actions.services import services
 from actions.texts import join_choices, say, text
-from assistant.spoken_numbers import parse_number
+from assistant.spoken_numbers import parse_number, unfinished_numbers
 from assistant.vocabulary import PROCEDURES
 
 PROGRESS_SLOTS = ("checklist", "checklist_step")
@@ -116,10 +116,14 @@ class ActionChecklistNavigate(Action):
                 say(dispatcher, "checklist_first_step", turn.language)
             target = max(1, current - 1)
         elif intent == "goto_step":
+            said = (tracker.latest_message or {}).get("text") or ""
+            if unfinished_numbers(said):  # "go to step four point": never guess the step
+                say(dispatcher, "checklist_step_unheard", turn.language)
+                return []
             named = next(tracker.get_latest_entity_values("step_number"), None)
             number = parse_number(str(named)) if named is not None else None
             if number is None:
-                number = parse_number((tracker.latest_message or {}).get("text") or "")
+                number = parse_number(said)
             if number is None or not number.is_integer() or not 1 <= number <= total:
                 shown = "?" if number is None else f"{number:g}"
                 say(dispatcher, "checklist_no_step", turn.language, number=shown, total=total)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendRejected, BackendUnavailable
 from actions.context import Turn, language_of
-from actions.forms import CANCEL, CONSULT, StartForm
+from actions.forms import CANCEL, CONSULT, StartForm, form_named
 from actions.outbox import submit
 from actions.services import services
 from actions.texts import label, say, say_rejection, specialty_name, text, when_phrase
@@ -20,6 +22,8 @@ from assistant.spoken_numbers import parse_number
 UNKNOWN_PATIENT = "UNKNOWN"
 # Spoken lists stay short.
 MAX_LISTED = 5
+# Words that name what is to be cancelled.
+_CONSULT_WORDS = re.compile(r"(?<!\w)(?:consult\w*|booking|appointment|specialist|कंसल्ट|परामर्श|बुकिंग|अपॉइंटमेंट)(?!\w)", re.IGNORECASE)
 
 
 class ActionStartConsult(StartForm):
@@ -190,8 +194,25 @@ def describe_candidates(candidates: list[dict[str, Any]], language: str) -> str:
 
 
 class ActionStartCancel(StartForm):
+    """Starts cancelling a booked consult; a bare "cancel" inside a form stops that form."""
+
     spec = CANCEL
     flow = "cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        open_form = form_named(tracker.active_loop.get("name"))
+        if open_form is not None and open_form is not CANCEL and not names_a_consult(tracker):
+            say(dispatcher, "stopped_form", language_of(tracker))
+            # The rule goes on to the cancel form; there is nothing to cancel but this form.
+            return [ActiveLoop(None), *open_form.reset(), FollowupAction("action_listen")]
+        return await super().run(dispatcher, tracker, domain)
+
+
+def names_a_consult(tracker: Tracker) -> bool:
+    """ "cancel my cardiology consult", "cancel booking for patient 4521": not a bare "cancel"."""
+    said = str((tracker.latest_message or {}).get("text") or "")
+    entities = {e.get("entity") for e in (tracker.latest_message or {}).get("entities") or []}
+    return bool(entities & {"specialty", "patient_id"}) or _CONSULT_WORDS.search(said) is not None
 
 
 class ActionAskCancelConfirmed(Action):

@@ -1,22 +1,25 @@
 """Who is speaking, through which channel, in which language, and in which turn.
 
 The conversation's sender id is the worker id (docs/contracts.md). The
-idempotency key of a write is derived from the conversation and the user
-turn, so running the same action again for the same turn (a retry, a crash
-and restart, the outbox re-sending) can never create a second record.
+idempotency key of a write is derived from the conversation, its session and
+the position of the user turn among the turns that stand, so running the same
+action again for the same turn (a retry, a crash and restart, the outbox
+re-sending) can never create a second record. A turn the Rasa process rewound
+because an action could not run (``assistant.rasa_server.action_failures``)
+does not stand: the worker saying it again is the same turn, with the same key.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Optional
 
 from rasa_sdk import Tracker
 
 from assistant.vocabulary import CHANNELS, LANGUAGES
 
 DEFAULT_CHANNEL = "rest"
+_SESSION_STARTS = ("session_started",)
 # Rasa input channel names that are not ours.
 _INPUT_CHANNELS = {"socketio": "web", "rest": "rest", "callback": "rest", "cmdline": "rest"}
 
@@ -26,8 +29,8 @@ class Turn:
     worker_id: str
     channel: str
     language: str
-    message_id: Optional[str]
-    user_turn: int
+    session_started: float  # when the conversation's current session began (0: no session event)
+    user_turn: int  # this turn's position in the session, counting only turns that stand
 
     @property
     def conversation_id(self) -> str:
@@ -35,18 +38,26 @@ class Turn:
 
     def idempotency_key(self, purpose: str) -> str:
         """Stable for this conversation, this user turn and this purpose (e.g. "consult")."""
-        source = f"{self.conversation_id}|{self.user_turn}|{self.message_id or ''}|{purpose}"
+        source = f"{self.conversation_id}|{self.session_started!r}|{self.user_turn}|{purpose}"
         return f"{purpose}-{hashlib.sha256(source.encode()).hexdigest()[:40]}"
 
     @classmethod
     def of(cls, tracker: Tracker) -> "Turn":
-        latest: dict[str, Any] = tracker.latest_message or {}
+        session_started, user_turn = 0.0, 0
+        for event in tracker.applied_events():
+            if event.get("event") in _SESSION_STARTS:
+                session_started, user_turn = float(event.get("timestamp") or 0.0), 0
+            elif event.get("event") == "user":
+                user_turn += 1
+        restarted = [float(e.get("timestamp") or 0.0) for e in tracker.events if e.get("event") == "restart"]
+        if restarted and restarted[-1] > session_started:  # applied events start after a restart
+            session_started = restarted[-1]
         return cls(
             worker_id=tracker.sender_id,
             channel=channel_of(tracker),
             language=language_of(tracker),
-            message_id=latest.get("message_id"),
-            user_turn=sum(1 for event in tracker.events if event.get("event") == "user"),
+            session_started=session_started,
+            user_turn=user_turn,
         )
 
 

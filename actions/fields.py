@@ -13,11 +13,13 @@ from typing import Any, Optional
 
 from assistant.backend.validation import AGE_RANGE, MAX_REF, MAX_TEXT
 from assistant.nlu.canonical import Canonicaliser
-from assistant.spoken_numbers import normalise_numbers, parse_number
+from assistant.spoken_numbers import Unfinished, normalise_numbers, parse_number, unfinished_numbers
 
 # "4521", "P-4521", "RCH7781": optional short letter prefix joined to 3-12 digits.
 _PATIENT_ID_RE = re.compile(r"(?<![\w-])(?:([A-Za-z]{1,4})-?)?(\d{3,12})(?![\w-])")
 _MONTH_WORDS = re.compile(r"month|mahin|महीन", re.IGNORECASE)
+# Digit groups a recogniser split: "45 21", "452 1".
+_DIGIT_GROUPS_RE = re.compile(r"(?<![\w.-])\d+(?:\s+\d+)+(?![\w.-])")
 # Answers that mean "nothing to add" for optional free text.
 NOTHING_WORDS = {
     "no", "nope", "none", "nothing", "skip", "na", "nahi", "nahin", "kuch nahi", "no notes", "koi nahi",
@@ -47,7 +49,12 @@ def closed_choice(kind: str, said: Optional[str], canonical: Canonicaliser) -> C
 
 
 def patient_id(said: Optional[str]) -> Checked:
-    match = _PATIENT_ID_RE.search(normalise_numbers(str(said or "")))
+    text = str(said or "")
+    if unfinished_numbers(text):
+        return Checked(problem="invalid_patient_id_unfinished")
+    # A number read out in pieces is one id ("45 21" is 4521), as the NLU joins it.
+    digits = _DIGIT_GROUPS_RE.sub(lambda groups: "".join(groups.group().split()), normalise_numbers(text))
+    match = _PATIENT_ID_RE.search(digits)
     if not match:
         return Checked(problem="invalid_patient_id")
     prefix, digits = match.groups()
@@ -57,6 +64,8 @@ def patient_id(said: Optional[str]) -> Checked:
 
 def age(said: Optional[str]) -> Checked:
     text = str(said or "")
+    if unfinished_numbers(text):
+        return Checked(problem="invalid_age_unfinished")
     years = parse_number(text)
     if years is None:
         return Checked(problem="invalid_age_unreadable")
@@ -77,3 +86,15 @@ def free_text(said: Optional[str], *, optional: bool = False, limit: int = MAX_T
     if not text or bare in YES_WORDS or bare in NOTHING_WORDS:
         return Checked(problem="invalid_text")
     return Checked(text[:limit])
+
+
+def cut_short_near(text: str, spans: list[tuple[int, int]]) -> Optional[Unfinished]:
+    """The unfinished number in ``text`` that overlaps or directly follows one of ``spans``.
+
+    An entity the tagger found ("forty five" in "age forty five point") is
+    only whole if nothing right after it says the number went on.
+    """
+    for cut in unfinished_numbers(text):
+        if any(cut.start <= end and start <= cut.end for start, end in spans):
+            return cut
+    return None

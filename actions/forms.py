@@ -22,14 +22,21 @@ CONTROL_SLOTS: tuple[str, ...] = ("confirmed", "correcting", "correction_field")
 class FormSpec:
     name: str
     data_slots: tuple[str, ...]
+    # Slots the form keeps for itself between turns (not asked, not saved).
+    working_slots: tuple[str, ...] = ()
+
+    @property
+    def all_slots(self) -> tuple[str, ...]:
+        return (*self.data_slots, *CONTROL_SLOTS, *self.working_slots)
 
     def reset(self) -> list[SlotSet]:
         """Events that clear the form, so the next request starts empty."""
-        return [SlotSet(slot, None) for slot in (*self.data_slots, *CONTROL_SLOTS, "requested_slot")]
+        return [SlotSet(slot, None) for slot in (*self.all_slots, "requested_slot")]
 
 
 CONSULT = FormSpec("consult_form", ("specialty", "urgency", "patient_id", "reason"))
-ENCOUNTER = FormSpec("encounter_form", ("patient_id", "age", "sex", "complaint", "vitals", "notes"))
+# ``vitals_partial``: vitals heard whole while one named with them is asked again.
+ENCOUNTER = FormSpec("encounter_form", ("patient_id", "age", "sex", "complaint", "vitals", "notes"), ("vitals_partial",))
 CANCEL = FormSpec("cancel_form", ("consult_to_cancel",))
 FORMS: dict[str, FormSpec] = {spec.name: spec for spec in (CONSULT, ENCOUNTER, CANCEL)}
 
@@ -43,11 +50,14 @@ def leave_open_form(dispatcher: CollectingDispatcher, tracker: Tracker, opening:
 
     Without this the old form would take the next answer ("next" for a
     checklist step would be refused as an age). Nothing of the unfinished
-    form was saved, and the worker must know that.
+    form was saved, and the worker must know that, also when a new request of
+    the same kind replaces one half given.
     """
     open_form = form_named(tracker.active_loop.get("name"))
-    if open_form is None or open_form.name == opening:
+    if open_form is None:
         return []
+    if open_form.name == opening and not any(tracker.get_slot(slot) is not None for slot in open_form.data_slots):
+        return []  # nothing given yet: the new request simply starts it afresh
     say(dispatcher, "left_form", language_of(tracker))
     return [ActiveLoop(None), *open_form.reset()]
 

@@ -155,6 +155,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "checklist_last_step": {"en": "That is the last step; say next when done.", "hi": "यह आखिरी स्टेप है; हो जाए तो 'अगला' बोलिए।"},
     "checklist_first_step": {"en": "This is the first step.", "hi": "यह पहला स्टेप है।"},
     "checklist_done": {"en": "{title}: checklist complete. Well done.", "hi": "{title}: चेकलिस्ट पूरी हुई। बहुत अच्छे।"},
+    "checklist_step_unheard": {
+        "en": "I did not get the step number. Please say it again.",
+        "hi": "स्टेप नंबर समझ नहीं आया। कृपया फिर से बोलिए।",
+    },
     "checklist_no_step": {
         "en": "There is no step {number}; this checklist has {total} steps.",
         "hi": "स्टेप {number} नहीं है; इस चेकलिस्ट में {total} स्टेप हैं।",
@@ -186,6 +190,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I need the patient ID as a number, for example 4521.",
         "hi": "मरीज़ का आईडी नंबर चाहिए, जैसे 4521।",
     },
+    "invalid_patient_id_unfinished": {
+        "en": "I did not get the whole patient ID. Please say it again.",
+        "hi": "पूरा मरीज़ आईडी समझ नहीं आया। कृपया फिर से बोलिए।",
+    },
+    "invalid_age_unfinished": {
+        "en": "I did not get the whole age. Please say it again.",
+        "hi": "पूरी उम्र समझ नहीं आई। कृपया फिर से बोलिए।",
+    },
     "invalid_age_range": {
         "en": "Age {value} is not possible; it must be between {low} and {high} years.",
         "hi": "उम्र {value} संभव नहीं है; यह {low} से {high} साल के बीच होनी चाहिए।",
@@ -203,6 +215,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid_bp_order": {
         "en": "The lower BP number must be smaller than the upper one. Please say the vitals again.",
         "hi": "बीपी का नीचे वाला नंबर ऊपर वाले से छोटा होना चाहिए। वाइटल्स फिर से बोलिए।",
+    },
+    "vitals_unheard": {
+        "en": "I did not get the {missing}. Please say the {missing} again, or say skip.",
+        "hi": "{missing} समझ नहीं आया। {missing} फिर से बोलिए, या 'नहीं' बोलिए।",
+    },
+    "vitals_unheard_with_heard": {
+        "en": "I have {heard}, but I did not get the {missing}. Please say the {missing} again, or say skip.",
+        "hi": "{heard} मिल गया, पर {missing} समझ नहीं आया। {missing} फिर से बोलिए, या 'नहीं' बोलिए।",
     },
     "vitals_unreadable": {
         "en": "I didn't find any vitals in that. Say for example 'BP 120 over 80, pulse 80', or say skip.",

@@ -8,9 +8,14 @@ back again.
 
 An answer that cannot be taken is re-asked with the reason when it answers
 the question just asked (or the read-back, or the opening sentence). A value
-picked up in passing from an answer to another question is quietly dropped
-instead, and the slot keeps what it had, so a mis-tagged number never
-overwrites a good answer.
+picked up in passing from an answer to another question only fills a slot
+that is still empty: a bad one is quietly dropped, and none ever overwrites
+an answer already given, so a mis-tagged number never replaces a good one.
+
+A request for something else said where an answer was expected ("log a new
+encounter for patient 8813" while the consult form asks for the reason) is
+not an answer at all (``actions.flow_requests``): the form steps aside for
+the rules, and every slot this turn filled is put back as it was.
 """
 
 from __future__ import annotations
@@ -20,26 +25,28 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import ActionExecutionRejection
 from rasa_sdk.types import DomainDict
 
 from actions import fields
 from actions.consult import choose_candidate, describe_candidates, open_consults_of
 from actions.context import language_of
+from actions.encounter import vitals_phrase
+from actions.flow_requests import FREE_TEXT, other_request
 from actions.forms import CANCEL, CONSULT, ENCOUNTER, FormSpec, form_named
 from actions.services import services
 from actions.texts import join_choices, label, say
-from actions.vitals import bp_order_wrong, parse_vitals, problems
+from actions.vitals import FIELDS_OF, VitalsReading, bp_order_wrong, problems, read_vitals
 
 # Intents the rules answer inside a form; their words are not an answer.
 # (A low-confidence answer is still read: the field check says what was wrong.)
 INTERRUPTIONS = {"stop", "help", "out_of_scope", "choose_language"}
 # The read-back: a correction said there is meant, not picked up in passing.
 _READ_BACK = "confirmed"
-# Free text is only taken as the answer to its own question (or from the
-# opening sentence): words tagged in another answer ("... pulse one oh one")
-# are not a complaint.
-FREE_TEXT = {"complaint", "reason", "notes"}
+# Numeric slots, and the entity the tagger marks each one with.
+_NUMBER_ENTITIES = {"patient_id": "patient_id", "age": "age"}
 
 
 Validator = Callable[[Any, Any, CollectingDispatcher, Tracker, DomainDict], dict[str, Any]]
@@ -73,6 +80,59 @@ def _previous_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def step_aside(tracker: Tracker, spec: FormSpec) -> list[EventType]:
+    """The form takes nothing from a turn that asked for something else.
+
+    Right after the worker spoke, the form rejects the turn, exactly as Rasa
+    rejects one it could not read, so the rules answer the request (another
+    flow, stop, help, a status question). When the form then resumes, it puts
+    back every slot of its own that the request's words filled ("... for
+    patient 8813"), and asks its question again.
+    """
+    if _right_after_the_worker_spoke(tracker):
+        raise ActionExecutionRejection(f"validate_{spec.name}")
+    changed = _set_since_the_worker_spoke(tracker) & set(spec.all_slots)
+    restored = [SlotSet(slot, _previous_value(tracker, slot)) for slot in sorted(changed)]
+    return [*restored, SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+
+
+def _set_since_the_worker_spoke(tracker: Tracker) -> set[str]:
+    names: set[str] = set()
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot":
+            names.add(str(event.get("name")))
+    return names
+
+
+def _right_after_the_worker_spoke(tracker: Tracker) -> bool:
+    """Whether nothing but the form itself has run since the latest user message.
+
+    Rasa shows a form's validation a tracker that ends with the form's own
+    ``ActionExecuted``; when the form resumes after the rules answered, their
+    actions come before it.
+    """
+    actions: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action":
+            actions.append(str(event.get("name")))
+    return set(actions) <= {str(tracker.active_loop.get("name"))}
+
+
+def _cut_short(tracker: Tracker, slot: str, value: Any) -> bool:
+    """Whether the number for ``slot`` was not heard whole in the latest message."""
+    message = tracker.latest_message or {}
+    said = str(message.get("text") or "")
+    if str(value).strip() == said.strip():
+        return False  # the whole answer: the field reader judges it
+    spans = [(int(e["start"]), int(e["end"])) for e in message.get("entities") or []
+             if e.get("entity") == _NUMBER_ENTITIES.get(slot) and "start" in e and "end" in e]
+    return fields.cut_short_near(said, spans) is not None
+
+
 class ReadBackFormValidation(FormValidationAction, ABC):
     """Shared by the consult and encounter forms: field checks and the correction loop."""
 
@@ -89,6 +149,18 @@ class ReadBackFormValidation(FormValidationAction, ABC):
     def confirms(self, tracker: Tracker) -> bool:
         return True
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if other_request(tracker, self.spec.name):
+            return step_aside(tracker, self.spec)
+        before = {slot: tracker.get_slot(slot) for slot in self.spec.working_slots}
+        events = await super().run(dispatcher, tracker, domain)
+        # rasa-sdk returns only the form's required slots; the working slots the
+        # extract and validate methods changed (in the tracker) are added here.
+        set_now = {event.get("name") for event in events if event.get("event") == "slot"}
+        events += [SlotSet(slot, tracker.get_slot(slot)) for slot in self.spec.working_slots
+                   if slot not in set_now and tracker.get_slot(slot) != before[slot]]
+        return events
+
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
@@ -101,17 +173,26 @@ class ReadBackFormValidation(FormValidationAction, ABC):
 
     def take(self, slot: str, checked: fields.Checked, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         answered = tracker.get_slot("requested_slot") in (slot, None, _READ_BACK)
-        if checked.ok and (answered or slot not in FREE_TEXT):
+        previous = _previous_value(tracker, slot)
+        in_passing_fills_empty = slot not in FREE_TEXT and previous is None
+        if checked.ok and (answered or in_passing_fills_empty):
             return {slot: checked.value}
         if not checked.ok and answered:
             say(dispatcher, checked.problem, language_of(tracker), **checked.details)
             return {slot: None}
-        return {slot: _previous_value(tracker, slot)}
+        return {slot: previous}
+
+    def take_number(self, slot: str, value: Any, checked: fields.Checked, dispatcher: CollectingDispatcher,
+                    tracker: Tracker) -> dict[str, Any]:
+        """A number is only taken whole: "age forty five point" is asked again, never saved as 45."""
+        if checked.ok and _cut_short(tracker, slot, value):
+            checked = fields.Checked(problem=f"invalid_{slot}_unfinished")
+        return self.take(slot, checked, dispatcher, tracker)
 
     # --- fields shared by both forms -----------------------------------------------
     @answers
     def validate_patient_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.take("patient_id", fields.patient_id(value), dispatcher, tracker)
+        return self.take_number("patient_id", value, fields.patient_id(value), dispatcher, tracker)
 
     # --- the read-back and the correction loop ------------------------------------------
     @answers
@@ -184,7 +265,7 @@ class ValidateEncounterForm(ReadBackFormValidation):
 
     @answers
     def validate_age(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.take("age", fields.age(value), dispatcher, tracker)
+        return self.take_number("age", value, fields.age(value), dispatcher, tracker)
 
     @answers
     def validate_sex(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
@@ -199,22 +280,41 @@ class ValidateEncounterForm(ReadBackFormValidation):
         return self.take("notes", fields.free_text(value, optional=True), dispatcher, tracker)
 
     async def extract_vitals(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        """Vitals from any turn of the form ("log a visit, bp 140/90"), or "skip" when asked."""
+        """Vitals from any turn of the form ("log a visit, bp 140/90"), or "skip" when asked.
+
+        A vital named but not heard whole ("bp 140 overnight") is asked for
+        again; what was heard whole waits in ``vitals_partial`` meanwhile.
+        """
         if tracker.get_intent_of_latest_message(skip_fallback_intent=False) in INTERRUPTIONS:
             return {}
-        said = (tracker.latest_message or {}).get("text") or ""
-        found = parse_vitals(said)
         requested = tracker.get_slot("requested_slot")
+        if requested == "notes":
+            return {}  # notes may mention numbers; they stay notes
+        said = (tracker.latest_message or {}).get("text") or ""
+        reading = read_vitals(said)
         known = tracker.get_slot("vitals") or {}
+        partial = tracker.get_slot("vitals_partial") or {}
+        held = {**partial.get("values", {}), **reading.values}
+        missing = [name for name in partial.get("missing", []) if not _given(name, reading)]
+        missing = list(dict.fromkeys([*missing, *reading.unheard]))
         if requested == "vitals":
-            if found:
-                return {"vitals": {**known, **found}}
-            if tracker.get_intent_of_latest_message() == "deny" or fields.free_text(said, optional=True).value == "":
-                return {"vitals": {}}  # skipped
+            skipped = not reading.values and not reading.unheard and _skips(said, tracker)
+            if skipped:
+                return {"vitals": held, "vitals_partial": None}  # what was heard whole, nothing more
+            if missing:
+                return {"vitals": None, "vitals_partial": {"values": held, "missing": missing}}
+            if held:
+                return {"vitals": {**known, **held}, "vitals_partial": None}
             say(dispatcher, "vitals_unreadable", language_of(tracker))
             return {"vitals": None}
-        if found and requested != "notes":
-            return {"vitals": {**known, **found}}
+        if missing:  # "no, the bp is one forty": ask for the vitals again
+            return {"vitals": None, "vitals_partial": {"values": {**known, **held}, "missing": missing}}
+        if partial and held:
+            return {"vitals": {**known, **held}, "vitals_partial": None}
+        if reading.values:
+            # In passing a vital fills what is missing; at the read-back it corrects.
+            merged = {**known, **reading.values} if requested == _READ_BACK else {**reading.values, **known}
+            return {"vitals": merged}
         return {}
 
     @answers
@@ -229,10 +329,19 @@ class ValidateEncounterForm(ReadBackFormValidation):
                 problem="invalid_vital",
                 details={"label": label(first.field, language), "value": f"{first.value:g}", "low": f"{first.low:g}", "high": f"{first.high:g}", "unit": first.unit},
             )
-            return self.take("vitals", checked, dispatcher, tracker)
+            return {**self.take("vitals", checked, dispatcher, tracker), "vitals_partial": None}
         if bp_order_wrong(value):
-            return self.take("vitals", fields.Checked(problem="invalid_bp_order"), dispatcher, tracker)
+            return {**self.take("vitals", fields.Checked(problem="invalid_bp_order"), dispatcher, tracker), "vitals_partial": None}
         return {"vitals": value}
+
+
+def _given(name: str, reading: VitalsReading) -> bool:
+    return any(key in reading.values for key in FIELDS_OF.get(name, (name,)))
+
+
+def _skips(said: str, tracker: Tracker) -> bool:
+    """ "skip", "no", "nahi": no (more) vitals."""
+    return tracker.get_intent_of_latest_message() == "deny" or fields.free_text(said, optional=True).value == ""
 
 
 class ValidateCancelForm(FormValidationAction):
@@ -240,6 +349,11 @@ class ValidateCancelForm(FormValidationAction):
 
     def name(self) -> str:
         return f"validate_{CANCEL.name}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if other_request(tracker, CANCEL.name):
+            return step_aside(tracker, CANCEL)
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -299,7 +413,7 @@ class AskSlot(Action, ABC):
 
 
 # One question action per plain slot; ``rasa run actions`` finds every subclass.
-for _slot in ("urgency", "patient_id", "reason", "age", "sex", "complaint", "vitals", "notes"):
+for _slot in ("urgency", "patient_id", "reason", "age", "sex", "complaint", "notes"):
     globals()[f"Ask_{_slot}"] = type(f"Ask_{_slot}", (AskSlot,), {"slot": _slot, "__module__": __name__})
 
 
@@ -308,6 +422,23 @@ class AskSpecialty(AskSlot):
 
     def question(self, tracker: Tracker) -> str:
         return "ask_specialty_emergency" if tracker.get_slot("urgency") == "emergency" else "ask_specialty"
+
+
+class AskVitals(AskSlot):
+    """The vitals question; after a half-heard answer it names what is still missing."""
+
+    slot = "vitals"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        partial = tracker.get_slot("vitals_partial") or {}
+        language = language_of(tracker)
+        if not partial.get("missing"):
+            return await super().run(dispatcher, tracker, domain)
+        missing = join_choices([label(name, language) for name in partial["missing"]], language)
+        heard = partial.get("values") or {}
+        key = "vitals_unheard_with_heard" if heard else "vitals_unheard"
+        say(dispatcher, key, language, missing=missing, heard=vitals_phrase(heard, language))
+        return []
 
 
 class AskCorrectionField(AskSlot):

@@ -5,16 +5,20 @@ over ninety" and "ek sau chalis bata nabbe" read the same as "140/90". Each
 vital is found by its keyword in English, Hinglish or Hindi. The plausible
 ranges are the backend's own (``assistant.backend.validation``), so the
 assistant re-asks exactly when the backend would refuse.
+
+A vital that is named but not heard whole ("bp 140 overnight", "bp one
+forty", "temperature ninety eight point") is never taken in part: it is
+reported as unheard, so the form can say which one it did not get.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from assistant.backend.validation import FAHRENHEIT_BAND, VITAL_RANGES
-from assistant.spoken_numbers import normalise_numbers
+from assistant.spoken_numbers import normalise_numbers, unfinished_numbers
 
 _GAP = r"[^\d\n]{0,14}?"  # "is", "hai", ":", "of" between a keyword and its number
 # How each value can look; a temperature or pulse of "3" is a duration ("fever for 3 days").
@@ -27,24 +31,32 @@ _NUMBERS = {
 }
 _BP_SEPARATOR = r"\s*(?:/|over|by|upon|bata|बटा|\s)\s*"
 
-_KEYWORDS = {
+# Each vital's own names. A name said without a whole value means the value
+# was not heard.
+_NAMES = {
     "bp": r"b\.?\s?p\.?|blood pressure|बीपी|ब्लड प्रेशर|रक्तचाप",
-    "temperature": r"temp(?:erature)?|bukha+r|fever|ta+pma+n|तापमान|बुखार|टेम्परेचर",
+    "temperature": r"temp(?:erature)?|ta+pma+n|तापमान|टेम्परेचर",
     "pulse": r"pulse|heart rate|nadi|nabz|pals|पल्स|नाड़ी|नब्ज़?",
     "spo2": r"sp\s?o\s?2|oxygen|saturation|sats|ऑक्सीजन",
     "weight_kg": r"weight|wt|wajan|vajan|wazan|वजन|वज़न",
     "respiratory_rate": r"rr|resp(?:iratory)? rate|breathing rate|breaths|saans ki dar|सांस की दर",
 }
+# Words that may stand before a value ("fever 101") but alone are a complaint.
+_ALSO_BEFORE_A_VALUE = {"temperature": r"bukha+r|fever|बुखार"}
+_KEYWORDS = {name: "|".join(filter(None, (names, _ALSO_BEFORE_A_VALUE.get(name)))) for name, names in _NAMES.items()}
 
 
-def _keyword(name: str) -> str:
+def _keyword(name: str, words: dict[str, str] = _KEYWORDS) -> str:
     # Latin keywords must not sit inside another word ("temp" in "attempt").
-    return rf"(?<![a-z])(?:{_KEYWORDS[name]})(?![a-z])"
+    return rf"(?<![a-z])(?:{words[name]})(?![a-z])"
 
 
 _BP_RE = re.compile(_keyword("bp") + _GAP + r"(\d{2,3})" + _BP_SEPARATOR + r"(\d{2,3})(?!\d)", re.IGNORECASE)
 _BARE_BP_RE = re.compile(r"(?<![\d.])(\d{2,3})\s*/\s*(\d{2,3})(?![\d.])")
 _SINGLE_RES = {name: re.compile(_keyword(name) + _GAP + number, re.IGNORECASE) for name, number in _NUMBERS.items()}
+_NAME_RES = {name: re.compile(_keyword(name, _NAMES), re.IGNORECASE) for name in _NAMES}
+# The backend fields each vital fills.
+FIELDS_OF = {"bp": ("systolic_bp", "diastolic_bp"), "temperature": ("temperature", "temperature_unit")}
 _UNIT_RE = re.compile(r"\s*(?:°|degrees?|डिग्री)?\s*(c|f|celsius|fahrenheit|सेल्सियस|फ़ारेनहाइट)(?![a-z])", re.IGNORECASE)
 
 
@@ -59,11 +71,44 @@ class Problem:
     unit: str
 
 
+@dataclass(frozen=True)
+class VitalsReading:
+    """What one sentence said: whole values, and the vitals named but not heard whole."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    unheard: tuple[str, ...] = ()  # "bp", "temperature", "pulse", "spo2", "weight_kg", "respiratory_rate"
+
+
+def read_vitals(text: str) -> VitalsReading:
+    """The vitals in ``text``; a vital named without a whole value is ``unheard``, never partial."""
+    values = parse_vitals(text)
+    unheard: list[str] = []
+    for name, text_after in _mentions(text):
+        cut = unfinished_numbers(text_after)
+        if cut or not any(key in parse_vitals(text_after) for key in FIELDS_OF.get(name, (name,))):
+            unheard.append(name)
+    mentioned = {name for name, _ in _mentions(text)}
+    if "bp" not in mentioned and any(cut.kind == "pair" for cut in unfinished_numbers(text)):
+        unheard.append("bp")  # "140 overnight" with no name before it
+    for name in unheard:
+        for key in FIELDS_OF.get(name, (name,)):
+            values.pop(key, None)
+    return VitalsReading(values, tuple(dict.fromkeys(unheard)))
+
+
+def _mentions(text: str) -> list[tuple[str, str]]:
+    """Each vital named in ``text``, with what follows its name up to the next name."""
+    found = sorted((match.start(), match.end(), name) for name, pattern in _NAME_RES.items() for match in pattern.finditer(text))
+    return [(name, text[start:found[index + 1][0] if index + 1 < len(found) else len(text)])
+            for index, (start, _end, name) in enumerate(found)]
+
+
 def parse_vitals(text: str) -> dict[str, Any]:
     """The vitals mentioned in ``text``, as the backend's ``vitals`` object.
 
     Keys: systolic_bp, diastolic_bp, temperature, temperature_unit, pulse,
-    spo2, weight_kg, respiratory_rate. Only what was said is present.
+    spo2, weight_kg, respiratory_rate. Only what was said is present; use
+    ``read_vitals`` to also learn what was named but not heard whole.
     """
     said = normalise_numbers(text)
     vitals: dict[str, Any] = {}

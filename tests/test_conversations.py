@@ -232,3 +232,79 @@ def test_an_unregistered_rest_sender_books_for_the_default_worker(running_stack:
             text("SELECT requested_by, conversation_id FROM consults WHERE conversation_id = :s"), {"s": sender}
         ).all()
     assert [tuple(row) for row in rows] == [(running_stack.settings.default_worker, sender)]
+
+
+# --- a request for another flow inside a free-text answer ------------------------------------
+
+def test_a_new_flow_asked_for_as_the_reason_switches_flows_and_keeps_the_patient_apart(running_stack: RunningStack) -> None:
+    """The transcript of the field report: the reason question must not swallow "log a new encounter"."""
+    chat = Chat(running_stack)
+    assert "what is the problem" in chat.say("routine cardiology consult for patient 4400")
+    switched = chat.say("log a new encounter for patient 8813")
+    assert "Shall I book it" not in switched and "Nothing from it was saved" in switched
+    assert "How old is the patient?" in switched  # the encounter took patient 8813 from the request
+    slots = chat.slots()
+    assert slots["patient_id"] == "8813" and slots["requested_slot"] == "age" and slots["reason"] is None
+    assert chat.rows("consults") == []
+
+
+@pytest.mark.parametrize("opening, question, asked, answer", [
+    ("routine cardiology consult for patient 4400", "what is the problem", "हाथ धोने की चेकलिस्ट दिखाओ", "स्टेप 1,"),
+    ("log a visit for patient 4400, 30 year old male", "main complaint", "show me the hand hygiene checklist", "Step 1 of"),
+    ("log a visit for patient 4400, 30 year old male", "main complaint", "consult cancel kar do", "रद्द"),
+    ("routine cardiology consult for patient 4400", "what is the problem", "visit darj karo patient 8813", "उम्र"),
+])
+def test_requests_in_hindi_and_hinglish_inside_free_text_switch_too(
+        running_stack: RunningStack, opening: str, question: str, asked: str, answer: str) -> None:
+    chat = Chat(running_stack)
+    assert question in chat.say(opening)
+    switched = chat.say(asked)
+    assert answer in switched, switched
+    assert chat.slots()["reason"] is None and chat.slots()["complaint"] is None
+
+
+def test_a_status_question_inside_the_reason_is_answered_and_the_consult_keeps_its_patient(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    chat.say("routine cardiology consult for patient 4400")
+    status = chat.say("status of consult for patient 8813")
+    assert "open consults" in status and "what is the problem" in status  # answered, then the question again
+    readback = chat.say("patient has chest pain")
+    assert "patient 4400: patient has chest pain" in readback
+    assert chat.say("yes").startswith("Booked")
+    (consult,) = chat.rows("consults")
+    assert (consult["patient_ref"], consult["reason"]) == ("4400", "patient has chest pain")
+
+
+def test_help_and_a_bare_cancel_inside_free_text(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    chat.say("log a visit for patient 4400, 30 year old male")
+    helped = chat.say("help")
+    assert "I book specialist consults" in helped and "main complaint" in helped
+    assert chat.say("cancel") == "Stopped. Nothing was saved."
+    assert chat.slots()["patient_id"] is None and chat.rows("encounters") == []
+
+
+# --- a value that was half heard ------------------------------------------------------------
+
+def test_a_half_heard_blood_pressure_is_asked_for_again_and_saved_whole(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack, channel="voice")
+    chat.say("log a visit for patient 6621, 32 year old female")
+    chat.say("fever and cough for three days")
+    # What tiny.en heard for "... one hundred forty over ninety ..." on one machine.
+    asked = chat.say("blood pressure 140 overnight temperature 98.6 pulse 88")
+    assert asked == "I have temperature 98.6 °F, pulse 88, but I did not get the BP. Please say the BP again, or say skip."
+    assert "notes" in chat.say("bp one forty over ninety").lower()
+    readback = chat.say("no")
+    assert "BP 140/90, temperature 98.6 °F, pulse 88" in readback
+    assert "Saved" in chat.say("yes")
+    (encounter,) = chat.rows("encounters")
+    assert (encounter["systolic_bp"], encounter["diastolic_bp"], encounter["pulse"]) == (140, 90, 88)
+
+
+def test_an_age_cut_short_is_asked_again_never_saved_in_part(running_stack: RunningStack) -> None:
+    chat = Chat(running_stack)
+    chat.say("log a visit for patient 6622")
+    assert chat.say("forty five point") == "I did not get the whole age. Please say it again.\nHow old is the patient?"
+    assert chat.slots()["age"] is None
+    assert "male, female or other" in chat.say("forty five")
+    assert chat.slots()["age"] == 45.0

@@ -174,3 +174,109 @@ def test_to_words_rejects_what_cannot_be_spoken() -> None:
         to_words(-3)
     with pytest.raises(ValueError):
         to_words(3, "fr")
+
+
+# --- what speech recognisers write -------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "heard, expected",
+    [
+        ("bp 140 buy 90", "bp 140/90"),  # "by", as a recogniser may write it
+        ("bp one forty bye ninety", "bp 140/90"),
+        ("patient id for five to one", "patient id 4521"),  # "four five two one"
+        ("patient four five to one please", "patient 4521 please"),
+        ("for five to one", "4521"),  # the whole answer to "what is the patient ID?"
+        ("one five won too ate", "15128"),
+        ("ninety-eight point six", "98.6"),
+    ],
+)
+def test_common_mishearings_of_number_words(heard: str, expected: str) -> None:
+    assert normalise_numbers(heard) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("fever for two to three days", "fever for 2 to 3 days"),  # "for" and "to" are words here
+        ("two to three days", "2 to 3 days"),
+        ("one to one counselling", "one to one counselling"),
+        ("went to the PHC for tests", "went to the PHC for tests"),
+        ("6 by 8 cm wound", "6 by 8 cm wound"),
+    ],
+)
+def test_homophones_outside_a_run_of_digits_stay_words(sentence: str, expected: str) -> None:
+    assert normalise_numbers(sentence) == expected
+
+
+@pytest.mark.parametrize(
+    "heard, fragment, kind",
+    [
+        ("temperature ninety eight point", "ninety eight point", "decimal"),
+        ("temperature 98 point pulse 80", "98 point", "decimal"),
+        ("one hundred and", "one hundred and", "and"),
+        ("blood pressure 140 overnight temperature 98.6", "140 overnight", "pair"),  # "over ninety"
+        ("bp one forty over night", "one forty over night", "pair"),
+        ("bp 140 over", "140 over", "pair"),
+        ("बीपी 140 बटा", "140 बटा", "pair"),
+        ("bp 140/", "140/", "pair"),
+        ("wajan saadhe", "saadhe", "half"),
+    ],
+)
+def test_numbers_cut_short_are_found(heard: str, fragment: str, kind: str) -> None:
+    (cut,) = spoken_numbers.unfinished_numbers(heard)
+    assert (cut.text, cut.kind) == (fragment, kind)
+    assert heard[cut.start:cut.end] == fragment
+    assert parse_number(heard) is None  # never read as the number it started as
+
+
+@pytest.mark.parametrize(
+    "whole",
+    ["temperature 98.6", "bp 140/90 pulse 88", "one hundred and forty", "at this point the baby cried", "6 by 8 cm",
+     "saadhe teen kilo", "over the last 3 days", "98.6.", "bp 140 over 90"],
+)
+def test_whole_numbers_are_not_cut_short(whole: str) -> None:
+    assert spoken_numbers.unfinished_numbers(whole) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(whole=st.integers(min_value=1, max_value=999), form=st.sampled_from(SCRIPTS))
+def test_a_decimal_with_nothing_after_the_point_is_cut_short(whole: int, form: tuple[str, str]) -> None:
+    point = {"en": "point", "hi": "point"}[form[0]] if form[1] == "latin" else "दशमलव"
+    heard = f"temperature {to_words(whole, *form)} {point}"
+    assert [cut.kind for cut in spoken_numbers.unfinished_numbers(heard)] == ["decimal"]
+    assert parse_number(heard) is None
+    # ... while the same number with its decimal said is whole.
+    assert spoken_numbers.unfinished_numbers(f"{heard} {to_words(6, *form)}") == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(systolic=st.integers(min_value=70, max_value=250), cut=st.sampled_from(["overnight", "over night", "over", "/"]),
+       form=st.sampled_from(SCRIPTS))
+def test_a_blood_pressure_missing_its_second_number_is_cut_short(systolic: int, cut: str, form: tuple[str, str]) -> None:
+    heard = f"bp {to_words(systolic, *form)} {cut} pulse 88"
+    assert [c.kind for c in spoken_numbers.unfinished_numbers(heard)] == ["pair"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(systolic=st.integers(min_value=70, max_value=250), diastolic=st.integers(min_value=40, max_value=150),
+       separator=st.sampled_from(["over", "by", "buy", "bye", "upon", "/", "bata"]))
+def test_blood_pressure_separators_as_heard(systolic: int, diastolic: int, separator: str) -> None:
+    heard = f"bp {to_words(systolic)} {separator} {to_words(diastolic)}"
+    assert normalise_numbers(heard) == f"bp {systolic}/{diastolic}"
+    assert spoken_numbers.unfinished_numbers(heard) == []
+
+
+_HEARD_AS = {"4": ("for", "fore"), "2": ("to", "too"), "1": ("won",), "8": ("ate",), "3": ("tree",)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_ids_read_digit_by_digit_survive_homophones(data: st.DataObject) -> None:
+    """A patient id of 4-8 digits, with some of its digits heard as everyday words."""
+    digits = data.draw(st.text(alphabet="0123456789", min_size=4, max_size=8))
+    words = [to_words(int(d)) for d in digits]
+    real = data.draw(st.sets(st.sampled_from(range(len(digits))), min_size=2, max_size=2))
+    for index, digit in enumerate(digits):
+        if index not in real and digit in _HEARD_AS and data.draw(st.booleans()):
+            words[index] = data.draw(st.sampled_from(_HEARD_AS[digit]))
+    assert normalise_numbers(f"patient id {' '.join(words)}") == f"patient id {digits}"

@@ -55,4 +55,4 @@ def create_engine(kind: str, settings: Settings, model: str | None = None,
         return VoskEngine(path, vocabulary)
     from voice.whisper_engine import WhisperEngine
 
-    return WhisperEngine(whisper_model_dir(settings, model), vocabulary)
+    return WhisperEngine(whisper_model_dir(settings, model), vocabulary, cpu_threads=settings.whisper_threads)

@@ -31,6 +31,7 @@ import numpy as np
 from assistant.spoken_numbers import normalise_numbers
 from voice.endpoint import EndpointConfig, Endpointer, Event, Segmenter, SpeechAudio, SpeechEnd, SpeechStart
 from voice.engine import Engine, Mode, RecognitionStream, Transcript
+from voice.errors import VoiceError
 from voice.playback import Playback, Sink
 from voice.rasa_client import RasaClient, reply_hints, spoken_text
 from voice.resample import StreamConverter
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 SORRY = {
     "en": "Sorry, please say that again.",
     "hi": "माफ़ कीजिए, कृपया फिर से बोलिए।",
+}
+# When Rasa itself cannot be reached, the worker still hears something, and
+# the loop goes on listening: the next turn may reach it again.
+UNREACHABLE = {
+    "en": "Sorry, the assistant is not answering just now. Please say it again in a moment.",
+    "hi": "माफ़ कीजिए, अभी सहायक जवाब नहीं दे रहा। थोड़ी देर में फिर से बोलिए।",
 }
 
 # Barge-in must be surer than ordinary endpointing: a quarter second of
@@ -151,9 +158,14 @@ class VoiceLoop:
                 "input_mode": mode,
                 "language": self.engine.language,
             }
-            replies = await self.rasa.send(self.worker_id, text, metadata)
-            await self._follow_dialogue(replies)
-            spoken = [line for line in (spoken_text(reply) for reply in replies) if line]
+            try:
+                replies = await self.rasa.send(self.worker_id, text, metadata)
+            except VoiceError as exc:
+                log.warning("no answer from Rasa: %s", exc)
+                spoken = [UNREACHABLE[self.reply_language]]
+            else:
+                await self._follow_dialogue(replies)
+                spoken = [line for line in (spoken_text(reply) for reply in replies) if line]
             turn = Turn(transcript, mode, text, spoken, self.reply_language, speech_end)
         carry = await self._speak(turn, source, converter)
         return turn, carry

@@ -8,6 +8,7 @@ utterance is dictation and which voice should answer.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -85,8 +86,8 @@ class RasaClient:
                 if response.status != 200:
                     raise VoiceError(f"Rasa answered {response.status} at {url}: {(await response.text())[:200]}")
                 replies = await response.json()
-        except aiohttp.ClientError as exc:
-            raise VoiceError(f"cannot reach Rasa at {self.base_url} ({exc}); is 'assistant up' running?") from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise VoiceError(f"cannot reach Rasa at {self.base_url} ({exc!r}); is 'assistant up' running?") from exc
         return replies if isinstance(replies, list) else []
 
     async def dialogue_state(self, sender: str) -> DialogueState:

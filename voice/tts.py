@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import io
 import itertools
-import re
 import shutil
 import tempfile
 import threading
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.language import script_language
 from voice.audio import Audio, read_wav
 from voice.errors import VoiceError
 
@@ -34,12 +34,9 @@ VOICE_PREFERENCES: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_RATE = 140  # words per minute: calm and clear in a noisy clinic (espeak defaults to 175)
 
-_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
-
-
 def language_of_text(text: str, default: str = "en") -> str:
     """Devanagari script means a Hindi reply, whatever the tracker said."""
-    return "hi" if _DEVANAGARI.search(text) else default
+    return script_language(text) or default
 
 
 @dataclasses.dataclass(frozen=True)

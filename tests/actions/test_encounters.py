@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from actions.encounter import ActionAskEncounterConfirmed, ActionSaveEncounter
 from actions.services import Services
-from actions.validation import ValidateEncounterForm
-from actions.vitals import parse_vitals, problems
+from actions.validation import AskVitals, ValidateEncounterForm
+from actions.vitals import parse_vitals, problems, read_vitals
 from tests.support.backend import RunningBackend
 from tests.support.trackers import domain, entity, said, shown, slot_events, tracker, user_message
 
@@ -53,6 +53,27 @@ async def validate(
 )
 def test_vitals_from_one_sentence(spoken: str, expected: dict[str, Any]) -> None:
     assert parse_vitals(spoken) == expected
+
+
+@pytest.mark.parametrize(
+    "spoken, whole, unheard",
+    [
+        # What tiny.en wrote for "one hundred forty over ninety" on one machine.
+        ("blood pressure 140 overnight temperature 98.6 pulse 88", {"temperature": 98.6, "temperature_unit": "F", "pulse": 88}, ("bp",)),
+        ("bp one forty", {}, ("bp",)),
+        ("bp 140 over, pulse 72", {"pulse": 72}, ("bp",)),
+        ("temperature ninety eight point", {}, ("temperature",)),
+        ("temperature 98 point pulse 80", {"pulse": 80}, ("temperature",)),
+        ("140 overnight, pulse 88", {"pulse": 88}, ("bp",)),  # no name, but the pair is a blood pressure
+        ("pulse", {}, ("pulse",)),
+        ("बीपी 140 बटा, पल्स 76", {"pulse": 76}, ("bp",)),
+        ("bp 140 buy 90 pulse 88", {"systolic_bp": 140, "diastolic_bp": 90, "pulse": 88}, ()),  # "by" as heard
+        ("fever since three days", {}, ()),  # a complaint, not a temperature
+    ],
+)
+def test_a_vital_named_but_not_heard_whole_is_unheard_never_partial(spoken: str, whole: dict[str, Any], unheard: tuple[str, ...]) -> None:
+    reading = read_vitals(spoken)
+    assert reading.values == whole and reading.unheard == unheard
 
 
 def test_impossible_vitals_are_found_with_the_backends_ranges() -> None:
@@ -172,3 +193,88 @@ async def test_with_the_hub_unreachable_the_encounter_waits_in_the_outbox(offlin
     assert shown(dispatcher) == [{"outbox": "queued"}]
     (queued,) = await offline.outbox.pending("W001", "encounter")
     assert queued.payload["patient_ref"] == "77001" and queued.payload["vitals"]["systolic_bp"] == 140
+
+
+HALF_HEARD = "blood pressure 140 overnight temperature 98.6 pulse 88"
+HEARD_WHOLE = {"temperature": 98.6, "temperature_unit": "F", "pulse": 88}
+
+
+async def ask_vitals(slots: dict[str, Any], language: str = "en") -> list[str]:
+    dispatcher = CollectingDispatcher()
+    conversation = tracker(user_message("x"), {**slots, "requested_slot": "vitals", "language": language},
+                           active_loop="encounter_form")
+    await AskVitals().run(dispatcher, conversation, domain())
+    return said(dispatcher)
+
+
+async def test_a_half_heard_vital_is_asked_again_by_name_and_the_rest_is_kept() -> None:
+    replies, slots = await validate(user_message(HALF_HEARD), "vitals", {}, dict(COMPLETE, vitals=None, notes=None))
+    assert slots["vitals"] is None and slots["requested_slot"] == "vitals"  # nothing partial is taken
+    partial = slots["vitals_partial"]
+    assert partial == {"values": HEARD_WHOLE, "missing": ["bp"]}
+    assert await ask_vitals({"vitals_partial": partial}) == [
+        "I have temperature 98.6 °F, pulse 88, but I did not get the BP. Please say the BP again, or say skip."
+    ]
+    assert await ask_vitals({"vitals_partial": partial}, "hi") == [
+        "तापमान 98.6 °F, पल्स 88 मिल गया, पर बीपी समझ नहीं आया। बीपी फिर से बोलिए, या 'नहीं' बोलिए।"
+    ]
+
+    slots_so_far = dict(COMPLETE, vitals=None, notes=None, vitals_partial=partial)
+    replies, slots = await validate(user_message("bp 140 over 90"), "vitals", {}, slots_so_far)
+    assert replies == [] and slots["vitals"] == {**HEARD_WHOLE, "systolic_bp": 140, "diastolic_bp": 90}
+    assert slots["vitals_partial"] is None and slots["requested_slot"] == "notes"
+
+
+async def test_skipping_a_half_heard_vital_keeps_only_what_was_heard_whole() -> None:
+    partial = {"values": HEARD_WHOLE, "missing": ["bp"]}
+    replies, slots = await validate(user_message("skip", "deny"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial))
+    assert slots["vitals"] == HEARD_WHOLE and slots["vitals_partial"] is None
+
+
+async def test_a_second_half_heard_answer_is_asked_again_too() -> None:
+    partial = {"values": HEARD_WHOLE, "missing": ["bp"]}
+    _, slots = await validate(user_message("bp one forty"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial))
+    assert slots["vitals"] is None and slots["requested_slot"] == "vitals"
+    assert slots.get("vitals_partial", partial) == partial  # still waiting for the BP, the rest still kept
+
+
+async def test_a_half_heard_correction_at_read_back_asks_for_the_vitals_again() -> None:
+    _, slots = await validate(user_message("no, the bp is one forty", "deny"), "confirmed", {"confirmed": False}, COMPLETE)
+    assert slots["vitals"] is None and slots["requested_slot"] == "vitals"
+    assert slots["vitals_partial"]["missing"] == ["bp"] and slots["vitals_partial"]["values"]["pulse"] == 88
+
+
+async def test_vitals_said_in_passing_never_overwrite_the_ones_given() -> None:
+    history = [{"event": "slot", "name": "vitals", "value": COMPLETE["vitals"]}]
+    message = user_message("she says her bp was 150 over 100 last month")
+    conversation = tracker(message, {**COMPLETE, "notes": None, "complaint": None, "requested_slot": "complaint"},
+                           active_loop="encounter_form", history=history, candidates={"complaint": message["text"]})
+    events = slot_events(await ValidateEncounterForm().run(CollectingDispatcher(), conversation, domain()))
+    assert events["vitals"]["systolic_bp"] == 140
+
+
+@pytest.mark.parametrize("answer", ["forty five point", "one hundred and", "ek sau aur"])
+async def test_an_age_cut_short_is_asked_again(answer: str) -> None:
+    replies, slots = await validate(user_message(answer), "age", {"age": answer}, {"patient_id": "1"})
+    if answer == "ek sau aur":  # "aur" is no English "and": 100, which is a whole age
+        assert slots["age"] == 100.0
+        return
+    assert replies == ["I did not get the whole age. Please say it again."] and slots["age"] is None
+
+
+async def test_an_age_tagged_in_passing_but_cut_short_is_not_taken() -> None:
+    said_text = "patient 4521 age forty five point"
+    message = user_message(said_text, entities=[entity("patient_id", "4521", said_text), entity("age", "45", said_text, "forty five")])
+    _, slots = await validate(message, "patient_id", {"patient_id": "4521", "age": "45"})
+    assert slots["patient_id"] == "4521" and slots["age"] is None
+
+
+@pytest.mark.parametrize("answer, expected", [("45 21", "4521"), ("for five to one", "4521"), ("patient id 452 1", "4521")])
+async def test_a_patient_id_heard_in_pieces_is_one_id(answer: str, expected: str) -> None:
+    _, slots = await validate(user_message(answer), "patient_id", {"patient_id": answer})
+    assert slots["patient_id"] == expected
+
+
+async def test_a_patient_id_cut_short_is_asked_again() -> None:
+    replies, slots = await validate(user_message("four five two one point"), "patient_id", {"patient_id": "four five two one point"})
+    assert replies == ["I did not get the whole patient ID. Please say it again."] and slots["patient_id"] is None

@@ -6,8 +6,9 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import Turn
-from actions.session import ActionDetectLanguage, ActionStop, detect_language
-from tests.support.trackers import domain, entity, said, slot_events, tracker, user_message
+from actions.session import ActionDetectLanguage, ActionStop
+from assistant.language import detect_language
+from tests.support.trackers import new_session, domain, entity, said, slot_events, tracker, user_message
 
 
 @pytest.mark.parametrize(
@@ -64,12 +65,34 @@ async def test_stop_outside_a_form_closes_the_checklist() -> None:
 
 
 def test_the_idempotency_key_is_per_conversation_turn_and_purpose() -> None:
-    yes = user_message("yes", "affirm", message_id="m1")
-    key = Turn.of(tracker(yes)).idempotency_key("consult")
-    assert key == Turn.of(tracker(yes)).idempotency_key("consult")  # a retry of the same turn
-    assert key != Turn.of(tracker(yes, sender="W002")).idempotency_key("consult")
-    assert key != Turn.of(tracker(user_message("yes", "affirm", message_id="m2"))).idempotency_key("consult")
-    assert key != Turn.of(tracker(yes)).idempotency_key("encounter")
+    session = new_session()
+    yes = user_message("yes", "affirm")
+    key = Turn.of(tracker(yes, session=session)).idempotency_key("consult")
+    assert key == Turn.of(tracker(yes, session=session)).idempotency_key("consult")  # a retry of the same turn
+    assert key != Turn.of(tracker(yes, sender="W002", session=session)).idempotency_key("consult")
+    earlier = [{"event": "user", "text": "no"}, {"event": "action", "name": "action_listen"}]
+    assert key != Turn.of(tracker(yes, session=session, history=earlier)).idempotency_key("consult")  # a later turn
+    assert key != Turn.of(tracker(yes)).idempotency_key("consult")  # another session
+    assert key != Turn.of(tracker(yes, session=session)).idempotency_key("encounter")
+
+
+def test_a_turn_said_again_after_it_was_rewound_keeps_its_key() -> None:
+    """The Rasa process rewinds a turn whose action could not run; saying it again is the same turn."""
+    session = new_session()
+    yes = user_message("yes", "affirm")
+    first_try = Turn.of(tracker(yes, session=session)).idempotency_key("consult")
+    rewound = [{"event": "user", "text": "yes"}, {"event": "action", "name": "action_book_consult"},
+               {"event": "bot", "text": "Sorry, I could not do that just now."}, {"event": "rewind"},
+               {"event": "action", "name": "action_listen"}]
+    assert Turn.of(tracker(yes, session=session, history=rewound)).idempotency_key("consult") == first_try
+
+
+def test_a_restart_starts_the_count_again_with_new_keys() -> None:
+    session = new_session()
+    yes = user_message("yes", "affirm")
+    before = Turn.of(tracker(yes, session=session)).idempotency_key("consult")
+    restarted = [{"event": "restart", "timestamp": session + 60}, {"event": "action", "name": "action_listen"}]
+    assert Turn.of(tracker(yes, session=session, history=restarted)).idempotency_key("consult") != before
 
 
 @pytest.mark.parametrize(

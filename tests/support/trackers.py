@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import time
 import uuid
 from typing import Any, Iterable, Optional
 
@@ -45,6 +47,14 @@ def user_message(
     }
 
 
+_sessions = itertools.count()
+
+
+def new_session() -> float:
+    """A session start no other conversation of the test run has (Rasa stamps it with the time)."""
+    return time.time() + next(_sessions)
+
+
 def tracker(
     message: dict[str, Any],
     slots: Optional[dict[str, Any]] = None,
@@ -52,23 +62,38 @@ def tracker(
     active_loop: Optional[str] = None,
     history: Iterable[dict[str, Any]] = (),
     candidates: Optional[dict[str, Any]] = None,
+    session: Optional[float] = None,
+    latest_action: str = "action_listen",
 ) -> Tracker:
     """A conversation whose latest user turn is ``message``.
 
-    ``history``: earlier events. ``candidates``: slot values the form found in
-    this turn; as in Rasa, they follow the form's ``ActionExecuted`` and are
-    what a validation action validates.
+    It opens with a session start, as Rasa's do (``session``: its timestamp;
+    a new one by default). ``history``: earlier events. ``candidates``: slot
+    values Rasa's slot mappings found in this turn. As in Rasa, they are set
+    right after the user message, and when a form validates them they follow
+    the form's ``ActionExecuted`` again. ``latest_action``: what the rules ran
+    before the form resumed (then there are no candidates to validate).
     """
-    all_slots = {"language": "en", **(slots or {})}
-    events: list[dict[str, Any]] = [*history]
+    all_slots = {"language": "en", **(slots or {}), **(candidates or {})}
+    started = new_session() if session is None else session
+    events: list[dict[str, Any]] = [
+        {"event": "action", "name": "action_session_start", "timestamp": started},
+        {"event": "session_started", "timestamp": started},
+        {"event": "action", "name": "action_listen", "timestamp": started},
+        *history,
+    ]
     events.append({"event": "user", "text": message["text"], "parse_data": message, "input_channel": "rest",
                    "metadata": message.get("metadata"), "message_id": message["message_id"]})
+    extracted = [{"event": "slot", "name": name, "value": value} for name, value in (candidates or {}).items()]
+    events += extracted
+    resuming = latest_action != "action_listen"
+    if resuming:
+        events.append({"event": "action", "name": latest_action})
     if active_loop:
         events.append({"event": "slot", "name": "requested_slot", "value": all_slots.get("requested_slot")})
         events.append({"event": "action", "name": active_loop})
-    for name, value in (candidates or {}).items():
-        all_slots[name] = value
-        events.append({"event": "slot", "name": name, "value": value})
+        if not resuming:
+            events += extracted
     return Tracker(
         sender_id=sender,
         slots=all_slots,
@@ -77,7 +102,7 @@ def tracker(
         paused=False,
         followup_action=None,
         active_loop={"name": active_loop} if active_loop else {},
-        latest_action_name="action_listen",
+        latest_action_name=active_loop or latest_action,
     )
 
 

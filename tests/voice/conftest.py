@@ -107,7 +107,9 @@ def whisper_engine():
     from voice.grammar import build_command_vocabulary
     from voice.whisper_engine import WhisperEngine
 
-    return WhisperEngine(vocabulary=build_command_vocabulary())
+    from assistant.config import load_settings
+
+    return WhisperEngine(vocabulary=build_command_vocabulary(), cpu_threads=load_settings().whisper_threads)
 
 
 def convert(audio: Audio, rate: int, channels: int = 1) -> Audio:

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from voice.audio import Audio, concatenate, read_wav, silence, write_wav
+from voice.loop import UNREACHABLE
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -128,3 +129,37 @@ def test_encounter_by_voice(running_stack: Any, english_speech: Callable[[str], 
     assert (saved["systolic_bp"], saved["diastolic_bp"], saved["pulse"]) == (140, 90, 88)
     assert saved["temperature_c"] == pytest.approx((98.6 - 32) * 5 / 9, abs=0.05)  # spoken in °F, stored in °C
     assert saved["channel"] == "voice"
+
+
+def test_with_rasa_unreachable_every_turn_is_still_answered(english_speech: Callable[[str], Audio], tmp_path: Path) -> None:
+    """Nothing listens where Rasa should be: the worker hears that, turn after turn, and the loop goes on."""
+    from tests.support.processes import free_port
+
+    wav = conversation_wav(english_speech, ("show me the hand hygiene checklist", "next"), tmp_path / "unreachable.wav")
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "voice", "--input", str(wav), "--tts", f"wav:{tmp_path / 'replies'}",
+         "--engine", "whisper", "--worker", "W001", "--rasa-url", f"http://127.0.0.1:{free_port()}", "--json"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    turns = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [turn["replies"] for turn in turns] == [[UNREACHABLE["en"]]] * 2
+    assert len(list((tmp_path / "replies").glob("*.wav"))) == 2  # each one spoken
+
+
+def test_a_turn_whose_action_cannot_run_is_spoken_as_an_apology(running_stack: Any, english_speech: Callable[[str], Audio],
+                                                                tmp_path: Path) -> None:
+    import signal
+
+    worker = running_stack.new_worker()
+    wav = conversation_wav(english_speech, ("log a new encounter",), tmp_path / "down.wav")
+    process = running_stack.supervisor.processes["actions"].process
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    try:
+        (turn,) = talk(running_stack, worker, wav, tmp_path / "replies")
+    finally:
+        running_stack.supervisor.start("actions")
+    assert turn["replies"] == ["Sorry, I could not do that just now. Please say it again."]
+    (spoken,) = (tmp_path / "replies").glob("*.wav")
+    assert read_wav(spoken).duration > 1.0
