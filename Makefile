@@ -3,7 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONHASHSEED := 0
 
-.PHONY: setup run test bench nlu-report train clean
+LINTED := assistant actions voice rasa_sdk_plugins tests bench
+
+.PHONY: setup run test test-fast lint bench nlu-report train clean
 
 setup:
 	@./scripts/setup.sh
@@ -12,9 +14,19 @@ setup:
 run: setup
 	$(BIN)/assistant up --chat
 
-## The whole test-suite (CI runs exactly this).
+## The whole test-suite (CI runs exactly this, and `make lint`).
 test: setup
 	$(BIN)/python -m pytest
+
+## While developing (about 1.5 minutes): all but the running stack, browsers, PostgreSQL, the trained model and slow tests.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not stack and not postgres and not browser and not model and not slow"
+
+## Style (ruff lint and format) and types (mypy, configured in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 ## Benchmarks: print figures, compared against a baseline in the same run.
 bench: setup
@@ -24,7 +36,7 @@ bench: setup
 nlu-report: setup
 	$(BIN)/python -m assistant.nlu.report
 
-## Retrain the Rasa model if config.yml, domain.yml or nlu/ changed.
+## Retrain the Rasa model if config.yml, domain.yml, nlu/ or dialogue/ changed.
 train: setup
 	$(BIN)/assistant train
 

@@ -8,21 +8,22 @@ worker's current language.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.backend import BackendRejected
 from actions.checklists_store import ChecklistUnavailable
 from actions.context import Turn
 from actions.forms import leave_open_form
 from actions.services import services
-from actions.texts import join_choices, say, text
-from assistant.spoken_numbers import parse_number, unfinished_numbers
-from assistant.vocabulary import PROCEDURES
+from actions.texts import join_choices, say, text, utter_question
+from assistant.core.backend_client import BackendRejected
+from assistant.core.dialogue import CHECKLIST_STEP
+from assistant.core.spoken_numbers import parse_number, unfinished_numbers
+from assistant.core.vocabulary import PROCEDURES
 
 PROGRESS_SLOTS = ("checklist", "checklist_step")
 
@@ -31,7 +32,7 @@ def clear_progress() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in PROGRESS_SLOTS]
 
 
-def _procedure(tracker: Tracker) -> Optional[str]:
+def _procedure(tracker: Tracker) -> str | None:
     named = next(tracker.get_latest_entity_values("procedure"), None)
     if named in PROCEDURES:
         return named
@@ -48,6 +49,11 @@ def step_text(checklist: dict[str, Any], number: int, language: str) -> str:
     if number == len(steps):
         spoken += " " + text("checklist_last_step", language)
     return spoken
+
+
+def read_step(dispatcher: CollectingDispatcher, checklist: dict[str, Any], number: int, language: str) -> None:
+    """One step, with next / repeat / back / stop as what may come next."""
+    utter_question(dispatcher, step_text(checklist, number, language), language, CHECKLIST_STEP)
 
 
 def spoken_source(guideline: str) -> str:
@@ -70,7 +76,9 @@ class ActionStartChecklist(Action):
         slug = _procedure(tracker)
         try:
             if slug is None:
-                titles = [item["title_hi" if turn.language == "hi" else "title"] for item in await store.index(turn.worker_id)]
+                titles = [
+                    item["title_hi" if turn.language == "hi" else "title"] for item in await store.index(turn.worker_id)
+                ]
                 say(dispatcher, "checklist_offer", turn.language, titles=join_choices(titles, turn.language))
                 return []
             checklist = await store.checklist(turn.worker_id, slug, turn.language)
@@ -81,8 +89,15 @@ class ActionStartChecklist(Action):
             say(dispatcher, "checklist_unknown", turn.language)
             return []
         source = spoken_source(str((checklist.get("source") or {}).get("guideline", "")))
-        say(dispatcher, "checklist_intro", turn.language, title=checklist["title"], total=len(checklist["steps"]), source=source)
-        dispatcher.utter_message(text=step_text(checklist, 1, turn.language))
+        say(
+            dispatcher,
+            "checklist_intro",
+            turn.language,
+            title=checklist["title"],
+            total=len(checklist["steps"]),
+            source=source,
+        )
+        read_step(dispatcher, checklist, 1, turn.language)
         return [SlotSet("checklist", slug), SlotSet("checklist_step", 1)]
 
 
@@ -131,5 +146,5 @@ class ActionChecklistNavigate(Action):
             target = int(number)
         else:  # repeat_step
             target = current
-        dispatcher.utter_message(text=step_text(checklist, target, turn.language))
+        read_step(dispatcher, checklist, target, turn.language)
         return [SlotSet("checklist_step", target)]

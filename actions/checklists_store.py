@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Engine
 
-from actions.backend import BackendClient, BackendUnavailable
-from actions.localdb import checklist_cache_table as cache
+from assistant.core.backend_client import BackendClient, BackendUnavailable
+from assistant.core.db.device import checklist_cache_table as cache
 
 FRESH_SECONDS = 3600.0
 INDEX_KEY = "index"
@@ -62,7 +62,7 @@ class ChecklistStore:
         await asyncio.to_thread(self._store, key, body)
         return body
 
-    def _load(self, key: str) -> Optional[tuple[dict[str, Any], float]]:
+    def _load(self, key: str) -> tuple[dict[str, Any], float] | None:
         with self._engine.connect() as connection:
             row = connection.execute(select(cache.c.body, cache.c.fetched_at).where(cache.c.key == key)).first()
         return (json.loads(row.body), row.fetched_at) if row else None
@@ -70,7 +70,8 @@ class ChecklistStore:
     def _store(self, key: str, body: dict[str, Any]) -> None:
         statement = insert(cache).values(key=key, body=json.dumps(body, ensure_ascii=False), fetched_at=time.time())
         statement = statement.on_conflict_do_update(
-            index_elements=[cache.c.key], set_={"body": statement.excluded.body, "fetched_at": statement.excluded.fetched_at}
+            index_elements=[cache.c.key],
+            set_={"body": statement.excluded.body, "fetched_at": statement.excluded.fetched_at},
         )
         with self._engine.begin() as connection:
             connection.execute(statement)

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.backend import BackendRejected, BackendUnavailable
 from actions.context import Turn, language_of
 from actions.forms import CANCEL, CONSULT, StartForm, form_named
 from actions.outbox import submit
 from actions.services import services
-from actions.texts import label, say, say_rejection, specialty_name, text, when_phrase
-from assistant.spoken_numbers import parse_number
+from actions.texts import ask, label, say, say_rejection, specialty_name, text, when_phrase
+from assistant.core.backend_client import BackendRejected, BackendUnavailable
+from assistant.core.spoken_numbers import parse_number
 
 # An emergency is booked before anyone asks for the patient id.
 UNKNOWN_PATIENT = "UNKNOWN"
 # Spoken lists stay short.
 MAX_LISTED = 5
 # Words that name what is to be cancelled.
-_CONSULT_WORDS = re.compile(r"(?<!\w)(?:consult\w*|booking|appointment|specialist|कंसल्ट|परामर्श|बुकिंग|अपॉइंटमेंट)(?!\w)", re.IGNORECASE)
+_CONSULT_WORDS = re.compile(
+    r"(?<!\w)(?:consult\w*|booking|appointment|specialist|कंसल्ट|परामर्श|बुकिंग|अपॉइंटमेंट)(?!\w)", re.IGNORECASE
+)
 
 
 class ActionStartConsult(StartForm):
@@ -39,10 +41,11 @@ class ActionAskConsultConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        say(
+        ask(
             dispatcher,
             "consult_readback",
             language,
+            "confirmed",
             urgency=label(tracker.get_slot("urgency") or "routine", language).capitalize(),
             specialty=specialty_name(tracker.get_slot("specialty"), language),
             patient_id=tracker.get_slot("patient_id"),
@@ -67,7 +70,9 @@ class ActionBookConsult(Action):
             "conversation_id": turn.conversation_id,
         }
         parts = services()
-        submitted = await submit(parts.outbox, parts.backend, "consult", turn.idempotency_key("consult"), turn.worker_id, body)
+        submitted = await submit(
+            parts.outbox, parts.backend, "consult", turn.idempotency_key("consult"), turn.worker_id, body
+        )
         if submitted.outcome == "sent" and submitted.result:
             dispatcher.utter_message(text=consult_outcome(submitted.result, turn.language, parts.settings.timezone))
         elif submitted.outcome == "queued":
@@ -86,7 +91,9 @@ def consult_outcome(consult: dict[str, Any], language: str, timezone: str) -> st
     if consult.get("status") == "scheduled":
         key = "consult_booked_emergency" if emergency else "consult_booked"
         when = when_phrase(consult.get("scheduled_for"), language, timezone)
-        return text(key, language, specialist=specialist, specialty=specialty, when=when, link=consult.get("call_link") or "")
+        return text(
+            key, language, specialist=specialist, specialty=specialty, when=when, link=consult.get("call_link") or ""
+        )
     if emergency:
         return text("emergency_no_specialist", language, specialty=specialty)
     return text("consult_with_hub", language, specialty=specialty, id=consult.get("id"))
@@ -137,7 +144,12 @@ async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
     """
     parts = services()
     queued = [
-        {"id": None, "key": item.key, "specialty": item.payload.get("specialty"), "patient_id": item.payload.get("patient_ref")}
+        {
+            "id": None,
+            "key": item.key,
+            "specialty": item.payload.get("specialty"),
+            "patient_id": item.payload.get("patient_ref"),
+        }
         for item in reversed(await parts.outbox.pending(worker_id, "consult"))
     ]
     try:
@@ -160,7 +172,7 @@ async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
     return queued + held, True
 
 
-def choose_candidate(candidates: list[dict[str, Any]], tracker: Tracker, *, by_number: bool) -> Optional[dict[str, Any]]:
+def choose_candidate(candidates: list[dict[str, Any]], tracker: Tracker, *, by_number: bool) -> dict[str, Any] | None:
     """The one candidate the worker named: by list number, specialty or patient id."""
     said = (tracker.latest_message or {}).get("text") or ""
     if by_number:
@@ -174,16 +186,20 @@ def choose_candidate(candidates: list[dict[str, Any]], tracker: Tracker, *, by_n
     if specialty is None and patient is None:
         return None
     matching = [
-        c for c in candidates
-        if (specialty is None or c["specialty"] == specialty) and (patient is None or str(c["patient_id"]) == str(patient))
+        c
+        for c in candidates
+        if (specialty is None or c["specialty"] == specialty)
+        and (patient is None or str(c["patient_id"]) == str(patient))
     ]
     return matching[0] if len(matching) == 1 else None
 
 
 def describe(candidate: dict[str, Any], language: str) -> str:
     described = text(
-        "consult_label", language,
-        specialty=specialty_name(candidate["specialty"], language), patient_id=candidate["patient_id"],
+        "consult_label",
+        language,
+        specialty=specialty_name(candidate["specialty"], language),
+        patient_id=candidate["patient_id"],
     )
     when = when_phrase(candidate.get("scheduled_for"), language, services().settings.timezone)
     return f"{described}, {when}" if when else described
@@ -221,7 +237,13 @@ class ActionAskCancelConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        say(dispatcher, "cancel_readback", language, consult=describe(tracker.get_slot("consult_to_cancel"), language))
+        ask(
+            dispatcher,
+            "cancel_readback",
+            language,
+            "confirmed",
+            consult=describe(tracker.get_slot("consult_to_cancel"), language),
+        )
         return []
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rasa_sdk import Tracker
 
-from assistant.vocabulary import CHANNELS, LANGUAGES
+from assistant.core.vocabulary import CHANNELS, LANGUAGES
 
 DEFAULT_CHANNEL = "rest"
 _SESSION_STARTS = ("session_started",)
@@ -42,7 +42,7 @@ class Turn:
         return f"{purpose}-{hashlib.sha256(source.encode()).hexdigest()[:40]}"
 
     @classmethod
-    def of(cls, tracker: Tracker) -> "Turn":
+    def of(cls, tracker: Tracker) -> Turn:
         session_started, user_turn = 0.0, 0
         for event in tracker.applied_events():
             if event.get("event") in _SESSION_STARTS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,7 +12,7 @@ from actions.context import Turn, language_of
 from actions.forms import ENCOUNTER, StartForm
 from actions.outbox import submit
 from actions.services import services
-from actions.texts import age_phrase, label, say, say_rejection
+from actions.texts import age_phrase, ask, label, say, say_rejection
 
 # Read-back order and units of the vitals.
 _VITALS_SPOKEN = (
@@ -27,7 +27,7 @@ class ActionStartEncounter(StartForm):
     flow = "encounter"
 
 
-def vitals_phrase(vitals: Optional[dict[str, Any]], language: str) -> str:
+def vitals_phrase(vitals: dict[str, Any] | None, language: str) -> str:
     """ "BP 140/90, temperature 101 °F, pulse 88" in the worker's language."""
     if not vitals:
         return label("not_taken", language)
@@ -35,7 +35,9 @@ def vitals_phrase(vitals: Optional[dict[str, Any]], language: str) -> str:
     if vitals.get("systolic_bp") is not None:
         parts.append(f"{label('bp', language)} {vitals['systolic_bp']}/{vitals['diastolic_bp']}")
     if vitals.get("temperature") is not None:
-        parts.append(f"{label('temperature', language)} {vitals['temperature']:g} °{vitals.get('temperature_unit', 'C')}")
+        parts.append(
+            f"{label('temperature', language)} {vitals['temperature']:g} °{vitals.get('temperature_unit', 'C')}"
+        )
     if vitals.get("pulse") is not None:
         parts.append(f"{label('pulse', language)} {vitals['pulse']:g}")
     for name, unit in _VITALS_SPOKEN:
@@ -52,10 +54,11 @@ class ActionAskEncounterConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        say(
+        ask(
             dispatcher,
             "encounter_readback",
             language,
+            "confirmed",
             patient_id=tracker.get_slot("patient_id"),
             age=age_phrase(float(tracker.get_slot("age")), language),
             sex=label(tracker.get_slot("sex"), language),
@@ -83,7 +86,9 @@ class ActionSaveEncounter(Action):
             "conversation_id": turn.conversation_id,
         }
         parts = services()
-        submitted = await submit(parts.outbox, parts.backend, "encounter", turn.idempotency_key("encounter"), turn.worker_id, body)
+        submitted = await submit(
+            parts.outbox, parts.backend, "encounter", turn.idempotency_key("encounter"), turn.worker_id, body
+        )
         if submitted.outcome == "sent":
             say(dispatcher, "encounter_saved", turn.language, patient_id=body["patient_ref"])
         elif submitted.outcome == "queued":

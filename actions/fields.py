@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from assistant.backend.validation import AGE_RANGE, MAX_REF, MAX_TEXT
-from assistant.nlu.canonical import Canonicaliser
-from assistant.spoken_numbers import Unfinished, normalise_numbers, parse_number, unfinished_numbers
+from assistant.core.canonical import Canonicaliser
+from assistant.core.rules import AGE_RANGE, MAX_REF, MAX_TEXT
+from assistant.core.spoken_numbers import Unfinished, normalise_numbers, parse_number, unfinished_numbers
 
 # "4521", "P-4521", "RCH7781": optional short letter prefix joined to 3-12 digits.
 _PATIENT_ID_RE = re.compile(r"(?<![\w-])(?:([A-Za-z]{1,4})-?)?(\d{3,12})(?![\w-])")
@@ -22,19 +22,49 @@ _MONTH_WORDS = re.compile(r"month|mahin|महीन", re.IGNORECASE)
 _DIGIT_GROUPS_RE = re.compile(r"(?<![\w.-])\d+(?:\s+\d+)+(?![\w.-])")
 # Answers that mean "nothing to add" for optional free text.
 NOTHING_WORDS = {
-    "no", "nope", "none", "nothing", "skip", "na", "nahi", "nahin", "kuch nahi", "no notes", "koi nahi",
-    "नहीं", "ना", "कुछ नहीं", "कोई नहीं",
+    "no",
+    "nope",
+    "none",
+    "nothing",
+    "skip",
+    "na",
+    "nahi",
+    "nahin",
+    "kuch nahi",
+    "no notes",
+    "koi nahi",
+    "नहीं",
+    "ना",
+    "कुछ नहीं",
+    "कोई नहीं",
 }
 
 
 # A bare yes or no is an answer to another question, never a complaint or a note.
-YES_WORDS = {"yes", "yeah", "yep", "ok", "okay", "haan", "haa", "ha", "ji", "ji haan", "theek hai", "हाँ", "हां", "जी", "जी हाँ", "ठीक है"}
+YES_WORDS = {
+    "yes",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "haan",
+    "haa",
+    "ha",
+    "ji",
+    "ji haan",
+    "theek hai",
+    "हाँ",
+    "हां",
+    "जी",
+    "जी हाँ",
+    "ठीक है",
+}
 
 
 @dataclass(frozen=True)
 class Checked:
     value: Any = None
-    problem: Optional[str] = None
+    problem: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -42,13 +72,13 @@ class Checked:
         return self.problem is None
 
 
-def closed_choice(kind: str, said: Optional[str], canonical: Canonicaliser) -> Checked:
+def closed_choice(kind: str, said: str | None, canonical: Canonicaliser) -> Checked:
     """Specialty, urgency or sex: whatever names one of the canonical values."""
     value = canonical.canonical(kind, said)
     return Checked(value) if value else Checked(problem=f"invalid_{kind}")
 
 
-def patient_id(said: Optional[str]) -> Checked:
+def patient_id(said: str | None) -> Checked:
     text = str(said or "")
     if unfinished_numbers(text):
         return Checked(problem="invalid_patient_id_unfinished")
@@ -62,7 +92,7 @@ def patient_id(said: Optional[str]) -> Checked:
     return Checked(value[:MAX_REF])
 
 
-def age(said: Optional[str]) -> Checked:
+def age(said: str | None) -> Checked:
     text = str(said or "")
     if unfinished_numbers(text):
         return Checked(problem="invalid_age_unfinished")
@@ -77,7 +107,7 @@ def age(said: Optional[str]) -> Checked:
     return Checked(years)
 
 
-def free_text(said: Optional[str], *, optional: bool = False, limit: int = MAX_TEXT) -> Checked:
+def free_text(said: str | None, *, optional: bool = False, limit: int = MAX_TEXT) -> Checked:
     """Complaint, reason, notes: the words as said. Optional text accepts "no" as nothing."""
     text = " ".join(str(said or "").split())
     bare = text.lower().strip(" .!।")
@@ -88,7 +118,7 @@ def free_text(said: Optional[str], *, optional: bool = False, limit: int = MAX_T
     return Checked(text[:limit])
 
 
-def cut_short_near(text: str, spans: list[tuple[int, int]]) -> Optional[Unfinished]:
+def cut_short_near(text: str, spans: list[tuple[int, int]]) -> Unfinished | None:
     """The unfinished number in ``text`` that overlaps or directly follows one of ``spans``.
 
     An entity the tagger found ("forty five" in "age forty five point") is

@@ -18,35 +18,33 @@ checklist", "cancel my consult". "patient has chest pain" stays the reason.
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from rasa_sdk import Tracker
 
-# Free-text slots take any words as the answer to their own question.
-FREE_TEXT = frozenset({"complaint", "reason", "notes"})
+from assistant.core.dialogue import FLOW_INTENTS, FREE_TEXT_SLOTS
 
 # Questions that no request of the form's own kind can answer: the free text,
 # and "which one should I change?". A new request there starts afresh.
-_OPEN_QUESTIONS = FREE_TEXT | {"correction_field"}
+_OPEN_QUESTIONS = FREE_TEXT_SLOTS | {"correction_field"}
 
-# Intents that start a flow, and the form each one opens (None: no form).
-FLOW_INTENTS: dict[str, Optional[str]] = {
+# The form each flow intent opens (a checklist or a status question opens none).
+FORM_OPENED_BY: dict[str, str | None] = {
     "request_consult": "consult_form",
     "log_encounter": "encounter_form",
     "cancel_consult": "cancel_form",
-    "get_checklist": None,
-    "consult_status": None,
 }
 
 # What a request for each flow says, in English, Hinglish and Hindi.
-_REQUEST_WORDS: dict[str, str] = {
+REQUEST_WORDS: dict[str, str] = {
     "request_consult": r"consult\w*|book\w*|appointment|specialist se|कंसल्ट|परामर्श|बुक|अपॉइंटमेंट",
     "log_encounter": r"encounter|visit|log|record|entry|register|darj|विज़िट|विजिट|दर्ज|एंट्री|रिकॉर्ड",
     "get_checklist": r"checklists?|steps?|procedures?|kaise|tarika|how (?:to|do)|चेकलिस्ट|स्टेप|कैसे|तरीका",
     "cancel_consult": r"cancel\w*|radd|hata\w*|withdraw|call off|रद्द|कैंसिल|कैंसल|हटा\w*",
     "consult_status": r"status|update|news|kab|when|स्थिति|स्टेटस|कब",
 }
-_REQUEST_RES = {intent: re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) for intent, words in _REQUEST_WORDS.items()}
+_REQUEST_RES = {
+    intent: re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) for intent, words in REQUEST_WORDS.items()
+}
 
 # "stop" always works, whatever else was said; "help" and a language change
 # inside dictation only when that is all that was said.
@@ -57,7 +55,7 @@ _SHORT_WORDS = 4
 MIN_CONFIDENCE = 0.6
 
 
-def other_request(tracker: Tracker, form: str) -> Optional[str]:
+def other_request(tracker: Tracker, form: str) -> str | None:
     """The intent of a request for something else, said where ``form`` expected an answer."""
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop.get("name") != form or not requested:
@@ -71,9 +69,9 @@ def other_request(tracker: Tracker, form: str) -> Optional[str]:
     if intent in STOP_INTENTS:
         return intent
     if intent in SHORT_COMMANDS:
-        return intent if requested not in FREE_TEXT or len(text.split()) <= _SHORT_WORDS else None
+        return intent if requested not in FREE_TEXT_SLOTS or len(text.split()) <= _SHORT_WORDS else None
     if intent not in FLOW_INTENTS:
         return None
-    if FLOW_INTENTS[intent] == form and requested not in _OPEN_QUESTIONS:
+    if FORM_OPENED_BY.get(intent) == form and requested not in _OPEN_QUESTIONS:
         return None  # "cardiology consult" answers the consult form's specialty question
     return intent if _REQUEST_RES[intent].search(text) else None

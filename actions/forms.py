@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
@@ -36,16 +36,20 @@ class FormSpec:
 
 CONSULT = FormSpec("consult_form", ("specialty", "urgency", "patient_id", "reason"))
 # ``vitals_partial``: vitals heard whole while one named with them is asked again.
-ENCOUNTER = FormSpec("encounter_form", ("patient_id", "age", "sex", "complaint", "vitals", "notes"), ("vitals_partial",))
+ENCOUNTER = FormSpec(
+    "encounter_form", ("patient_id", "age", "sex", "complaint", "vitals", "notes"), ("vitals_partial",)
+)
 CANCEL = FormSpec("cancel_form", ("consult_to_cancel",))
 FORMS: dict[str, FormSpec] = {spec.name: spec for spec in (CONSULT, ENCOUNTER, CANCEL)}
 
 
-def form_named(name: Optional[str]) -> Optional[FormSpec]:
+def form_named(name: str | None) -> FormSpec | None:
     return FORMS.get(name or "")
 
 
-def leave_open_form(dispatcher: CollectingDispatcher, tracker: Tracker, opening: Optional[str] = None) -> list[dict[str, Any]]:
+def leave_open_form(
+    dispatcher: CollectingDispatcher, tracker: Tracker, opening: str | None = None
+) -> list[dict[str, Any]]:
     """Closes the form a worker left by starting something else, and says so.
 
     Without this the old form would take the next answer ("next" for a

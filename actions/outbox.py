@@ -15,14 +15,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from actions.backend import BackendClient, BackendRejected, BackendUnavailable
-from actions.localdb import outbox_table as outbox
+from assistant.core.backend_client import BackendClient, BackendRejected, BackendUnavailable
+from assistant.core.db.device import outbox_table as outbox
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Queued:
     status: str
     attempts: int
     # The backend's record id once delivered.
-    delivered_id: Optional[int] = None
+    delivered_id: int | None = None
 
 
 def _now() -> dt.datetime:
@@ -48,7 +49,16 @@ def _now() -> dt.datetime:
 
 def _row(row: Any) -> Queued:
     delivered_id = json.loads(row.result).get("id") if row.result else None
-    return Queued(row.id, row.kind, row.idempotency_key, row.worker_id, json.loads(row.payload), row.status, row.attempts, delivered_id)
+    return Queued(
+        row.id,
+        row.kind,
+        row.idempotency_key,
+        row.worker_id,
+        json.loads(row.payload),
+        row.status,
+        row.attempts,
+        delivered_id,
+    )
 
 
 class Outbox:
@@ -64,13 +74,21 @@ class Outbox:
         now = _now()
         statement = (
             insert(outbox)
-            .values(kind=kind, idempotency_key=key, worker_id=worker_id, payload=json.dumps(dict(payload)),
-                    status="pending", attempts=0, created_at=now, updated_at=now)
+            .values(
+                kind=kind,
+                idempotency_key=key,
+                worker_id=worker_id,
+                payload=json.dumps(dict(payload)),
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
             .prefix_with("OR IGNORE")
         )
         await asyncio.to_thread(self._execute, statement)
 
-    async def pending(self, worker_id: Optional[str] = None, kind: Optional[str] = None) -> list[Queued]:
+    async def pending(self, worker_id: str | None = None, kind: str | None = None) -> list[Queued]:
         query = select(outbox).where(outbox.c.status == "pending").order_by(outbox.c.id)
         if worker_id is not None:
             query = query.where(outbox.c.worker_id == worker_id)
@@ -78,7 +96,7 @@ class Outbox:
             query = query.where(outbox.c.kind == kind)
         return await asyncio.to_thread(self._fetch, query)
 
-    async def get(self, key: str) -> Optional[Queued]:
+    async def get(self, key: str) -> Queued | None:
         rows = await asyncio.to_thread(self._fetch, select(outbox).where(outbox.c.idempotency_key == key))
         return rows[0] if rows else None
 
@@ -100,7 +118,7 @@ class Outbox:
         )
         await asyncio.to_thread(self._execute, statement)
 
-    async def _finish(self, key: str, status: str, error: Optional[str], result: Optional[str]) -> bool:
+    async def _finish(self, key: str, status: str, error: str | None, result: str | None) -> bool:
         values: dict[str, Any] = {"status": status, "updated_at": _now()}
         if error is not None:
             values["last_error"] = error[:200]
@@ -126,11 +144,13 @@ class Submitted:
     """What became of a write: ``sent`` (with the backend's answer), ``queued`` or ``rejected``."""
 
     outcome: str
-    result: Optional[dict[str, Any]] = None
-    error: Optional[BackendRejected] = None
+    result: dict[str, Any] | None = None
+    error: BackendRejected | None = None
 
 
-async def submit(store: Outbox, client: BackendClient, kind: str, key: str, worker_id: str, payload: Mapping[str, Any]) -> Submitted:
+async def submit(
+    store: Outbox, client: BackendClient, kind: str, key: str, worker_id: str, payload: Mapping[str, Any]
+) -> Submitted:
     """Send a write now; if the hub is unreachable, keep it in the outbox to send later."""
     try:
         return Submitted("sent", await client.post(_PATHS[kind], worker_id, payload, key))

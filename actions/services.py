@@ -1,6 +1,6 @@
 """The action server's shared parts, built once from the settings.
 
-Configuration comes from ``assistant.config.load_settings()`` (environment
+Configuration comes from ``assistant.core.config.load_settings()`` (environment
 ``ASSISTANT_BACKEND_URL``, ``ASSISTANT_SERVICE_TOKEN``, ``ASSISTANT_DATA_DIR``,
 or ``assistant.toml``). Tests build their own ``Services`` against a real
 backend and a temporary data directory and install them with ``use``.
@@ -9,14 +9,13 @@ backend and a temporary data directory and install them with ``use``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-from actions.backend import BackendClient, Timeouts
 from actions.checklists_store import ChecklistStore
-from actions.localdb import open_engine
 from actions.outbox import Outbox
-from assistant.config import Settings, load_settings
-from assistant.nlu.canonical import Canonicaliser
+from assistant.core.backend_client import BackendClient, Timeouts
+from assistant.core.canonical import Canonicaliser
+from assistant.core.config import Settings, load_settings
+from assistant.core.db.device import open_engine
 
 # The same synonym lists the NLU is trained on (nlu/synonyms.yml).
 SYNONYM_FILES = ("synonyms.yml",)
@@ -31,9 +30,11 @@ class Services:
     canonical: Canonicaliser
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeouts: Timeouts = Timeouts()) -> "Services":
+    def from_settings(cls, settings: Settings, timeouts: Timeouts | None = None) -> Services:
         engine = open_engine(settings.data_dir)
-        backend = BackendClient(settings.backend_base_url, settings.service_token, timeouts, settings.default_worker)
+        backend = BackendClient(
+            settings.backend_base_url, settings.service_token, timeouts or Timeouts(), settings.default_worker
+        )
         nlu_dir = settings.project_dir / "nlu"
         return cls(
             settings=settings,
@@ -44,7 +45,7 @@ class Services:
         )
 
 
-_current: Optional[Services] = None
+_current: Services | None = None
 
 
 def services() -> Services:

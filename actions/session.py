@@ -9,7 +9,7 @@ Short answers ("yes", "next", "4521") keep the current language.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
@@ -21,13 +21,17 @@ from actions.context import language_of
 from actions.forms import form_named
 from actions.services import services
 from actions.texts import say
-from assistant.language import detect_language
-from assistant.vocabulary import LANGUAGES
+from assistant.core.language import detect_language
+from assistant.core.vocabulary import LANGUAGES
 
-def _chosen_language(tracker: Tracker) -> Optional[str]:
+
+def _chosen_language(tracker: Tracker) -> str | None:
     """The language the worker asked for in this conversation ("speak Hindi"), if any."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == "choose_language":
+        if (
+            event.get("event") == "user"
+            and (event.get("parse_data") or {}).get("intent", {}).get("name") == "choose_language"
+        ):
             for entity in (event.get("parse_data") or {}).get("entities", []):
                 if entity.get("entity") == "language":
                     chosen = services().canonical.canonical("language", str(entity.get("value")))

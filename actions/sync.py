@@ -54,3 +54,4 @@ def attach(app: Any) -> None:
         task = getattr(app.ctx, "outbox_sync", None)
         if task is not None:
             task.cancel()
+        await services().backend.close()  # the pooled connections to the backend

@@ -8,13 +8,14 @@ Static replies of the rules (greet, help, ...) are in domain.yml.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend import BackendRejected
-from assistant.vocabulary import EMERGENCY_NUMBER, SPECIALTIES
+from assistant.core.backend_client import BackendRejected
+from assistant.core.dialogue import NextInput
+from assistant.core.vocabulary import EMERGENCY_NUMBER, SPECIALTIES, VALUE_LABELS
 
 DEFAULT_LANGUAGE = "en"
 
@@ -59,13 +60,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hi": "मरीज़ {patient_id} के लिए {specialty} का {urgency} कंसल्ट: {reason}। बुक करूँ? हाँ या नहीं बोलिए।",
     },
     "encounter_readback": {
-        "en": "Patient {patient_id}, {age}, {sex}. Complaint: {complaint}. Vitals: {vitals}. Notes: {notes}. Shall I save? Say yes or no.",
-        "hi": "मरीज़ {patient_id}, {age}, {sex}। शिकायत: {complaint}। वाइटल्स: {vitals}। नोट: {notes}। सेव करूँ? हाँ या नहीं बोलिए।",
+        "en": (
+            "Patient {patient_id}, {age}, {sex}. Complaint: {complaint}. Vitals: {vitals}. Notes: {notes}. Shall I "
+            "save? Say yes or no."
+        ),
+        "hi": (
+            "मरीज़ {patient_id}, {age}, {sex}। शिकायत: {complaint}। वाइटल्स: {vitals}। नोट: {notes}। सेव करूँ? हाँ "
+            "या नहीं बोलिए।"
+        ),
     },
     "cancel_readback": {"en": "Cancel the {consult}? Say yes or no.", "hi": "{consult} रद्द करूँ? हाँ या नहीं बोलिए।"},
     # --- consults ----------------------------------------------------------------
     "emergency_first": {
-        "en": f"This is an emergency: call {EMERGENCY_NUMBER} now for an ambulance. I am booking the on-call specialist.",
+        "en": (
+            f"This is an emergency: call {EMERGENCY_NUMBER} now for an ambulance. I am booking the on-call specialist."
+        ),
         "hi": f"यह इमरजेंसी है: एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें। मैं ऑन-कॉल विशेषज्ञ बुक कर रहा हूँ।",
     },
     "consult_booked": {
@@ -73,24 +82,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hi": "बुक हो गया: {specialist}, {specialty}, {when}। कॉल लिंक: {link}",
     },
     "consult_booked_emergency": {
-        "en": f"Emergency consult booked: {{specialist}}, {{specialty}}, joins now. Call link: {{link}}. Call {EMERGENCY_NUMBER} for an ambulance now.",
-        "hi": f"इमरजेंसी कंसल्ट बुक हो गया: {{specialist}}, {{specialty}}, अभी जुड़ेंगे। कॉल लिंक: {{link}}। एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें।",
+        "en": (
+            f"Emergency consult booked: {{specialist}}, {{specialty}}, joins now. Call link: {{link}}. Call "
+            f"{EMERGENCY_NUMBER} for an ambulance now."
+        ),
+        "hi": (
+            f"इमरजेंसी कंसल्ट बुक हो गया: {{specialist}}, {{specialty}}, अभी जुड़ेंगे। कॉल लिंक: {{link}}। "
+            f"एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें।"
+        ),
     },
     "consult_with_hub": {
         "en": "No {specialty} slot is free yet, so consult {id} is with the hub, who will schedule it.",
         "hi": "अभी {specialty} का कोई समय खाली नहीं है, इसलिए कंसल्ट {id} हब को भेजा गया है, वे समय तय करेंगे।",
     },
     "emergency_no_specialist": {
-        "en": f"No on-call {{specialty}} specialist right now; the hub has been alerted. Call {EMERGENCY_NUMBER} for an ambulance now.",
-        "hi": f"अभी कोई ऑन-कॉल {{specialty}} विशेषज्ञ नहीं है; हब को सूचना दे दी है। एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें।",
+        "en": (
+            f"No on-call {{specialty}} specialist right now; the hub has been alerted. Call {EMERGENCY_NUMBER} for "
+            f"an ambulance now."
+        ),
+        "hi": (
+            f"अभी कोई ऑन-कॉल {{specialty}} विशेषज्ञ नहीं है; हब को सूचना दे दी है। एम्बुलेंस के लिए अभी "
+            f"{EMERGENCY_NUMBER} पर कॉल करें।"
+        ),
     },
     "consult_queued": {
-        "en": "The hub can't be reached right now. The consult request is saved on this phone and will be sent when the connection returns.",
+        "en": (
+            "The hub can't be reached right now. The consult request is saved on this phone and will be sent when "
+            "the connection returns."
+        ),
         "hi": "अभी हब से संपर्क नहीं हो पा रहा। कंसल्ट की मांग इस फ़ोन में सेव है और कनेक्शन आते ही भेज दी जाएगी।",
     },
     "consult_queued_emergency": {
-        "en": f"The hub can't be reached. Call {EMERGENCY_NUMBER} for an ambulance now. The emergency request is saved and will be sent when the connection returns.",
-        "hi": f"हब से संपर्क नहीं हो पा रहा। एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें। इमरजेंसी मांग सेव है और कनेक्शन आते ही भेज दी जाएगी।",
+        "en": (
+            f"The hub can't be reached. Call {EMERGENCY_NUMBER} for an ambulance now. The emergency request is "
+            f"saved and will be sent when the connection returns."
+        ),
+        "hi": (
+            f"हब से संपर्क नहीं हो पा रहा। एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें। इमरजेंसी मांग सेव "
+            f"है और कनेक्शन आते ही भेज दी जाएगी।"
+        ),
     },
     "status_none": {"en": "You have no open consults.", "hi": "आपका कोई खुला कंसल्ट नहीं है।"},
     "status_list": {"en": "Your consults: {items}.", "hi": "आपके कंसल्ट: {items}।"},
@@ -125,20 +155,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cancelled": {"en": "Cancelled the {consult}.", "hi": "{consult} रद्द कर दिया।"},
     "cancel_kept": {"en": "OK, I have not cancelled it.", "hi": "ठीक है, रद्द नहीं किया।"},
-    "consult_label": {"en": "{specialty} consult for patient {patient_id}", "hi": "मरीज़ {patient_id} का {specialty} कंसल्ट"},
+    "consult_label": {
+        "en": "{specialty} consult for patient {patient_id}",
+        "hi": "मरीज़ {patient_id} का {specialty} कंसल्ट",
+    },
     # --- encounters ----------------------------------------------------------------
     "encounter_saved": {
         "en": "Saved. The visit for patient {patient_id} is recorded.",
         "hi": "सेव हो गया। मरीज़ {patient_id} की विज़िट दर्ज हो गई।",
     },
     "encounter_queued": {
-        "en": "The hub can't be reached right now. The visit is saved on this phone and will be sent when the connection returns.",
+        "en": (
+            "The hub can't be reached right now. The visit is saved on this phone and will be sent when the "
+            "connection returns."
+        ),
         "hi": "अभी हब से संपर्क नहीं हो पा रहा। विज़िट इस फ़ोन में सेव है और कनेक्शन आते ही भेज दी जाएगी।",
     },
     # --- backend answers ------------------------------------------------------------
     "rejected": {"en": "The hub did not accept this: {reason}", "hi": "हब ने इसे स्वीकार नहीं किया: {reason}"},
     "not_a_worker": {
-        "en": "This chat is not linked to a registered health worker, so I can't send it. Please sign in with your worker ID.",
+        "en": (
+            "This chat is not linked to a registered health worker, so I can't send it. Please sign in with your "
+            "worker ID."
+        ),
         "hi": "यह चैट किसी पंजीकृत स्वास्थ्य कार्यकर्ता से जुड़ी नहीं है, इसलिए भेज नहीं सकता। कृपया अपनी वर्कर आईडी से साइन इन करें।",
     },
     # --- checklists --------------------------------------------------------------------
@@ -152,7 +191,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Step {number} of {total}. Caution: {text}",
         "hi": "स्टेप {number}, {total} में से। सावधानी: {text}",
     },
-    "checklist_last_step": {"en": "That is the last step; say next when done.", "hi": "यह आखिरी स्टेप है; हो जाए तो 'अगला' बोलिए।"},
+    "checklist_last_step": {
+        "en": "That is the last step; say next when done.",
+        "hi": "यह आखिरी स्टेप है; हो जाए तो 'अगला' बोलिए।",
+    },
     "checklist_first_step": {"en": "This is the first step.", "hi": "यह पहला स्टेप है।"},
     "checklist_done": {"en": "{title}: checklist complete. Well done.", "hi": "{title}: चेकलिस्ट पूरी हुई। बहुत अच्छे।"},
     "checklist_step_unheard": {
@@ -177,9 +219,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- stop ----------------------------------------------------------------------------
     "stopped_form": {"en": "Stopped. Nothing was saved.", "hi": "रोक दिया। कुछ सेव नहीं हुआ।"},
-    "left_form": {"en": "I closed the unfinished form. Nothing from it was saved.", "hi": "अधूरा फ़ॉर्म बंद कर दिया। उसका कुछ सेव नहीं हुआ।"},
+    "left_form": {
+        "en": "I closed the unfinished form. Nothing from it was saved.",
+        "hi": "अधूरा फ़ॉर्म बंद कर दिया। उसका कुछ सेव नहीं हुआ।",
+    },
     "stopped_checklist": {"en": "Checklist stopped.", "hi": "चेकलिस्ट रोक दी।"},
-    "stopped_nothing": {"en": "OK, stopped. Say help to hear what I can do.", "hi": "ठीक है, रोक दिया। मैं क्या कर सकता हूँ, सुनने के लिए 'मदद' बोलिए।"},
+    "stopped_nothing": {
+        "en": "OK, stopped. Say help to hear what I can do.",
+        "hi": "ठीक है, रोक दिया। मैं क्या कर सकता हूँ, सुनने के लिए 'मदद' बोलिए।",
+    },
     # --- validation: why an answer was not taken ------------------------------------------------
     "invalid_specialty": {
         "en": "I didn't catch the specialty. Say for example heart, children, bones, eyes, skin or general medicine.",
@@ -209,7 +257,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid_sex": {"en": "Please say male, female or other.", "hi": "कृपया पुरुष, महिला या अन्य बोलिए।"},
     "invalid_text": {"en": "Please say a few words.", "hi": "कृपया कुछ शब्द बोलिए।"},
     "invalid_vital": {
-        "en": "{label} {value} is not possible; expected {low} to {high} {unit}. Please say the vitals again, or say skip.",
+        "en": (
+            "{label} {value} is not possible; expected {low} to {high} {unit}. Please say the vitals again, or say "
+            "skip."
+        ),
         "hi": "{label} {value} संभव नहीं है; {low} से {high} {unit} के बीच होना चाहिए। वाइटल्स फिर से बोलिए, या 'नहीं' बोलिए।",
     },
     "invalid_bp_order": {
@@ -232,12 +283,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
-    "routine": {"en": "routine", "hi": "सामान्य"},
-    "urgent": {"en": "urgent", "hi": "जल्दी वाला"},
-    "emergency": {"en": "emergency", "hi": "इमरजेंसी"},
-    "male": {"en": "male", "hi": "पुरुष"},
-    "female": {"en": "female", "hi": "महिला"},
-    "other": {"en": "other", "hi": "अन्य"},
+    **VALUE_LABELS,  # urgencies and sexes
     "none": {"en": "none", "hi": "कोई नहीं"},
     "not_taken": {"en": "not taken", "hi": "नहीं लिए"},
     "unknown_patient": {"en": "not given", "hi": "नहीं बताया"},
@@ -287,7 +333,20 @@ def say(dispatcher: CollectingDispatcher, key: str, language: str, **values: Any
     dispatcher.utter_message(text=text(key, language, **values))
 
 
-def say_rejection(dispatcher: CollectingDispatcher, error: Optional[BackendRejected], language: str) -> None:
+def ask(dispatcher: CollectingDispatcher, key: str, language: str, slot: str | None, **values: Any) -> None:
+    """The question ``key`` about ``slot``."""
+    utter_question(dispatcher, text(key, language, **values), language, slot)
+
+
+def utter_question(dispatcher: CollectingDispatcher, words: str, language: str, slot: str | None) -> None:
+    """A question: its words, its choices as buttons, and what input comes next (``assistant.core.dialogue``)."""
+    expects = NextInput.asking(slot, language)
+    dispatcher.utter_message(
+        text=words, buttons=[choice.button() for choice in expects.choices], json_message=expects.payload()
+    )
+
+
+def say_rejection(dispatcher: CollectingDispatcher, error: BackendRejected | None, language: str) -> None:
     """Why the hub refused a write: an unknown worker, or the backend's own reason."""
     if error is not None and error.unknown_worker:
         say(dispatcher, "not_a_worker", language)
@@ -299,7 +358,7 @@ def label(key: str, language: str, **values: Any) -> str:
     return _pick(LABELS, key, language).format(**values)
 
 
-def specialty_name(code: Optional[str], language: str) -> str:
+def specialty_name(code: str | None, language: str) -> str:
     if code in SPECIALTIES:
         return SPECIALTIES[code].get(language) or SPECIALTIES[code][DEFAULT_LANGUAGE]
     return code or ""
@@ -318,7 +377,7 @@ def age_phrase(years: float, language: str) -> str:
     return label("years", language, n=f"{years:g}")
 
 
-def when_phrase(iso: Optional[str], language: str, timezone: str, now: Optional[dt.datetime] = None) -> str:
+def when_phrase(iso: str | None, language: str, timezone: str, now: dt.datetime | None = None) -> str:
     """ "today at 3:30 PM" / "आज 15:30 बजे" for an ISO-8601 UTC time, in the clinic's time zone."""
     if not iso:
         return ""
@@ -330,5 +389,7 @@ def when_phrase(iso: Optional[str], language: str, timezone: str, now: Optional[
         return label("today", language, time=clock)
     if moment.date() == today + dt.timedelta(days=1):
         return label("tomorrow", language, time=clock)
-    date = f"{moment.day} {_HINDI_MONTHS[moment.month - 1]}" if language == "hi" else moment.strftime("%d %b").lstrip("0")
+    date = (
+        f"{moment.day} {_HINDI_MONTHS[moment.month - 1]}" if language == "hi" else moment.strftime("%d %b").lstrip("0")
+    )
     return label("on_date", language, date=date, time=clock)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -34,15 +35,16 @@ from actions import fields
 from actions.consult import choose_candidate, describe_candidates, open_consults_of
 from actions.context import language_of
 from actions.encounter import vitals_phrase
-from actions.flow_requests import FREE_TEXT, other_request
+from actions.flow_requests import other_request
 from actions.forms import CANCEL, CONSULT, ENCOUNTER, FormSpec, form_named
 from actions.services import services
-from actions.texts import join_choices, label, say
+from actions.texts import ask, join_choices, label, say
 from actions.vitals import FIELDS_OF, VitalsReading, bp_order_wrong, problems, read_vitals
+from assistant.core.dialogue import CONTROL_INTENTS, FREE_TEXT_SLOTS
 
-# Intents the rules answer inside a form; their words are not an answer.
+# Intents the rules answer inside a form carry no values (``assistant.core.dialogue``).
 # (A low-confidence answer is still read: the field check says what was wrong.)
-INTERRUPTIONS = {"stop", "help", "out_of_scope", "choose_language"}
+INTERRUPTIONS = frozenset(CONTROL_INTENTS)
 # The read-back: a correction said there is meant, not picked up in passing.
 _READ_BACK = "confirmed"
 # Numeric slots, and the entity the tagger marks each one with.
@@ -61,7 +63,9 @@ def answers(validate: Validator) -> Validator:
     slot = validate.__name__.removeprefix("validate_")
 
     @functools.wraps(validate)
-    def checked(self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def checked(
+        self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if value is None:
             return {slot: None}
         return validate(self, value, dispatcher, tracker, domain)
@@ -128,8 +132,11 @@ def _cut_short(tracker: Tracker, slot: str, value: Any) -> bool:
     said = str(message.get("text") or "")
     if str(value).strip() == said.strip():
         return False  # the whole answer: the field reader judges it
-    spans = [(int(e["start"]), int(e["end"])) for e in message.get("entities") or []
-             if e.get("entity") == _NUMBER_ENTITIES.get(slot) and "start" in e and "end" in e]
+    spans = [
+        (int(e["start"]), int(e["end"]))
+        for e in message.get("entities") or []
+        if e.get("entity") == _NUMBER_ENTITIES.get(slot) and "start" in e and "end" in e
+    ]
     return fields.cut_short_near(said, spans) is not None
 
 
@@ -157,8 +164,11 @@ class ReadBackFormValidation(FormValidationAction, ABC):
         # rasa-sdk returns only the form's required slots; the working slots the
         # extract and validate methods changed (in the tracker) are added here.
         set_now = {event.get("name") for event in events if event.get("event") == "slot"}
-        events += [SlotSet(slot, tracker.get_slot(slot)) for slot in self.spec.working_slots
-                   if slot not in set_now and tracker.get_slot(slot) != before[slot]]
+        events += [
+            SlotSet(slot, tracker.get_slot(slot))
+            for slot in self.spec.working_slots
+            if slot not in set_now and tracker.get_slot(slot) != before[slot]
+        ]
         return events
 
     async def required_slots(
@@ -171,19 +181,22 @@ class ReadBackFormValidation(FormValidationAction, ABC):
             slots.append("confirmed")
         return slots
 
-    def take(self, slot: str, checked: fields.Checked, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    def take(
+        self, slot: str, checked: fields.Checked, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         answered = tracker.get_slot("requested_slot") in (slot, None, _READ_BACK)
         previous = _previous_value(tracker, slot)
-        in_passing_fills_empty = slot not in FREE_TEXT and previous is None
+        in_passing_fills_empty = slot not in FREE_TEXT_SLOTS and previous is None
         if checked.ok and (answered or in_passing_fills_empty):
             return {slot: checked.value}
-        if not checked.ok and answered:
+        if checked.problem is not None and answered:
             say(dispatcher, checked.problem, language_of(tracker), **checked.details)
             return {slot: None}
         return {slot: previous}
 
-    def take_number(self, slot: str, value: Any, checked: fields.Checked, dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> dict[str, Any]:
+    def take_number(
+        self, slot: str, value: Any, checked: fields.Checked, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         """A number is only taken whole: "age forty five point" is asked again, never saved as 45."""
         if checked.ok and _cut_short(tracker, slot, value):
             checked = fields.Checked(problem=f"invalid_{slot}_unfinished")
@@ -191,12 +204,16 @@ class ReadBackFormValidation(FormValidationAction, ABC):
 
     # --- fields shared by both forms -----------------------------------------------
     @answers
-    def validate_patient_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_patient_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take_number("patient_id", value, fields.patient_id(value), dispatcher, tracker)
 
     # --- the read-back and the correction loop ------------------------------------------
     @answers
-    def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if value is True:
             return {"confirmed": True, "correcting": False}
         changed = set(tracker.slots_to_validate()) & set(self.spec.data_slots)
@@ -208,7 +225,9 @@ class ReadBackFormValidation(FormValidationAction, ABC):
         return {"confirmed": None, "correcting": True}
 
     @answers
-    def validate_correction_field(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_correction_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if tracker.get_intent_of_latest_message() in ("affirm", "deny"):
             # "no" / "nothing": no change after all, hear the read-back again.
             return {"correction_field": None, "correcting": False}
@@ -218,7 +237,7 @@ class ReadBackFormValidation(FormValidationAction, ABC):
         say(dispatcher, "invalid_field", language_of(tracker))
         return {"correction_field": None}
 
-    def _field(self, said: Optional[str]) -> Optional[str]:
+    def _field(self, said: str | None) -> str | None:
         field = services().canonical.canonical("field", said)
         return field if field in self.spec.data_slots else None
 
@@ -245,18 +264,26 @@ class ValidateConsultForm(ReadBackFormValidation):
         return tracker.get_slot("urgency") != "emergency"
 
     @answers
-    def validate_specialty(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.take("specialty", fields.closed_choice("specialty", value, services().canonical), dispatcher, tracker)
+    def validate_specialty(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self.take(
+            "specialty", fields.closed_choice("specialty", value, services().canonical), dispatcher, tracker
+        )
 
     @answers
-    def validate_urgency(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_urgency(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         result = self.take("urgency", fields.closed_choice("urgency", value, services().canonical), dispatcher, tracker)
         if result["urgency"] == "emergency" and _previous_value(tracker, "urgency") != "emergency":
             say(dispatcher, "emergency_first", language_of(tracker))
         return result
 
     @answers
-    def validate_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take("reason", fields.free_text(value, limit=500), dispatcher, tracker)
 
 
@@ -264,22 +291,32 @@ class ValidateEncounterForm(ReadBackFormValidation):
     spec = ENCOUNTER
 
     @answers
-    def validate_age(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_age(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take_number("age", value, fields.age(value), dispatcher, tracker)
 
     @answers
-    def validate_sex(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_sex(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take("sex", fields.closed_choice("sex", value, services().canonical), dispatcher, tracker)
 
     @answers
-    def validate_complaint(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_complaint(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take("complaint", fields.free_text(value), dispatcher, tracker)
 
     @answers
-    def validate_notes(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_notes(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self.take("notes", fields.free_text(value, optional=True), dispatcher, tracker)
 
-    async def extract_vitals(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_vitals(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """Vitals from any turn of the form ("log a visit, bp 140/90"), or "skip" when asked.
 
         A vital named but not heard whole ("bp 140 overnight") is asked for
@@ -318,7 +355,9 @@ class ValidateEncounterForm(ReadBackFormValidation):
         return {}
 
     @answers
-    def validate_vitals(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_vitals(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if not value:
             return {"vitals": value}
         language = language_of(tracker)
@@ -327,11 +366,20 @@ class ValidateEncounterForm(ReadBackFormValidation):
             first = wrong[0]
             checked = fields.Checked(
                 problem="invalid_vital",
-                details={"label": label(first.field, language), "value": f"{first.value:g}", "low": f"{first.low:g}", "high": f"{first.high:g}", "unit": first.unit},
+                details={
+                    "label": label(first.field, language),
+                    "value": f"{first.value:g}",
+                    "low": f"{first.low:g}",
+                    "high": f"{first.high:g}",
+                    "unit": first.unit,
+                },
             )
             return {**self.take("vitals", checked, dispatcher, tracker), "vitals_partial": None}
         if bp_order_wrong(value):
-            return {**self.take("vitals", fields.Checked(problem="invalid_bp_order"), dispatcher, tracker), "vitals_partial": None}
+            return {
+                **self.take("vitals", fields.Checked(problem="invalid_bp_order"), dispatcher, tracker),
+                "vitals_partial": None,
+            }
         return {"vitals": value}
 
 
@@ -363,7 +411,9 @@ class ValidateCancelForm(FormValidationAction):
             return ["consult_to_cancel"]  # nothing to cancel: the action says why
         return ["consult_to_cancel", "confirmed"]
 
-    async def extract_consult_to_cancel(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_consult_to_cancel(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if tracker.get_slot("consult_to_cancel") is not None:
             return {}
         if tracker.get_intent_of_latest_message(skip_fallback_intent=False) in INTERRUPTIONS:
@@ -383,11 +433,15 @@ class ValidateCancelForm(FormValidationAction):
         return {}
 
     @answers
-    def validate_consult_to_cancel(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_consult_to_cancel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return {"consult_to_cancel": value}
 
     @answers
-    def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return {"confirmed": bool(value)}
 
 
@@ -408,13 +462,36 @@ class AskSlot(Action, ABC):
         return f"ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        say(dispatcher, self.question(tracker), language_of(tracker))
+        ask(dispatcher, self.question(tracker), language_of(tracker), self.slot)
         return []
 
 
-# One question action per plain slot; ``rasa run actions`` finds every subclass.
-for _slot in ("urgency", "patient_id", "reason", "age", "sex", "complaint", "notes"):
-    globals()[f"Ask_{_slot}"] = type(f"Ask_{_slot}", (AskSlot,), {"slot": _slot, "__module__": __name__})
+class AskUrgency(AskSlot):
+    slot = "urgency"
+
+
+class AskPatientId(AskSlot):
+    slot = "patient_id"
+
+
+class AskReason(AskSlot):
+    slot = "reason"
+
+
+class AskAge(AskSlot):
+    slot = "age"
+
+
+class AskSex(AskSlot):
+    slot = "sex"
+
+
+class AskComplaint(AskSlot):
+    slot = "complaint"
+
+
+class AskNotes(AskSlot):
+    slot = "notes"
 
 
 class AskSpecialty(AskSlot):
@@ -437,7 +514,7 @@ class AskVitals(AskSlot):
         missing = join_choices([label(name, language) for name in partial["missing"]], language)
         heard = partial.get("values") or {}
         key = "vitals_unheard_with_heard" if heard else "vitals_unheard"
-        say(dispatcher, key, language, missing=missing, heard=vitals_phrase(heard, language))
+        ask(dispatcher, key, language, self.slot, missing=missing, heard=vitals_phrase(heard, language))
         return []
 
 
@@ -447,7 +524,7 @@ class AskCorrectionField(AskSlot):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         spec = form_named(tracker.active_loop.get("name")) or ENCOUNTER
         language = language_of(tracker)
-        say(dispatcher, "ask_correction_field", language, fields=field_choices(spec, language))
+        ask(dispatcher, "ask_correction_field", language, self.slot, fields=field_choices(spec, language))
         return []
 
 
@@ -457,5 +534,5 @@ class AskConsultToCancel(AskSlot):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         candidates, _ = await open_consults_of(tracker.sender_id)
         language = language_of(tracker)
-        say(dispatcher, "ask_consult_to_cancel", language, options=describe_candidates(candidates, language))
+        ask(dispatcher, "ask_consult_to_cancel", language, self.slot, options=describe_candidates(candidates, language))
         return []

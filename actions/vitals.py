@@ -1,6 +1,6 @@
 """Vitals from one spoken sentence: "bp 140 over 90 temperature 101 pulse 88".
 
-Numbers are normalised first (``assistant.spoken_numbers``), so "one forty
+Numbers are normalised first (``assistant.core.spoken_numbers``), so "one forty
 over ninety" and "ek sau chalis bata nabbe" read the same as "140/90". Each
 vital is found by its keyword in English, Hinglish or Hindi. The plausible
 ranges are the backend's own (``assistant.backend.validation``), so the
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from assistant.backend.validation import FAHRENHEIT_BAND, VITAL_RANGES
-from assistant.spoken_numbers import normalise_numbers, unfinished_numbers
+from assistant.core.rules import FAHRENHEIT_BAND, VITAL_RANGES
+from assistant.core.spoken_numbers import normalise_numbers, unfinished_numbers
 
 _GAP = r"[^\d\n]{0,14}?"  # "is", "hai", ":", "of" between a keyword and its number
 # How each value can look; a temperature or pulse of "3" is a duration ("fever for 3 days").
@@ -98,9 +98,13 @@ def read_vitals(text: str) -> VitalsReading:
 
 def _mentions(text: str) -> list[tuple[str, str]]:
     """Each vital named in ``text``, with what follows its name up to the next name."""
-    found = sorted((match.start(), match.end(), name) for name, pattern in _NAME_RES.items() for match in pattern.finditer(text))
-    return [(name, text[start:found[index + 1][0] if index + 1 < len(found) else len(text)])
-            for index, (start, _end, name) in enumerate(found)]
+    found = sorted(
+        (match.start(), match.end(), name) for name, pattern in _NAME_RES.items() for match in pattern.finditer(text)
+    )
+    return [
+        (name, text[start : found[index + 1][0] if index + 1 < len(found) else len(text)])
+        for index, (start, _end, name) in enumerate(found)
+    ]
 
 
 def parse_vitals(text: str) -> dict[str, Any]:
@@ -115,7 +119,7 @@ def parse_vitals(text: str) -> dict[str, Any]:
     bp = _BP_RE.search(said) or _BARE_BP_RE.search(said)
     if bp:
         vitals["systolic_bp"], vitals["diastolic_bp"] = int(bp.group(1)), int(bp.group(2))
-        said = said[: bp.start()] + " " + said[bp.end():]  # its numbers belong to nobody else
+        said = said[: bp.start()] + " " + said[bp.end() :]  # its numbers belong to nobody else
     for name, pattern in _SINGLE_RES.items():
         match = pattern.search(said)
         if not match:
@@ -123,7 +127,7 @@ def parse_vitals(text: str) -> dict[str, Any]:
         value = float(match.group(1))
         vitals[name] = int(value) if value.is_integer() else value
         if name == "temperature":
-            vitals["temperature_unit"] = _temperature_unit(value, said[match.end():])
+            vitals["temperature_unit"] = _temperature_unit(value, said[match.end() :])
     return vitals
 
 
@@ -160,7 +164,7 @@ def bp_order_wrong(vitals: dict[str, Any]) -> bool:
     return systolic is not None and diastolic is not None and diastolic >= systolic
 
 
-def celsius_of(vitals: dict[str, Any]) -> Optional[float]:
+def celsius_of(vitals: dict[str, Any]) -> float | None:
     value = vitals.get("temperature")
     if value is None:
         return None

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.vocabulary import SPECIALTIES
+from assistant.core.vocabulary import SPECIALTIES
 from bench.loadgen import LoadResult, print_table, run_load
 from tests.support.backend import RunningBackend, start_backend
 from tests.support.postgres import PostgresServer
@@ -37,7 +37,11 @@ async def measure(backend: RunningBackend) -> list[LoadResult]:
 
     def consult(n: int) -> tuple[str, str, dict[str, Any]]:
         body = {"patient_ref": f"BENCH-{n}", "specialty": specialties[n % len(specialties)], "urgency": "routine"}
-        return "POST", f"{backend.url}/consults", {"json": body, "headers": {**headers, "Idempotency-Key": f"bench-{os.getpid()}-{n}"}}
+        return (
+            "POST",
+            f"{backend.url}/consults",
+            {"json": body, "headers": {**headers, "Idempotency-Key": f"bench-{os.getpid()}-{n}"}},
+        )
 
     # Warm up connections and caches before measuring.
     await run_load("warm-up", health, 50, CONCURRENCY, {200})
@@ -55,7 +59,10 @@ def main() -> None:
         logs = Path(scratch)
         postgres = PostgresServer().start()
         try:
-            for setup, url in (("sqlite", f"sqlite:///{logs / 'bench.db'}"), ("postgres", postgres.create_database("bench"))):
+            for setup, url in (
+                ("sqlite", f"sqlite:///{logs / 'bench.db'}"),
+                ("postgres", postgres.create_database("bench")),
+            ):
                 backend = start_backend(url, logs)
                 try:
                     rows += [(setup, result) for result in asyncio.run(measure(backend))]

@@ -15,13 +15,20 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any
 
 from sqlalchemy import create_engine
 
 from tests.support.console import ConsoleClient, RunningConsole, assistant_cli, set_console_password, start_console
-from tests.support.conversations import add_linked_records, add_workers, synthetic_conversations, tracker_engine, write_rows
+from tests.support.conversations import (
+    add_linked_records,
+    add_workers,
+    synthetic_conversations,
+    tracker_engine,
+    write_rows,
+)
 
 CONVERSATIONS = int(os.environ.get("BENCH_CONSOLE_CONVERSATIONS", "100000"))
 BASELINE_CONVERSATIONS = 1000
@@ -74,7 +81,10 @@ Scenario = tuple[str, str, str]  # label, user, path
 
 
 def scenarios(first_conversation: str) -> list[Scenario]:
-    week = time.strftime("%Y-%m-%d", time.localtime(time.time() - 14 * 86400)), time.strftime("%Y-%m-%d", time.localtime(time.time() - 7 * 86400))
+    week = (
+        time.strftime("%Y-%m-%d", time.localtime(time.time() - 14 * 86400)),
+        time.strftime("%Y-%m-%d", time.localtime(time.time() - 7 * 86400)),
+    )
     return [
         ("list, newest page (admin)", "A001", "/conversations"),
         ("list, district supervisor (300 workers)", "S001", "/conversations"),
@@ -87,8 +97,16 @@ def scenarios(first_conversation: str) -> list[Scenario]:
         ("filter: fallback / low confidence", "A001", "/conversations?fallback=1"),
         ("filter: saved an encounter", "A001", "/conversations?encounter=1"),
         ("filter: booked a consult", "S001", "/conversations?consult=1"),
-        ("filter: voice + fallback + week", "S001", f"/conversations?channel=voice&fallback=1&date_from={week[0]}&date_to={week[1]}"),
-        ("filter: rare (whatsapp + encounter, 1 worker)", "S001", "/conversations?worker=B00011&channel=whatsapp&encounter=1"),
+        (
+            "filter: voice + fallback + week",
+            "S001",
+            f"/conversations?channel=voice&fallback=1&date_from={week[0]}&date_to={week[1]}",
+        ),
+        (
+            "filter: rare (whatsapp + encounter, 1 worker)",
+            "S001",
+            "/conversations?worker=B00011&channel=whatsapp&encounter=1",
+        ),
         ("transcript view", "A001", f"/conversations/{first_conversation}"),
         ("dashboard, 30 days", "S001", "/dashboard?days=30"),
     ]
@@ -112,7 +130,7 @@ def measure(console: RunningConsole, repeat: int) -> dict[str, tuple[float, floa
     for label, user, path in scenarios(first):
         client = clients[user]
 
-        def fetch() -> None:
+        def fetch(client: Any = client, path: str = path) -> None:
             response = client.get(path)
             assert response.status_code == 200, f"{path}: {response.status_code}"
 
@@ -145,7 +163,7 @@ def run_store(root: Path, count: int) -> tuple[dict[str, float], float, dict[str
         console.stop()
 
 
-def _row(label: str, big: tuple[float, float], small: Optional[tuple[float, float]]) -> str:
+def _row(label: str, big: tuple[float, float], small: tuple[float, float] | None) -> str:
     ratio = f"{big[0] / small[0]:5.1f}x" if small and small[0] else "   -"
     baseline = f"{small[0]:8.1f}" if small else "       -"
     return f"  {label:<46} {big[0]:8.1f} {big[1]:8.1f}   {baseline}   {ratio}"
@@ -156,14 +174,25 @@ def main() -> None:
         root = Path(tmp)
         (root / "big").mkdir()
         (root / "small").mkdir()
-        print(f"seeding {CONVERSATIONS:,} conversations (and a {BASELINE_CONVERSATIONS:,}-conversation baseline)...", flush=True)
+        print(
+            f"seeding {CONVERSATIONS:,} conversations (and a {BASELINE_CONVERSATIONS:,}-conversation baseline)...",
+            flush=True,
+        )
         built, startup, big = run_store(root / "big", CONVERSATIONS)
         small_built, small_startup, small = run_store(root / "small", BASELINE_CONVERSATIONS)
     print(
-        f"tracker store: {CONVERSATIONS:,} conversations, {built['events']:,.0f} events, {built['tracker_mb']:.0f} MB SQLite; "
-        f"{built['encounters']:,.0f} encounters and {built['consults']:,.0f} consults linked; seeded in {built['seconds']:.0f} s"
+        (
+            f"tracker store: {CONVERSATIONS:,} conversations, {built['events']:,.0f} events, "
+            f"{built['tracker_mb']:.0f} MB SQLite; "
+        )(
+            f"{built['encounters']:,.0f} encounters and {built['consults']:,.0f} consults linked; seeded in "
+            f"{built['seconds']:.0f} s"
+        )
     )
-    print(f"console start-up (creates its indexes on Rasa's table): {startup:.1f} s ({small_startup:.1f} s at {BASELINE_CONVERSATIONS:,})")
+    print(
+        f"console start-up (creates its indexes on Rasa's table): {startup:.1f} s ({small_startup:.1f} s at "
+        f"{BASELINE_CONVERSATIONS:,})"
+    )
     print(f"\nHTTP response time, ms (median and max of {REPEAT}, after one warm-up; signed in, audited, rendered)")
     print(f"  {'request':<46} {'median':>8} {'max':>8}   {'baseline':>8}   ratio")
     print(f"  {'':<46} {CONVERSATIONS:>8,} {'':>8}   {BASELINE_CONVERSATIONS:>8,}")

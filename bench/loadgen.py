@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 
@@ -36,7 +37,9 @@ class LoadResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
-async def run_load(label: str, make_request: RequestFactory, total: int, concurrency: int, expect: set[int]) -> LoadResult:
+async def run_load(
+    label: str, make_request: RequestFactory, total: int, concurrency: int, expect: set[int]
+) -> LoadResult:
     counter = iter(range(total))
     latencies: list[float] = []
     errors = 0
@@ -61,7 +64,10 @@ async def run_load(label: str, make_request: RequestFactory, total: int, concurr
 
 
 def print_table(rows: list[tuple[str, LoadResult]], baseline_label: str) -> None:
-    print(f"{'setup':<10} {'endpoint':<34} {'n':>6} {'err':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/base':>9}")
+    print(
+        f"{'setup':<10} {'endpoint':<34} {'n':>6} {'err':>4} {'req/s':>8} "
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/base':>9}"
+    )
     baselines = {setup: result.median for setup, result in rows if result.label == baseline_label}
     for setup, result in rows:
         ratio = result.median / baselines[setup] if baselines.get(setup) else float("nan")

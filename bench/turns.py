@@ -22,8 +22,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -86,7 +86,10 @@ class Bench:
 
     def _parse(self, text: str) -> None:
         response = requests.post(
-            f"{self.stack.rasa_url}/model/parse", params={"token": self.stack.rasa_token}, json={"text": text}, timeout=60
+            f"{self.stack.rasa_url}/model/parse",
+            params={"token": self.stack.rasa_token},
+            json={"text": text},
+            timeout=60,
         )
         response.raise_for_status()
 
@@ -103,7 +106,9 @@ class Bench:
             self.stack.say(booker, f"routine dermatology consult for patient {7000 + n}, itchy rash")
             self.turn("consult booking", booker, "yes")
 
-            self.stack.say(recorder, f"log encounter for patient {8000 + n}, 45 year old female, fever, bp 120 over 80 pulse 80")
+            self.stack.say(
+                recorder, f"log encounter for patient {8000 + n}, 45 year old female, fever, bp 120 over 80 pulse 80"
+            )
             self.stack.say(recorder, "no")  # no notes: the read-back follows
             self.turn("encounter save", recorder, "yes")
 
@@ -111,14 +116,23 @@ class Bench:
         base = statistics.median(self.parse_samples)
         print(f"{TURNS} turns of each kind, one worker at a time, loopback, {os.cpu_count()} cores")
         print(f"{'turn':<34} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p50 / parse':>12}")
-        print(f"{'POST /model/parse (baseline)':<34} {len(self.parse_samples):>4} {base:>8.1f} {_percentile(self.parse_samples, 0.95):>8.1f} {1.0:>11.2f}x")
+        print(
+            f"{'POST /model/parse (baseline)':<34} {len(self.parse_samples):>4} {base:>8.1f} "
+            f"{_percentile(self.parse_samples, 0.95):>8.1f} {1.0:>11.2f}x"
+        )
         for kind, samples in self.samples.items():
             p50 = statistics.median(samples)
-            print(f"{'REST ' + kind:<34} {len(samples):>4} {p50:>8.1f} {_percentile(samples, 0.95):>8.1f} {p50 / base:>11.2f}x")
+            p95 = _percentile(samples, 0.95)
+            print(f"{'REST ' + kind:<34} {len(samples):>4} {p50:>8.1f} {p95:>8.1f} {p50 / base:>11.2f}x")
         print(f"\ncold start of the stack (model trained): {cold_start:.1f} s")
-        print("resident memory: " + ", ".join(
-            f"{name} {_rss_mb(process.pid):.0f} MB" for name, process in self.stack.supervisor.processes.items() if process.pid
-        ))
+        print(
+            "resident memory: "
+            + ", ".join(
+                f"{name} {_rss_mb(process.pid):.0f} MB"
+                for name, process in self.stack.supervisor.processes.items()
+                if process.pid
+            )
+        )
 
 
 def main() -> None:

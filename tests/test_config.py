@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_DIR, load_settings
+from assistant.core.config import PROJECT_DIR, load_settings
 
 
 def test_defaults_put_everything_under_the_data_dir() -> None:

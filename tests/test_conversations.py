@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.stack
@@ -33,7 +33,8 @@ class Chat:
 
     def say(self, message: str) -> str:
         replies = self.stack.say(self.worker, message, {"channel": self.channel})
-        return "\n".join(reply.get("text", "") for reply in replies)
+        # A question's custom payload (docs/contracts.md) comes as a message without text.
+        return "\n".join(reply["text"] for reply in replies if reply.get("text"))
 
     def slots(self) -> dict[str, Any]:
         return self.stack.tracker(self.worker)["slots"]
@@ -41,7 +42,9 @@ class Chat:
     def rows(self, table: str) -> list[dict[str, Any]]:
         column = "requested_by" if table == "consults" else "worker_id"
         with self.stack.backend_db.connect() as connection:
-            result = connection.execute(text(f"SELECT * FROM {table} WHERE {column} = :w ORDER BY id"), {"w": self.worker})
+            result = connection.execute(
+                text(f"SELECT * FROM {table} WHERE {column} = :w ORDER BY id"), {"w": self.worker}
+            )
             return [dict(row._mapping) for row in result]
 
 
@@ -63,8 +66,15 @@ def test_consult_in_one_sentence_is_read_back_and_booked(running_stack: RunningS
     booked = chat.say("yes")
     assert booked.startswith("Booked: Dr.") and "teams.microsoft.com/l/call/0/0?users=" in booked
     (consult,) = chat.rows("consults")
-    assert (consult["specialty"], consult["urgency"], consult["patient_ref"], consult["reason"]) == ("cardiology", "urgent", "4521", "chest pain")
-    assert consult["status"] == "scheduled" and consult["channel"] == "web" and consult["conversation_id"] == chat.worker
+    assert (consult["specialty"], consult["urgency"], consult["patient_ref"], consult["reason"]) == (
+        "cardiology",
+        "urgent",
+        "4521",
+        "chest pain",
+    )
+    assert (
+        consult["status"] == "scheduled" and consult["channel"] == "web" and consult["conversation_id"] == chat.worker
+    )
 
 
 def test_consult_in_hinglish_asks_only_what_is_missing(running_stack: RunningStack) -> None:
@@ -101,7 +111,10 @@ def test_status_then_cancel_the_one_named(running_stack: RunningStack) -> None:
     readback = chat.say("2")
     assert "1111" in readback  # newest first: number 2 is the first one booked
     assert chat.say("yes").startswith("Cancelled")
-    assert [(c["patient_ref"], c["status"]) for c in chat.rows("consults")] == [("1111", "cancelled"), ("2222", "scheduled")]
+    assert [(c["patient_ref"], c["status"]) for c in chat.rows("consults")] == [
+        ("1111", "cancelled"),
+        ("2222", "scheduled"),
+    ]
 
 
 def test_encounter_with_vitals_in_one_sentence_and_a_correction_at_read_back(running_stack: RunningStack) -> None:
@@ -122,7 +135,13 @@ def test_encounter_with_vitals_in_one_sentence_and_a_correction_at_read_back(run
 
     assert "Saved" in chat.say("yes")
     (encounter,) = chat.rows("encounters")
-    assert (encounter["age_years"], encounter["sex"], encounter["systolic_bp"], encounter["diastolic_bp"], encounter["pulse"]) == (46, "female", 140, 90, 88)
+    assert (
+        encounter["age_years"],
+        encounter["sex"],
+        encounter["systolic_bp"],
+        encounter["diastolic_bp"],
+        encounter["pulse"],
+    ) == (46, "female", 140, 90, 88)
     assert encounter["temperature_c"] == pytest.approx(38.3) and encounter["channel"] == "voice"
 
 
@@ -140,7 +159,12 @@ def test_encounter_in_hinglish_with_an_impossible_value_asked_again(running_stac
     assert "40 साल" in readback and "बीपी 120/80" in readback
     assert "सेव हो गया" in chat.say("haan")
     (encounter,) = chat.rows("encounters")
-    assert (encounter["patient_ref"], encounter["age_years"], encounter["sex"], encounter["pulse"]) == ("5510", 40, "female", 90)
+    assert (encounter["patient_ref"], encounter["age_years"], encounter["sex"], encounter["pulse"]) == (
+        "5510",
+        40,
+        "female",
+        90,
+    )
 
 
 def test_stop_in_the_middle_of_a_form_saves_nothing(running_stack: RunningStack) -> None:
@@ -217,7 +241,11 @@ def test_with_the_backend_down_the_encounter_is_queued_then_delivered_exactly_on
     while time.monotonic() < deadline and not chat.rows("encounters"):
         time.sleep(1)
     (encounter,) = chat.rows("encounters")
-    assert (encounter["patient_ref"], encounter["complaint"], encounter["conversation_id"]) == ("9191", "headache", chat.worker)
+    assert (encounter["patient_ref"], encounter["complaint"], encounter["conversation_id"]) == (
+        "9191",
+        "headache",
+        chat.worker,
+    )
     time.sleep(8)  # more sync rounds come and go: still exactly one
     assert len(chat.rows("encounters")) == 1
 
@@ -236,7 +264,10 @@ def test_an_unregistered_rest_sender_books_for_the_default_worker(running_stack:
 
 # --- a request for another flow inside a free-text answer ------------------------------------
 
-def test_a_new_flow_asked_for_as_the_reason_switches_flows_and_keeps_the_patient_apart(running_stack: RunningStack) -> None:
+
+def test_a_new_flow_asked_for_as_the_reason_switches_flows_and_keeps_the_patient_apart(
+    running_stack: RunningStack,
+) -> None:
     """The transcript of the field report: the reason question must not swallow "log a new encounter"."""
     chat = Chat(running_stack)
     assert "what is the problem" in chat.say("routine cardiology consult for patient 4400")
@@ -248,14 +279,23 @@ def test_a_new_flow_asked_for_as_the_reason_switches_flows_and_keeps_the_patient
     assert chat.rows("consults") == []
 
 
-@pytest.mark.parametrize("opening, question, asked, answer", [
-    ("routine cardiology consult for patient 4400", "what is the problem", "हाथ धोने की चेकलिस्ट दिखाओ", "स्टेप 1,"),
-    ("log a visit for patient 4400, 30 year old male", "main complaint", "show me the hand hygiene checklist", "Step 1 of"),
-    ("log a visit for patient 4400, 30 year old male", "main complaint", "consult cancel kar do", "रद्द"),
-    ("routine cardiology consult for patient 4400", "what is the problem", "visit darj karo patient 8813", "उम्र"),
-])
+@pytest.mark.parametrize(
+    "opening, question, asked, answer",
+    [
+        ("routine cardiology consult for patient 4400", "what is the problem", "हाथ धोने की चेकलिस्ट दिखाओ", "स्टेप 1,"),
+        (
+            "log a visit for patient 4400, 30 year old male",
+            "main complaint",
+            "show me the hand hygiene checklist",
+            "Step 1 of",
+        ),
+        ("log a visit for patient 4400, 30 year old male", "main complaint", "consult cancel kar do", "रद्द"),
+        ("routine cardiology consult for patient 4400", "what is the problem", "visit darj karo patient 8813", "उम्र"),
+    ],
+)
 def test_requests_in_hindi_and_hinglish_inside_free_text_switch_too(
-        running_stack: RunningStack, opening: str, question: str, asked: str, answer: str) -> None:
+    running_stack: RunningStack, opening: str, question: str, asked: str, answer: str
+) -> None:
     chat = Chat(running_stack)
     assert question in chat.say(opening)
     switched = chat.say(asked)
@@ -263,7 +303,9 @@ def test_requests_in_hindi_and_hinglish_inside_free_text_switch_too(
     assert chat.slots()["reason"] is None and chat.slots()["complaint"] is None
 
 
-def test_a_status_question_inside_the_reason_is_answered_and_the_consult_keeps_its_patient(running_stack: RunningStack) -> None:
+def test_a_status_question_inside_the_reason_is_answered_and_the_consult_keeps_its_patient(
+    running_stack: RunningStack,
+) -> None:
     chat = Chat(running_stack)
     chat.say("routine cardiology consult for patient 4400")
     status = chat.say("status of consult for patient 8813")
@@ -286,13 +328,16 @@ def test_help_and_a_bare_cancel_inside_free_text(running_stack: RunningStack) ->
 
 # --- a value that was half heard ------------------------------------------------------------
 
+
 def test_a_half_heard_blood_pressure_is_asked_for_again_and_saved_whole(running_stack: RunningStack) -> None:
     chat = Chat(running_stack, channel="voice")
     chat.say("log a visit for patient 6621, 32 year old female")
     chat.say("fever and cough for three days")
     # What tiny.en heard for "... one hundred forty over ninety ..." on one machine.
     asked = chat.say("blood pressure 140 overnight temperature 98.6 pulse 88")
-    assert asked == "I have temperature 98.6 °F, pulse 88, but I did not get the BP. Please say the BP again, or say skip."
+    assert (
+        asked == "I have temperature 98.6 °F, pulse 88, but I did not get the BP. Please say the BP again, or say skip."
+    )
     assert "notes" in chat.say("bp one forty over ninety").lower()
     readback = chat.say("no")
     assert "BP 140/90, temperature 98.6 °F, pulse 88" in readback

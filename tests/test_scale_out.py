@@ -8,17 +8,18 @@ in the shared tracker store, not in one server's memory.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from assistant.config import load_settings
-from assistant.stack.secrets import rasa_token, service_token
+from assistant.core.config import load_settings
+from assistant.core.secrets import rasa_token
 from assistant.stack.services import rasa_service, service_environment, stack_services
 from assistant.stack.supervisor import Supervisor
+from assistant.stack.tokens import service_token
 from tests.support.postgres import PostgresServer
 from tests.support.processes import free_port
 from tests.support.redis import RedisServer
@@ -35,7 +36,9 @@ def redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def district(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, redis: RedisServer) -> Iterator[tuple[RunningStack, str]]:
+def district(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, redis: RedisServer
+) -> Iterator[tuple[RunningStack, str]]:
     """The stack on PostgreSQL + Redis, plus a second Rasa server; yields the stack and the second server's URL."""
     data_dir: Path = tmp_path_factory.mktemp("district")
     settings = dataclasses.replace(
@@ -83,8 +86,12 @@ def test_a_conversation_moves_between_rasa_servers(district: tuple[RunningStack,
     assert say(second_url, worker, "yes").startswith("Booked: Dr.")
 
     with stack.backend_db.connect() as connection:
-        rows = connection.execute(text("SELECT specialty, status FROM consults WHERE requested_by = :w"), {"w": worker}).all()
+        rows = connection.execute(
+            text("SELECT specialty, status FROM consults WHERE requested_by = :w"), {"w": worker}
+        ).all()
     assert [tuple(row) for row in rows] == [("ent", "scheduled")]
     with stack.engine(stack.tracker_db_url).connect() as connection:
-        senders = connection.execute(text("SELECT COUNT(*) FROM events WHERE sender_id = :w"), {"w": worker}).scalar_one()
+        senders = connection.execute(
+            text("SELECT COUNT(*) FROM events WHERE sender_id = :w"), {"w": worker}
+        ).scalar_one()
     assert senders > 0  # the transcript is in PostgreSQL

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant import spoken_numbers
-from assistant.spoken_numbers import normalise_numbers, parse_number, to_words
+from assistant.core import spoken_numbers
+from assistant.core.spoken_numbers import normalise_numbers, parse_number, to_words
 
 SCRIPTS = [("en", "latin"), ("hi", "latin"), ("hi", "devanagari")]
 DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
@@ -134,7 +134,9 @@ def test_ids_said_digit_by_digit(digits: str, form: tuple[str, str]) -> None:
 )
 def test_vitals_sentence_round_trip(systolic: int, diastolic: int, pulse: int, form: tuple[str, str]) -> None:
     separator = {"en": "over", "hi": "bata"}[form[0]] if form[1] == "latin" else "बटा"
-    sentence = f"bp {to_words(systolic, *form)} {separator} {to_words(diastolic, *form)} pulse {to_words(pulse, *form)} hai"
+    sentence = (
+        f"bp {to_words(systolic, *form)} {separator} {to_words(diastolic, *form)} pulse {to_words(pulse, *form)} hai"
+    )
     assert normalise_numbers(sentence) == f"bp {systolic}/{diastolic} pulse {pulse} hai"
 
 
@@ -155,9 +157,38 @@ def test_every_hindi_spelling_is_understood(data: st.DataObject) -> None:
 
 
 ORDINARY_WORDS = [
-    "mareez", "ko", "bukhar", "hai", "the", "baby", "is", "not", "breathing", "consult", "chahiye",
-    "doctor", "which", "kar", "please", "next", "agla", "batao", "pain", "chest", "khansi", "aur",
-    "one", "ek", "do", "saath", "तीव्र", "दर्द", "बच्चा", "को", "है", "एक",
+    "mareez",
+    "ko",
+    "bukhar",
+    "hai",
+    "the",
+    "baby",
+    "is",
+    "not",
+    "breathing",
+    "consult",
+    "chahiye",
+    "doctor",
+    "which",
+    "kar",
+    "please",
+    "next",
+    "agla",
+    "batao",
+    "pain",
+    "chest",
+    "khansi",
+    "aur",
+    "one",
+    "ek",
+    "do",
+    "saath",
+    "तीव्र",
+    "दर्द",
+    "बच्चा",
+    "को",
+    "है",
+    "एक",
 ]
 
 
@@ -177,6 +208,7 @@ def test_to_words_rejects_what_cannot_be_spoken() -> None:
 
 
 # --- what speech recognisers write -------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "heard, expected",
@@ -225,14 +257,23 @@ def test_homophones_outside_a_run_of_digits_stay_words(sentence: str, expected: 
 def test_numbers_cut_short_are_found(heard: str, fragment: str, kind: str) -> None:
     (cut,) = spoken_numbers.unfinished_numbers(heard)
     assert (cut.text, cut.kind) == (fragment, kind)
-    assert heard[cut.start:cut.end] == fragment
+    assert heard[cut.start : cut.end] == fragment
     assert parse_number(heard) is None  # never read as the number it started as
 
 
 @pytest.mark.parametrize(
     "whole",
-    ["temperature 98.6", "bp 140/90 pulse 88", "one hundred and forty", "at this point the baby cried", "6 by 8 cm",
-     "saadhe teen kilo", "over the last 3 days", "98.6.", "bp 140 over 90"],
+    [
+        "temperature 98.6",
+        "bp 140/90 pulse 88",
+        "one hundred and forty",
+        "at this point the baby cried",
+        "6 by 8 cm",
+        "saadhe teen kilo",
+        "over the last 3 days",
+        "98.6.",
+        "bp 140 over 90",
+    ],
 )
 def test_whole_numbers_are_not_cut_short(whole: str) -> None:
     assert spoken_numbers.unfinished_numbers(whole) == []
@@ -250,16 +291,24 @@ def test_a_decimal_with_nothing_after_the_point_is_cut_short(whole: int, form: t
 
 
 @settings(max_examples=150, deadline=None)
-@given(systolic=st.integers(min_value=70, max_value=250), cut=st.sampled_from(["overnight", "over night", "over", "/"]),
-       form=st.sampled_from(SCRIPTS))
-def test_a_blood_pressure_missing_its_second_number_is_cut_short(systolic: int, cut: str, form: tuple[str, str]) -> None:
+@given(
+    systolic=st.integers(min_value=70, max_value=250),
+    cut=st.sampled_from(["overnight", "over night", "over", "/"]),
+    form=st.sampled_from(SCRIPTS),
+)
+def test_a_blood_pressure_missing_its_second_number_is_cut_short(
+    systolic: int, cut: str, form: tuple[str, str]
+) -> None:
     heard = f"bp {to_words(systolic, *form)} {cut} pulse 88"
     assert [c.kind for c in spoken_numbers.unfinished_numbers(heard)] == ["pair"]
 
 
 @settings(max_examples=150, deadline=None)
-@given(systolic=st.integers(min_value=70, max_value=250), diastolic=st.integers(min_value=40, max_value=150),
-       separator=st.sampled_from(["over", "by", "buy", "bye", "upon", "/", "bata"]))
+@given(
+    systolic=st.integers(min_value=70, max_value=250),
+    diastolic=st.integers(min_value=40, max_value=150),
+    separator=st.sampled_from(["over", "by", "buy", "bye", "upon", "/", "bata"]),
+)
 def test_blood_pressure_separators_as_heard(systolic: int, diastolic: int, separator: str) -> None:
     heard = f"bp {to_words(systolic)} {separator} {to_words(diastolic)}"
     assert normalise_numbers(heard) == f"bp {systolic}/{diastolic}"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class Audio:
             raise ValueError("Audio.samples must be an int16 array of shape (frames, channels)")
 
     @classmethod
-    def from_mono(cls, samples: np.ndarray, rate: int) -> "Audio":
+    def from_mono(cls, samples: np.ndarray, rate: int) -> Audio:
         return cls(np.asarray(samples, dtype=np.int16).reshape(-1, 1), rate)
 
     @property
@@ -129,9 +130,7 @@ def read_pcm(stream: BinaryIO, rate: int, channels: int = 1) -> Audio:
     return Audio(next(iter_pcm_blocks(stream, rate, channels, block_frames=None)).samples, rate)
 
 
-def iter_pcm_blocks(
-    stream: BinaryIO, rate: int, channels: int = 1, block_frames: int | None = 1600
-) -> Iterator[Audio]:
+def iter_pcm_blocks(stream: BinaryIO, rate: int, channels: int = 1, block_frames: int | None = 1600) -> Iterator[Audio]:
     """Yield raw 16-bit PCM from ``stream`` in blocks, as it arrives.
 
     ``block_frames=None`` reads to the end and yields once.

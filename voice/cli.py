@@ -8,11 +8,12 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from assistant.cli import CommandError, command_group
-from assistant.config import Settings
+from assistant.core.commands import CommandError, command_group
+from assistant.core.config import Settings
 from voice.errors import VoiceError
 
 
@@ -23,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     voice.add_argument("--tts", default="speaker", help="speaker (default), wav:DIR or none")
     voice.add_argument("--worker", default="W001", help="the worker's id: the conversation's sender (default W001)")
     voice.add_argument("--rasa-url", help="Rasa server (default http://HOST:RASA_PORT)")
-    voice.add_argument("--rasa-token", help="Rasa API token, to read the dialogue state (default: the stack's own)")
-    voice.add_argument("--push-to-talk", action="store_true", help="mic: press Enter to start and to end each utterance")
+    voice.add_argument(
+        "--push-to-talk", action="store_true", help="mic: press Enter to start and to end each utterance"
+    )
     voice.add_argument("--realtime", action="store_true", help="FILE.wav: feed it at real-time pace, like a microphone")
     voice.add_argument("--no-barge-in", action="store_true", help="do not let speech cut off a reply (open speakers)")
     voice.add_argument("--json", action="store_true", help="print each turn as a JSON line")
@@ -32,8 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     transcribe = subparsers.add_parser("transcribe", help="transcribe a WAV file and print JSON")
     transcribe.add_argument("file", type=Path, help="a PCM WAV file (any common rate, mono or stereo)")
-    transcribe.add_argument("--grammar", choices=("command", "none"), default="none",
-                            help="command: restrict to the assistant's vocabulary; none: open dictation (default)")
+    transcribe.add_argument(
+        "--grammar",
+        choices=("command", "none"),
+        default="none",
+        help="command: restrict to the assistant's vocabulary; none: open dictation (default)",
+    )
     transcribe.add_argument("--alternatives", type=int, default=0, help="also return up to N alternative texts (Vosk)")
     _engine_options(transcribe)
     transcribe.set_defaults(handler=_guard(transcribe_command))
@@ -51,8 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", choices=("auto", "vosk", "whisper"),
-                        help="recognition engine (env ASSISTANT_VOICE_ENGINE; auto = Vosk if a model is installed)")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "vosk", "whisper"),
+        help="recognition engine (env ASSISTANT_VOICE_ENGINE; auto = Vosk if a model is installed)",
+    )
     parser.add_argument("--model", help="model directory (Vosk or Whisper, matching --engine)")
 
 
@@ -79,7 +88,7 @@ def _engine(args: argparse.Namespace, settings: Settings) -> Any:
 
 def transcribe_command(args: argparse.Namespace, settings: Settings) -> int:
     from voice.audio import read_wav
-    from voice.engine import transcribe
+    from voice.engine import Mode, transcribe
     from voice.resample import to_mono_rate
 
     audio = read_wav(args.file)  # first: a bad file fails before the slow model load
@@ -87,7 +96,7 @@ def transcribe_command(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(args, settings)
     loaded = time.perf_counter()
     samples = to_mono_rate(audio, engine.sample_rate)
-    mode = "command" if args.grammar == "command" else "dictation"
+    mode: Mode = "command" if args.grammar == "command" else "dictation"
     result = transcribe(engine, samples, mode, alternatives=args.alternatives, detailed=True)
     decode = time.perf_counter() - loaded
     report = {
@@ -110,17 +119,23 @@ def transcribe_command(args: argparse.Namespace, settings: Settings) -> int:
 def _print_turn(as_json: bool) -> Callable[[Any], None]:
     def show(turn: Any) -> None:
         if as_json:
-            print(json.dumps({
-                "heard": turn.transcript.text,
-                "confidence": round(turn.transcript.confidence, 3),
-                "mode": turn.mode,
-                "sent": turn.sent,
-                "rejected": turn.rejected,
-                "replies": turn.replies,
-                "reply_language": turn.reply_language,
-                "interrupted": turn.interrupted,
-                "response_seconds": None if turn.response_seconds is None else round(turn.response_seconds, 3),
-            }, ensure_ascii=False), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "heard": turn.transcript.text,
+                        "confidence": round(turn.transcript.confidence, 3),
+                        "mode": turn.mode,
+                        "sent": turn.sent,
+                        "rejected": turn.rejected,
+                        "replies": turn.replies,
+                        "reply_language": turn.reply_language,
+                        "interrupted": turn.interrupted,
+                        "response_seconds": None if turn.response_seconds is None else round(turn.response_seconds, 3),
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
             return
         heard = turn.sent if turn.sent is not None else f"({turn.transcript.text or 'nothing'}: not sure, asking again)"
         print(f"you [{turn.mode}, {turn.transcript.confidence:.2f}]> {heard}", flush=True)
@@ -142,7 +157,6 @@ def _push_to_talk_keys(segmenter: Any) -> None:
 
 
 def voice_command(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.stack.secrets import read_secret
     from voice.audio import read_wav
     from voice.endpoint import EndpointConfig, PushToTalk
     from voice.loop import VoiceLoop
@@ -170,12 +184,18 @@ def voice_command(args: argparse.Namespace, settings: Settings) -> int:
         print("push-to-talk: press Enter to speak, Enter again when done", file=sys.stderr)
 
     async def converse() -> list[Any]:
-        # The token 'assistant up' generated; read, never created here.
-        token = args.rasa_token or settings.rasa_token or read_secret(settings, "rasa_token") or ""
-        async with RasaClient(args.rasa_url or settings.rasa_base_url, token) as rasa:
-            loop = VoiceLoop(engine, rasa, synthesizer, sink, args.worker,
-                             min_confidence=settings.asr_min_confidence, endpoint=endpoint,
-                             barge_in=not args.no_barge_in, on_turn=_print_turn(args.json))
+        async with RasaClient(args.rasa_url or settings.rasa_base_url) as rasa:
+            loop = VoiceLoop(
+                engine,
+                rasa,
+                synthesizer,
+                sink,
+                args.worker,
+                min_confidence=settings.asr_min_confidence,
+                endpoint=endpoint,
+                barge_in=not args.no_barge_in,
+                on_turn=_print_turn(args.json),
+            )
             if from_file:
                 return await loop.run(source, segmenter)
             with source:
@@ -208,10 +228,13 @@ def models_list(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {spec.key:<12} {spec.name:<28} {spec.size / 2**20:5.1f} MiB  {state}")
         print(f"  {'':<12} {spec.description}; checksum {spec.checksum or 'none recorded'} ({spec.checksum_source})")
     for model in installed.values():
-        print(f"  {'(other)':<12} {model.name:<28} {'':>9}  {'installed' if model.ok else 'BROKEN: ' + str(model.problem)}")
+        state = "installed" if model.ok else f"BROKEN: {model.problem}"
+        print(f"  {'(other)':<12} {model.name:<28} {'':>9}  {state}")
     if not any(model.ok for model in installed_models(root)):
-        print("No Vosk model is installed: 'assistant models download small-en-in' (needs internet) "
-              "or 'assistant models install FILE.zip'.")
+        print(
+            "No Vosk model is installed: 'assistant models download small-en-in' (needs internet) "
+            "or 'assistant models install FILE.zip'."
+        )
     return 0
 
 

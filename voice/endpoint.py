@@ -12,7 +12,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
-from typing import Iterable, Protocol, Union
+from collections.abc import Iterable
+from typing import Protocol
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class SpeechEnd:
     reason: str  # "silence", "max_length", "released", "end_of_stream"
 
 
-Event = Union[SpeechStart, SpeechAudio, SpeechEnd]
+Event = SpeechStart | SpeechAudio | SpeechEnd
 
 
 class Segmenter(Protocol):

@@ -33,8 +33,12 @@ class Word:
     confidence: float
 
     def as_dict(self) -> dict[str, object]:
-        return {"word": self.text, "start": round(self.start, 3), "end": round(self.end, 3),
-                "conf": round(self.confidence, 3)}
+        return {
+            "word": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "conf": round(self.confidence, 3),
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,8 +102,14 @@ class Engine(Protocol):
     def knows_word(self, word: str) -> bool: ...
 
 
-def transcribe(engine: Engine, samples: np.ndarray, mode: Mode = "command",
-               alternatives: int = 0, detailed: bool = False, block: int = 4000) -> Transcript:
+def transcribe(
+    engine: Engine,
+    samples: np.ndarray,
+    mode: Mode = "command",
+    alternatives: int = 0,
+    detailed: bool = False,
+    block: int = 4000,
+) -> Transcript:
     """Decode one whole utterance by streaming it through a fresh stream."""
     stream = engine.open_stream(mode, alternatives=alternatives, detailed=detailed)
     for start in range(0, len(samples), block):

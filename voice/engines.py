@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.config import Settings
+from assistant.core.config import Settings
 from voice.engine import Engine
 from voice.errors import INSTALL_HINT, ModelError, VoiceError
 from voice.grammar import CommandVocabulary, build_command_vocabulary
@@ -41,8 +41,9 @@ def resolve_kind(kind: str, settings: Settings, model: str | None) -> str:
     raise ModelError(f"no speech model is installed. {INSTALL_HINT} {WHISPER_HINT}")
 
 
-def create_engine(kind: str, settings: Settings, model: str | None = None,
-                  vocabulary: CommandVocabulary | None = None) -> Engine:
+def create_engine(
+    kind: str, settings: Settings, model: str | None = None, vocabulary: CommandVocabulary | None = None
+) -> Engine:
     """Load the engine (slow: once per process) with the command vocabulary from the NLU data."""
     kind = resolve_kind(kind, settings, model)
     vocabulary = vocabulary if vocabulary is not None else build_command_vocabulary()

@@ -5,7 +5,7 @@ follows the NLU as that grows:
 
 - every example, synonym and lookup entry in the Rasa NLU training data
   (``nlu/*.yml``), with entity annotations reduced to their spoken text;
-- the canonical vocabulary (``assistant.vocabulary``): checklist procedures,
+- the canonical vocabulary (``assistant.core.vocabulary``): checklist procedures,
   specialties, urgencies and sexes, in English and Hindi;
 - number words, from the one spoken-numbers module.
 
@@ -19,13 +19,14 @@ import dataclasses
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import yaml
 
-from assistant import vocabulary
-from assistant.config import PROJECT_DIR
+from assistant.core import vocabulary
+from assistant.core.config import PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,7 @@ def words_of(text: str) -> list[str]:
     Unicode punctuation and symbol categories instead.) Apostrophes stay:
     English ASR vocabularies spell "don't" with one.
     """
-    cleaned = "".join(
-        " " if unicodedata.category(ch)[0] in "PSZ" and ch != "'" else ch for ch in text.lower()
-    )
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "PSZ" and ch != "'" else ch for ch in text.lower())
     return [word.strip("'") for word in cleaned.split() if word.strip("'")]
 
 
@@ -122,7 +121,7 @@ def number_words() -> list[str]:
     ``to_words`` (English, Hindi in Latin and in Devanagari script) gives
     exactly the canonical spellings, without a second copy of its tables.
     """
-    from assistant.spoken_numbers import to_words
+    from assistant.core.spoken_numbers import to_words
 
     values: list[float] = [*range(100), 100, 1000, 100_000, 0.5]
     words: set[str] = set()
@@ -139,7 +138,7 @@ class CommandVocabulary:
     groups: dict[str, tuple[str, ...]]
 
     @classmethod
-    def from_phrases(cls, phrases: Iterable[str], group: str = "phrases") -> "CommandVocabulary":
+    def from_phrases(cls, phrases: Iterable[str], group: str = "phrases") -> CommandVocabulary:
         return cls({group: tuple(phrases)})
 
     @property
@@ -161,8 +160,7 @@ def build_command_vocabulary(nlu_dir: Path = DEFAULT_NLU_DIR, domain: Path = DEF
     return CommandVocabulary(groups)
 
 
-def vosk_grammar(vocab: CommandVocabulary, knows_word: Callable[[str], bool],
-                 unknown_token: str | None) -> list[str]:
+def vosk_grammar(vocab: CommandVocabulary, knows_word: Callable[[str], bool], unknown_token: str | None) -> list[str]:
     """The Vosk runtime grammar: each known word once, plus the model's unknown token.
 
     Vosk joins grammar entries into a loop where every entry costs the same,
@@ -185,26 +183,30 @@ def vosk_grammar(vocab: CommandVocabulary, knows_word: Callable[[str], bool],
 _NOT_COMMANDS = ("intent:out_of_scope",)
 
 
-def _representative(phrases: Iterable[str], frequency: dict[str, int], count: int, max_words: int,
-                    common_word: Callable[[str], bool]) -> list[str]:
+def _representative(
+    phrases: Iterable[str], frequency: dict[str, int], count: int, max_words: int, common_word: Callable[[str], bool]
+) -> list[str]:
     """The ``count`` phrases made of the most frequent words (a typo is rare, so it loses)."""
     candidates = {}
     for phrase in phrases:
         words = words_of(phrase)
-        if words and len(words) <= max_words and all(
-            w.isdigit() or (w.isascii() and w.isalpha() and common_word(w)) for w in words
+        if (
+            words
+            and len(words) <= max_words
+            and all(w.isdigit() or (w.isascii() and w.isalpha() and common_word(w)) for w in words)
         ):
             candidates[" ".join(phrase.lower().split())] = min(frequency[w] for w in words)
     ranked = sorted(candidates, key=lambda p: (-candidates[p], len(p), p))
     return ranked[:count]
 
 
-def _spelled_numbers(phrases: Iterable[str], numbers: set[str], common_word: Callable[[str], bool],
-                     count: int = 2, max_words: int = 8) -> list[str]:
+def _spelled_numbers(
+    phrases: Iterable[str], numbers: set[str], common_word: Callable[[str], bool], count: int = 2, max_words: int = 8
+) -> list[str]:
     """The examples richest in number words ("temperature ninety eight point six pulse seventy two").
 
     They end the prompt so that Whisper writes numbers as words, which
-    ``assistant.spoken_numbers`` turns into digits reliably; left to itself
+    ``assistant.core.spoken_numbers`` turns into digits reliably; left to itself
     tiny.en formats them unpredictably ("98, 0.6" for "ninety eight point six").
     """
     scored = {}
@@ -219,9 +221,14 @@ def _spelled_numbers(phrases: Iterable[str], numbers: set[str], common_word: Cal
     return sorted(scored, key=lambda p: (-scored[p], len(p), p))[:count]
 
 
-def whisper_prompt(vocab: CommandVocabulary, common_word: Callable[[str], bool] = lambda word: True,
-                   token_count: Callable[[str], int] = lambda text: len(text) // 4,
-                   max_tokens: int = 220, per_intent: int = 1, max_words: int = 4) -> str:
+def whisper_prompt(
+    vocab: CommandVocabulary,
+    common_word: Callable[[str], bool] = lambda word: True,
+    token_count: Callable[[str], int] = lambda text: len(text) // 4,
+    max_tokens: int = 220,
+    per_intent: int = 1,
+    max_words: int = 4,
+) -> str:
     """A decoder prompt for Whisper: domain terms, form fields, one typical command per intent, spelled numbers.
 
     Whisper reads the prompt as text that came before, so it favours these
@@ -240,12 +247,18 @@ def whisper_prompt(vocab: CommandVocabulary, common_word: Callable[[str], bool] 
         for word in words_of(phrase):
             frequency[word] = frequency.get(word, 0) + 1
     chosen = [term for term in (*vocab.groups.get("terms", ()), *vocab.groups.get("fields", ())) if term.isascii()]
-    commands = [(key, phrases) for key, phrases in vocab.groups.items()
-                if key.startswith("intent:") and key not in _NOT_COMMANDS]
+    commands = [
+        (key, phrases)
+        for key, phrases in vocab.groups.items()
+        if key.startswith("intent:") and key not in _NOT_COMMANDS
+    ]
     for _key, phrases in commands:
         chosen.extend(_representative(phrases, frequency, per_intent, max_words, common_word))
-    chosen.extend(_spelled_numbers([p for _key, phrases in commands for p in phrases],
-                                   set(vocab.groups.get("numbers", ())), common_word))
+    chosen.extend(
+        _spelled_numbers(
+            [p for _key, phrases in commands for p in phrases], set(vocab.groups.get("numbers", ())), common_word
+        )
+    )
     prompt = ""
     for phrase in dict.fromkeys(chosen):
         candidate = f"{prompt}, {phrase}" if prompt else phrase

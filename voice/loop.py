@@ -7,11 +7,11 @@ One turn:
    dialogue is asking for a free-text slot).
 2. A result below the confidence threshold is not acted on: the worker hears
    "Sorry, please say that again" instead.
-3. Spoken numbers become digits (``assistant.spoken_numbers``), and the text
+3. Spoken numbers become digits (``assistant.core.spoken_numbers``), and the text
    goes to Rasa's REST channel as the worker, with metadata
    ``{channel: voice, asr_confidence, input_mode, language}``.
-4. The tracker says what comes next (``requested_slot`` -> mode, ``language``
-   -> reply voice); the replies are spoken.
+4. The bot's messages say what comes next (``NextInput``: dictation or a
+   command, and the reply language); the replies are spoken.
 
 While the assistant speaks, the microphone is ignored (the loop never hears
 itself) except for barge-in: speech from the worker cuts the reply off and
@@ -24,16 +24,17 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from assistant.spoken_numbers import normalise_numbers
+from assistant.core.dialogue import NextInput
+from assistant.core.spoken_numbers import normalise_numbers
 from voice.endpoint import EndpointConfig, Endpointer, Event, Segmenter, SpeechAudio, SpeechEnd, SpeechStart
 from voice.engine import Engine, Mode, RecognitionStream, Transcript
 from voice.errors import VoiceError
 from voice.playback import Playback, Sink
-from voice.rasa_client import RasaClient, reply_hints, spoken_text
+from voice.rasa_client import RasaClient, spoken_text
 from voice.resample import StreamConverter
 from voice.sources import AudioSource
 from voice.tones import tone
@@ -121,8 +122,14 @@ class VoiceLoop:
             await self._tone("stop", source)
         return turns
 
-    async def _handle(self, events: list[Event], source: AudioSource, segmenter: Segmenter,
-                      converter: StreamConverter, turns: list[Turn]) -> None:
+    async def _handle(
+        self,
+        events: list[Event],
+        source: AudioSource,
+        segmenter: Segmenter,
+        converter: StreamConverter,
+        turns: list[Turn],
+    ) -> None:
         for event in events:
             if isinstance(event, SpeechStart):
                 self._stream = self.engine.open_stream(self.mode)
@@ -144,8 +151,13 @@ class VoiceLoop:
     def acceptable(self, transcript: Transcript) -> bool:
         return bool(transcript.text.strip()) and transcript.confidence >= self.min_confidence
 
-    async def converse(self, transcript: Transcript, speech_end: float, source: AudioSource | None = None,
-                       converter: StreamConverter | None = None) -> tuple[Turn, np.ndarray | None]:
+    async def converse(
+        self,
+        transcript: Transcript,
+        speech_end: float,
+        source: AudioSource | None = None,
+        converter: StreamConverter | None = None,
+    ) -> tuple[Turn, np.ndarray | None]:
         mode = self.mode
         if not self.acceptable(transcript):
             log.info("low-confidence recognition (%.2f): asking again", transcript.confidence)
@@ -164,26 +176,25 @@ class VoiceLoop:
                 log.warning("no answer from Rasa: %s", exc)
                 spoken = [UNREACHABLE[self.reply_language]]
             else:
-                await self._follow_dialogue(replies)
+                self._follow_dialogue(replies)
                 spoken = [line for line in (spoken_text(reply) for reply in replies) if line]
             turn = Turn(transcript, mode, text, spoken, self.reply_language, speech_end)
         carry = await self._speak(turn, source, converter)
         return turn, carry
 
-    async def _follow_dialogue(self, replies: list[dict]) -> None:
-        state = await self.rasa.dialogue_state(self.worker_id)
-        hints = reply_hints(replies)
-        self.mode = "dictation" if hints.get("input_mode") == "dictation" or state.mode == "dictation" else "command"
-        language = hints.get("language") or state.language
-        if language in SORRY:
-            self.reply_language = language
+    def _follow_dialogue(self, replies: list[dict]) -> None:
+        expects = NextInput.of(replies)
+        self.mode = expects.mode
+        if expects.language in SORRY:
+            self.reply_language = expects.language
 
     # -- speech out ------------------------------------------------------
 
-    async def _speak(self, turn: Turn, source: AudioSource | None,
-                     converter: StreamConverter | None) -> np.ndarray | None:
+    async def _speak(
+        self, turn: Turn, source: AudioSource | None, converter: StreamConverter | None
+    ) -> np.ndarray | None:
         """Speak the turn's replies; returns barge-in audio when the worker interrupted."""
-        for index, text in enumerate(turn.replies):
+        for text in turn.replies:
             speech = await asyncio.to_thread(
                 self.synthesizer.synthesize, text, language_of_text(text, turn.reply_language)
             )
@@ -199,8 +210,9 @@ class VoiceLoop:
             source.drain()  # whatever the mic caught while we spoke is our own voice
         return None
 
-    async def _watch(self, playback: Playback, source: AudioSource | None,
-                     converter: StreamConverter | None) -> np.ndarray | None:
+    async def _watch(
+        self, playback: Playback, source: AudioSource | None, converter: StreamConverter | None
+    ) -> np.ndarray | None:
         """Wait for playback; with a live source, listen for barge-in meanwhile."""
         if not (self.barge_in and source is not None and source.live and converter is not None):
             await asyncio.to_thread(playback.wait)

@@ -9,7 +9,8 @@ else at the device's own rate and ``voice.resample`` converts.
 from __future__ import annotations
 
 import queue
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +32,7 @@ class Microphone:
         try:
             info = sounddevice.query_devices(device, "input")
         except (sounddevice.PortAudioError, ValueError) as exc:
-            raise AudioDeviceError(
-                f"no microphone found ({exc}); plug in a headset, or use --input FILE.wav"
-            ) from exc
+            raise AudioDeviceError(f"no microphone found ({exc}); plug in a headset, or use --input FILE.wav") from exc
         try:
             sounddevice.check_input_settings(device=device, samplerate=preferred_rate, channels=1, dtype="int16")
             self.rate = preferred_rate
@@ -48,11 +47,15 @@ class Microphone:
             self.overflows += 1
         self._queue.put(indata.copy())
 
-    def __enter__(self) -> "Microphone":
+    def __enter__(self) -> Microphone:
         try:
             self._stream = self._sd.InputStream(
-                samplerate=self.rate, channels=1, dtype="int16", device=self.device,
-                blocksize=int(self.rate * BLOCK_SECONDS), callback=self._callback,
+                samplerate=self.rate,
+                channels=1,
+                dtype="int16",
+                device=self.device,
+                blocksize=int(self.rate * BLOCK_SECONDS),
+                callback=self._callback,
             )
             self._stream.start()
         except (self._sd.PortAudioError, ValueError) as exc:

@@ -59,9 +59,7 @@ def check_vosk_layout(path: Path) -> VoskLayout:
     if not (lookahead or static):
         missing.append("graph/HCLG.fst + graph/words.txt, or graph/HCLr.fst + graph/Gr.fst")
     if missing:
-        raise ModelError(
-            f"{path} is not a complete Vosk model: missing {', '.join(missing)}. {INSTALL_HINT}"
-        )
+        raise ModelError(f"{path} is not a complete Vosk model: missing {', '.join(missing)}. {INSTALL_HINT}")
     _check_manifest(path)
     return VoskLayout(path=path, supports_grammar=lookahead, sample_rate=_sample_rate(path))
 
@@ -94,7 +92,8 @@ def _check_manifest(path: Path) -> None:
     except (ValueError, KeyError) as exc:
         raise ModelError(f"{manifest} is unreadable; reinstall the model. {INSTALL_HINT}") from exc
     damaged = [
-        name for name, entry in entries.items()
+        name
+        for name, entry in entries.items()
         if not (path / name).is_file() or (path / name).stat().st_size != entry["size"]
     ]
     if damaged:

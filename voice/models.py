@@ -24,8 +24,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from voice.errors import INSTALL_HINT, ModelError, VoiceError
 from voice.model_layout import check_vosk_layout, model_root, write_manifest
@@ -51,21 +52,32 @@ class ModelSpec:
 
 REGISTRY: tuple[ModelSpec, ...] = (
     ModelSpec(
-        key="small-en-in", name="vosk-model-small-en-in-0.4", language="en",
+        key="small-en-in",
+        name="vosk-model-small-en-in-0.4",
+        language="en",
         description="Indian English, small (36 MB): the default for field workers",
-        size=37_573_330, checksum="md5:62fd085f33c8c5fc01a235030e2a1fe3",
+        size=37_573_330,
+        checksum="md5:62fd085f33c8c5fc01a235030e2a1fe3",
         checksum_source="alphacephei model-list.json (not re-verified offline)",
     ),
     ModelSpec(
-        key="small-en-us", name="vosk-model-small-en-us-0.15", language="en",
+        key="small-en-us",
+        name="vosk-model-small-en-us-0.15",
+        language="en",
         description="US English, small (39 MB)",
-        size=41_205_931, checksum="sha256:30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498",
-        checksum_source="third-party record; alphacephei's list gives no checksum we could see (not re-verified offline)",
+        size=41_205_931,
+        checksum="sha256:30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498",
+        checksum_source=(
+            "third-party record; alphacephei's list gives no checksum we could see (not re-verified offline)"
+        ),
     ),
     ModelSpec(
-        key="small-hi", name="vosk-model-small-hi-0.22", language="hi",
+        key="small-hi",
+        name="vosk-model-small-hi-0.22",
+        language="hi",
         description="Hindi, small (42 MB)",
-        size=44_458_845, checksum="md5:80f1265262c9a8a515f2707498e1b485",
+        size=44_458_845,
+        checksum="md5:80f1265262c9a8a515f2707498e1b485",
         checksum_source="alphacephei model-list.json (not re-verified offline)",
     ),
 )
@@ -119,7 +131,9 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
     for member in archive.infolist():
         destination = (target / member.filename).resolve()
         if base != destination and base not in destination.parents:
-            raise ModelError(f"refusing to install: the archive entry {member.filename!r} points outside the model folder")
+            raise ModelError(
+                f"refusing to install: the archive entry {member.filename!r} points outside the model folder"
+            )
     archive.extractall(target)
 
 
@@ -185,7 +199,9 @@ def verify_archive(path: Path, spec: ModelSpec) -> str:
         algorithm, expected = spec.checksum.split(":", 1)
         actual = _digest(path, algorithm)
         if actual != expected:
-            raise ModelError(f"{spec.name}.zip fails its {algorithm} check ({actual} != {expected}): the download is damaged")
+            raise ModelError(
+                f"{spec.name}.zip fails its {algorithm} check ({actual} != {expected}): the download is damaged"
+            )
     return _digest(path, "sha256")
 
 
@@ -208,8 +224,9 @@ class Progress:
         self.stream.flush()
 
 
-def fetch(url: str, target: Path, total: int, progress: Callable[[int], None] | None = None,
-          timeout: float = 30.0) -> Path:
+def fetch(
+    url: str, target: Path, total: int, progress: Callable[[int], None] | None = None, timeout: float = 30.0
+) -> Path:
     """Download ``url`` to ``target``, resuming from ``target.part`` if an earlier try broke off."""
     partial = target.with_name(target.name + ".part")
     have = partial.stat().st_size if partial.exists() else 0
@@ -240,8 +257,9 @@ def fetch(url: str, target: Path, total: int, progress: Callable[[int], None] | 
         ) from exc
     got = partial.stat().st_size if partial.exists() else 0
     if got < total:  # the connection closed early without an error
-        raise VoiceError(f"download of {url} broke off at {got} of {total} bytes; "
-                         "what arrived is kept and the next try resumes")
+        raise VoiceError(
+            f"download of {url} broke off at {got} of {total} bytes; what arrived is kept and the next try resumes"
+        )
     partial.replace(target)
     return target
 

@@ -129,7 +129,7 @@ class Playback:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"playback-{label}", daemon=True)
 
-    def start(self) -> "Playback":
+    def start(self) -> Playback:
         self._thread.start()
         return self
 

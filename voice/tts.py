@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.language import script_language
+from assistant.core.language import script_language
 from voice.audio import Audio, read_wav
 from voice.errors import VoiceError
 
@@ -33,6 +33,7 @@ VOICE_PREFERENCES: dict[str, tuple[str, ...]] = {
     "hi": ("hi",),
 }
 DEFAULT_RATE = 140  # words per minute: calm and clear in a noisy clinic (espeak defaults to 175)
+
 
 def language_of_text(text: str, default: str = "en") -> str:
     """Devanagari script means a Hindi reply, whatever the tracker said."""
@@ -59,7 +60,9 @@ def _pyttsx3_engine() -> Any:
         try:
             _engine = pyttsx3.init()
         except (RuntimeError, OSError) as exc:
-            raise VoiceError(f"speech output is unavailable: {exc}; install espeak-ng (apt-get install espeak-ng)") from exc
+            raise VoiceError(
+                f"speech output is unavailable: {exc}; install espeak-ng (apt-get install espeak-ng)"
+            ) from exc
         # A new pyttsx3 engine holds property changes back until its first
         # run loop, where espeak may then still be applying them when the loop
         # cancels "the current utterance", and the rate is lost. Released now,

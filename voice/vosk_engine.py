@@ -70,8 +70,9 @@ class VoskEngine:
     # recognizer itself thinks another word more likely.
     min_confidence = 0.5
 
-    def __init__(self, model_dir: Path, vocabulary: CommandVocabulary | None = None,
-                 language: str | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, vocabulary: CommandVocabulary | None = None, language: str | None = None
+    ) -> None:
         self.layout = check_vosk_layout(Path(model_dir))
         self.model = shared_model(self.layout)
         self.model_dir = self.layout.path
@@ -101,7 +102,7 @@ class VoskEngine:
                 self._grammar = json.dumps(words, ensure_ascii=False)
         return self._grammar
 
-    def open_stream(self, mode: Mode = "command", alternatives: int = 0, detailed: bool = False) -> "VoskStream":
+    def open_stream(self, mode: Mode = "command", alternatives: int = 0, detailed: bool = False) -> VoskStream:
         """(Vosk's words always carry their own timing and confidence: ``detailed`` changes nothing.)"""
         grammar = self._grammar_json() if mode == "command" else None
         if mode == "command" and grammar is None:
@@ -124,9 +125,12 @@ def _n_best_words(alternatives: list[dict[str, Any]]) -> list[Word]:
     words = []
     for item in best:
         agree = sum(
-            p for p, alt in zip(posteriors, alternatives)
-            if any(other["word"] == item["word"] and abs(other["start"] - item["start"]) < 0.1
-                   for other in alt.get("result", []))
+            p
+            for p, alt in zip(posteriors, alternatives, strict=False)
+            if any(
+                other["word"] == item["word"] and abs(other["start"] - item["start"]) < 0.1
+                for other in alt.get("result", [])
+            )
         )
         words.append(Word(item["word"], float(item["start"]), float(item["end"]), float(min(1.0, agree))))
     return words
@@ -157,8 +161,10 @@ class VoskStream:
             words = _n_best_words(alternatives)
             self._other_texts.append([alt.get("text", "") for alt in alternatives[1:]])
         else:
-            words = [Word(item["word"], float(item["start"]), float(item["end"]), float(item.get("conf", 1.0)))
-                     for item in result.get("result", [])]
+            words = [
+                Word(item["word"], float(item["start"]), float(item["end"]), float(item.get("conf", 1.0)))
+                for item in result.get("result", [])
+            ]
         unknown = self._engine.unknown_token
         self._words.extend(
             Word(UNKNOWN_WORD if w.text == unknown else w.text, w.start, w.end, w.confidence) for w in words
@@ -181,7 +187,9 @@ class VoskStream:
         self._absorb(self._recognizer.FinalResult())
         words = tuple(self._words)
         text = " ".join(w.text for w in words if w.text != UNKNOWN_WORD)
-        alternatives = tuple(" ".join(parts) for parts in zip(*self._other_texts)) if self._other_texts else ()
+        alternatives = (
+            tuple(" ".join(parts) for parts in zip(*self._other_texts, strict=False)) if self._other_texts else ()
+        )
         self._recognizer.Reset()
         self._words, self._other_texts, self._partial = [], [], ""
         return Transcript(text=text, words=words, alternatives=alternatives)

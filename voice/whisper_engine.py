@@ -81,7 +81,9 @@ def _load(model_dir: Path, cpu_threads: int) -> Any:
     with _models_lock:
         if key not in _models:
             try:
-                _models[key] = WhisperModel(str(key[0]), device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=cpu_threads)
+                _models[key] = WhisperModel(
+                    str(key[0]), device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=cpu_threads
+                )
             except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError variants
                 raise ModelError(f"could not load the Whisper model at {model_dir}: {exc}. {WHISPER_HINT}") from exc
         return _models[key]
@@ -107,8 +109,14 @@ class WhisperEngine:
     # into English ("thank you very much") 0.37 and below.
     min_confidence = 0.42
 
-    def __init__(self, model_dir: Path | None = None, vocabulary: CommandVocabulary | None = None,
-                 language: str = "en", cpu_threads: int = 2, beam_size: int = 5) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        vocabulary: CommandVocabulary | None = None,
+        language: str = "en",
+        cpu_threads: int = 2,
+        beam_size: int = 5,
+    ) -> None:
         model_dir = model_dir or default_whisper_model_dir()
         if model_dir is None:
             raise ModelError(f"no Whisper model configured. {WHISPER_HINT}")
@@ -119,7 +127,8 @@ class WhisperEngine:
         self.beam_size = beam_size
         self.prompt = (
             whisper_prompt(vocabulary, lambda word: self._tokens(" " + word) == 1, self._tokens)
-            if vocabulary is not None else None
+            if vocabulary is not None
+            else None
         )
 
     def _tokens(self, text: str) -> int:
@@ -129,7 +138,7 @@ class WhisperEngine:
     def knows_word(self, word: str) -> bool:
         return True  # byte-level BPE: every word can be written
 
-    def open_stream(self, mode: Mode = "command", alternatives: int = 0, detailed: bool = False) -> "WhisperStream":
+    def open_stream(self, mode: Mode = "command", alternatives: int = 0, detailed: bool = False) -> WhisperStream:
         return WhisperStream(self, self.prompt if mode == "command" else None, detailed)
 
     def decode(self, samples: np.ndarray, prompt: str | None, detailed: bool = False) -> Transcript:
@@ -154,8 +163,11 @@ class WhisperEngine:
         if detailed:
             words = self._aligned_words(audio, segments, prompt)
         else:  # the loop needs only the utterance's score; alignment would double the decode time
-            words = [Word(text, float(s.start), float(s.end), score)
-                     for s in segments for text in clean_words(s.text).split()]
+            words = [
+                Word(text, float(s.start), float(s.end), score)
+                for s in segments
+                for text in clean_words(s.text).split()
+            ]
         return Transcript(text=clean_words(" ".join(s.text for s in segments)), words=tuple(words), score=score)
 
     def _aligned_words(self, audio: np.ndarray, segments: list[Any], prompt: str | None) -> list[Word]:
@@ -170,16 +182,18 @@ class WhisperEngine:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
-        plain = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
-                          task="transcribe", language=self.language)
+        plain = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=self.language
+        )
         previous = plain.encode(" " + prompt.strip()) if prompt else []
         decoding_start = tuple(self.model.get_prompt(plain, previous, without_timestamps=True))
 
         class PromptedTokenizer(Tokenizer):
             sot_sequence = decoding_start  # what find_alignment scores the text after
 
-        tokenizer = PromptedTokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
-                                      task="transcribe", language=self.language)
+        tokenizer = PromptedTokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language=self.language
+        )
         tokens = [t for segment in segments for t in segment.tokens if t < tokenizer.eot]
         features = self.model.feature_extractor(audio)
         window = self.model.feature_extractor.nb_max_frames
@@ -188,11 +202,13 @@ class WhisperEngine:
             aligned = self.model.find_alignment(tokenizer, [tokens], encoded, features.shape[-1])[0]
             return [
                 Word(text, float(item["start"]), float(item["end"]), float(item["probability"]))
-                for item in aligned for text in clean_words(item["word"]).split()
+                for item in aligned
+                for text in clean_words(item["word"]).split()
             ]
         return [
             Word(text, float(segment.start), float(segment.end), float(np.exp(segment.avg_logprob)))
-            for segment in segments for text in clean_words(segment.text).split()
+            for segment in segments
+            for text in clean_words(segment.text).split()
         ]
 
 

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from assistant.backend import catalog, consults, encounters, workers
 from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS
 from assistant.backend.auth import authenticate, principal_cache
-from assistant.backend.database import Database
 from assistant.backend.errors import json_errors
 from assistant.backend.openapi import openapi_document
+from assistant.core.access_log import PathOnlyAccessLogger
+from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
-
-
-class PathOnlyAccessLogger(AbstractAccessLogger):
-    """Query strings carry patient references (``?patient_ref=``), so they are never logged."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -41,11 +35,12 @@ def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool 
     workers.add_routes(app)
     app.router.add_get("/openapi.json", openapi)
 
-    async def on_cleanup(_: web.Application) -> None:
+    async def database_lifetime(_: web.Application) -> AsyncIterator[None]:
+        yield
         if close_db:
             await db.dispose()
 
-    app.on_cleanup.append(on_cleanup)
+    app.cleanup_ctx.append(database_lifetime)
     return app
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from assistant.backend.cache import TTLCache
-from assistant.backend.database import Database
+from assistant.core.db.engine import Database
 
 if TYPE_CHECKING:
     from assistant.backend.auth import Principal

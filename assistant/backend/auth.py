@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Optional
 
 from aiohttp import web
 from sqlalchemy import select
@@ -18,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB, PRINCIPALS
 from assistant.backend.cache import TTLCache
 from assistant.backend.errors import ApiError, Handler, invalid
-from assistant.backend.models import ApiToken, Facility, Worker
-from assistant.vocabulary import ROLES
+from assistant.core.db.models import ApiToken, Worker
+from assistant.core.scoping import visible_facilities
+from assistant.core.vocabulary import ROLES
 
 TOKEN_PREFIX = "fa_"
 # Resolving a token costs several queries; a revoked token or a moved worker
@@ -37,11 +37,11 @@ def hash_token(token: str) -> str:
 class Principal:
     token_id: int
     role: str
-    worker_id: Optional[str]
-    facility_id: Optional[str]
+    worker_id: str | None
+    facility_id: str | None
     # None means every facility.
-    visible_facilities: Optional[frozenset[str]]
-    acting_for: Optional[str] = None  # set when a service token acts for a worker
+    visible_facilities: frozenset[str] | None
+    acting_for: str | None = None  # set when a service token acts for a worker
 
     def can_see(self, facility_id: str) -> bool:
         return self.visible_facilities is None or facility_id in self.visible_facilities
@@ -49,11 +49,13 @@ class Principal:
     def require_worker(self) -> str:
         """The worker a clinical record is written for."""
         if self.worker_id is None:
-            raise invalid(ON_BEHALF_HEADER, f"A {self.role} token must name the worker in the {ON_BEHALF_HEADER} header.")
+            raise invalid(
+                ON_BEHALF_HEADER, f"A {self.role} token must name the worker in the {ON_BEHALF_HEADER} header."
+            )
         return self.worker_id
 
 
-async def create_token(session: AsyncSession, role: str, worker_id: Optional[str] = None, label: Optional[str] = None) -> str:
+async def create_token(session: AsyncSession, role: str, worker_id: str | None = None, label: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
     if role in ("worker", "supervisor") and not worker_id:
@@ -69,30 +71,7 @@ async def create_token(session: AsyncSession, role: str, worker_id: Optional[str
     return token
 
 
-async def _facility_subtree(session: AsyncSession, root: str) -> frozenset[str]:
-    rows = (await session.execute(select(Facility.id, Facility.parent_id))).all()
-    children: dict[str, list[str]] = {}
-    for facility_id, parent_id in rows:
-        if parent_id:
-            children.setdefault(parent_id, []).append(facility_id)
-    seen, stack = set(), [root]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(children.get(current, []))
-    return frozenset(seen)
-
-
-async def _scope_for(session: AsyncSession, worker: Worker) -> Optional[frozenset[str]]:
-    if worker.role == "admin":
-        return None
-    if worker.role == "supervisor":
-        return await _facility_subtree(session, worker.facility_id)
-    return frozenset({worker.facility_id})
-
-
-async def resolve_principal(session: AsyncSession, authorization: str, on_behalf_of: Optional[str]) -> Principal:
+async def resolve_principal(session: AsyncSession, authorization: str, on_behalf_of: str | None) -> Principal:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
@@ -108,14 +87,21 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
         worker = await session.get(Worker, on_behalf_of)
         if worker is None or not worker.active:
             raise ApiError(403, "unknown_worker", f"{ON_BEHALF_HEADER} names no active worker.")
-        return Principal(record.id, worker.role, worker.id, worker.facility_id, await _scope_for(session, worker), acting_for=worker.id)
+        return Principal(
+            record.id,
+            worker.role,
+            worker.id,
+            worker.facility_id,
+            await visible_facilities(session, worker),
+            acting_for=worker.id,
+        )
 
     if record.worker_id is None:
         return Principal(record.id, record.role, None, None, None)
     worker = await session.get(Worker, record.worker_id)
     if worker is None or not worker.active:
         raise ApiError(401, "unauthorized", "The token's worker is not active.")
-    return Principal(record.id, record.role, worker.id, worker.facility_id, await _scope_for(session, worker))
+    return Principal(record.id, record.role, worker.id, worker.facility_id, await visible_facilities(session, worker))
 
 
 def principal_cache() -> TTLCache[Principal]:
@@ -155,5 +141,7 @@ def clinical_author(request: web.Request) -> Principal:
     who = principal(request)
     who.require_worker()
     if who.role != "worker":
-        raise ApiError(403, "forbidden", "Only health workers (or the assistant acting for one) write clinical records.")
+        raise ApiError(
+            403, "forbidden", "Only health workers (or the assistant acting for one) write clinical records."
+        )
     return who

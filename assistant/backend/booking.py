@@ -13,38 +13,20 @@ candidate inside a savepoint, so every request still gets a definite answer.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.backend.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
-from assistant.vocabulary import EMERGENCY_NUMBER
+from assistant.core.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
 
 HORIZONS = {"routine": dt.timedelta(days=14), "urgent": dt.timedelta(hours=24)}
 # A lost race (the unique index refused our claim) means: look again.
 MAX_ATTEMPTS = 20
 
-EMERGENCY_ADVICE = (
-    f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. "
-    "The on-call specialist has been booked for an immediate call."
-)
-NO_SPECIALIST_ADVICE = f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. No on-call specialist is available; the hub has been alerted."
-QUEUED_NOTE = "No free slot; the request is queued for the hub coordinator."
-
 
 def teams_call_link(upn: str) -> str:
     return f"https://teams.microsoft.com/l/call/0/0?users={upn}"
-
-
-def advice_for(consult: Consult) -> Optional[str]:
-    """What the worker must be told besides the booking itself."""
-    if consult.urgency == "emergency":
-        return EMERGENCY_ADVICE if consult.specialist_id else NO_SPECIALIST_ADVICE
-    if consult.status == "requested" and consult.hub_queue:
-        return QUEUED_NOTE
-    return None
 
 
 async def book(session: AsyncSession, consult: Consult, now: dt.datetime) -> None:
@@ -63,11 +45,11 @@ async def book(session: AsyncSession, consult: Consult, now: dt.datetime) -> Non
     await session.flush()
 
 
-async def _earliest_free_slot(session: AsyncSession, specialty: str, start: dt.datetime, end: dt.datetime) -> Optional[Slot]:
+async def _earliest_free_slot(
+    session: AsyncSession, specialty: str, start: dt.datetime, end: dt.datetime
+) -> Slot | None:
     taken = (
-        select(Consult.id)
-        .where(and_(Consult.slot_id == Slot.id, Consult.status.in_(SLOT_HOLDING_STATUSES)))
-        .exists()
+        select(Consult.id).where(and_(Consult.slot_id == Slot.id, Consult.status.in_(SLOT_HOLDING_STATUSES))).exists()
     )
     query = (
         select(Slot)
@@ -119,7 +101,7 @@ async def _book_emergency(session: AsyncSession, consult: Consult, now: dt.datet
     await session.refresh(consult)
 
 
-async def _least_busy_on_call(session: AsyncSession, specialty: str, now: dt.datetime) -> Optional[Specialist]:
+async def _least_busy_on_call(session: AsyncSession, specialty: str, now: dt.datetime) -> Specialist | None:
     """On-call first, then anyone of the specialty; fewest emergencies in the last day wins."""
     recent_emergencies = (
         select(func.count(Consult.id))

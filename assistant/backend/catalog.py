@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from assistant.backend.app_state import CHECKLISTS, DB
 from assistant.backend.cache import TTLCache
 from assistant.backend.errors import unknown_value
-from assistant.backend.models import Checklist, Specialist
-from assistant.vocabulary import LANGUAGES, SPECIALTIES
+from assistant.core.db.models import Checklist, Specialist
+from assistant.core.vocabulary import LANGUAGES, SPECIALTIES
 
 # Checklists change only when `assistant seed` reloads them.
 CHECKLIST_CACHE_SECONDS = 60.0
@@ -31,7 +31,11 @@ def _source(checklist: Checklist) -> dict[str, Any]:
 async def list_specialties(request: web.Request) -> web.Response:
     async with request.app[DB].read() as session:
         counts = dict(
-            (await session.execute(select(Specialist.specialty, func.count(Specialist.id)).group_by(Specialist.specialty))).all()
+            (
+                await session.execute(
+                    select(Specialist.specialty, func.count(Specialist.id)).group_by(Specialist.specialty)
+                )
+            ).all()
         )
     items = [
         {"code": code, "name": names["en"], "name_hi": names["hi"], "specialists": counts.get(code, 0)}

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from assistant.cli import CommandError, command_group
-from assistant.config import Settings
+from assistant.core.commands import CommandError, command_group
+from assistant.core.config import Settings
+
+if TYPE_CHECKING:
+    from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +42,8 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="SQLAlchemy URL (env ASSISTANT_DB_URL; default SQLite under the data dir)")
 
 
-def _database(args: argparse.Namespace, settings: Settings):  # type: ignore[no-untyped-def]
-    from assistant.backend.database import Database
+def _database(args: argparse.Namespace, settings: Settings) -> Database:
+    from assistant.core.db.engine import Database  # loaded by the commands that use it only
 
     try:
         return Database.connect(args.db or settings.database_url)
@@ -63,7 +67,12 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
         await db.dispose()
 
     asyncio.run(prepare())
-    app.run(_database(args, settings), args.host or settings.host, args.port or settings.backend_port, max_body_bytes=settings.max_body_bytes)
+    app.run(
+        _database(args, settings),
+        args.host or settings.host,
+        args.port or settings.backend_port,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return 0
 
 

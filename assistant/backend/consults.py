@@ -2,56 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
 from assistant.backend.app_state import DB
 from assistant.backend.auth import Principal, clinical_author, principal
-from assistant.backend.booking import advice_for, book
+from assistant.backend.booking import book
 from assistant.backend.errors import ApiError, conflict, not_found, unknown_value
 from assistant.backend.idempotency import run_idempotent
-from assistant.backend.models import Consult, utcnow
-from assistant.backend.serialize import iso
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_consult, path_id, read_json_object
-from assistant.vocabulary import CONSULT_STATUSES
+from assistant.core.db.models import Consult, utcnow
+from assistant.core.records import consult_json
+from assistant.core.vocabulary import CONSULT_STATUSES
 
 CANCELLABLE = ("requested", "scheduled")
-
-
-def consult_json(consult: Consult) -> dict[str, Any]:
-    specialist = consult.specialist
-    return {
-        "id": consult.id,
-        "patient_ref": consult.patient_ref,
-        "specialty": consult.specialty,
-        "urgency": consult.urgency,
-        "reason": consult.reason,
-        "status": consult.status,
-        "requested_by": consult.requested_by,
-        "facility_id": consult.facility_id,
-        "specialist": None
-        if specialist is None
-        else {
-            "id": specialist.id,
-            "name": specialist.name,
-            "specialty": specialist.specialty,
-            "upn": specialist.upn,
-            "facility_id": specialist.facility_id,
-        },
-        "scheduled_for": iso(consult.scheduled_for),
-        "call_link": consult.call_link,
-        "hub_queue": consult.hub_queue,
-        "advice": advice_for(consult),
-        "channel": consult.channel,
-        "conversation_id": consult.conversation_id,
-        "cancel_reason": consult.cancel_reason,
-        "created_at": iso(consult.created_at),
-        "updated_at": iso(consult.updated_at),
-        "cancelled_at": iso(consult.cancelled_at),
-    }
 
 
 async def create_consult(request: web.Request) -> web.Response:
@@ -95,7 +62,7 @@ async def list_consults(request: web.Request) -> web.Response:
 
 
 async def _visible_consult(session: Any, who: Principal, consult_id: int) -> Consult:
-    consult: Optional[Consult] = await session.get(Consult, consult_id)
+    consult: Consult | None = await session.get(Consult, consult_id)
     # An invisible record looks exactly like a missing one.
     if consult is None or not who.can_see(consult.facility_id):
         raise not_found("consult")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -10,30 +10,12 @@ from sqlalchemy import select
 from assistant.backend.app_state import DB
 from assistant.backend.auth import clinical_author, principal
 from assistant.backend.errors import not_found
-from assistant.backend.fhir import encounter_bundle
 from assistant.backend.idempotency import run_idempotent
-from assistant.backend.models import Encounter
-from assistant.backend.serialize import iso
 from assistant.backend.listing import paged_response
-from assistant.backend.validation import VITAL_RANGES, parse_encounter, path_id, read_json_object
-
-
-def encounter_json(encounter: Encounter) -> dict[str, Any]:
-    return {
-        "id": encounter.id,
-        "patient_ref": encounter.patient_ref,
-        "age": encounter.age_years,
-        "sex": encounter.sex,
-        "complaint": encounter.complaint,
-        "vitals": {name: getattr(encounter, name) for name in VITAL_RANGES},
-        "notes": encounter.notes,
-        "worker_id": encounter.worker_id,
-        "facility_id": encounter.facility_id,
-        "channel": encounter.channel,
-        "conversation_id": encounter.conversation_id,
-        "created_at": iso(encounter.created_at),
-        "updated_at": iso(encounter.updated_at),
-    }
+from assistant.backend.validation import parse_encounter, path_id, read_json_object
+from assistant.core.db.models import Encounter
+from assistant.core.fhir import encounter_bundle
+from assistant.core.records import encounter_json
 
 
 async def create_encounter(request: web.Request) -> web.Response:
@@ -75,7 +57,7 @@ async def list_encounters(request: web.Request) -> web.Response:
 async def _visible_encounter(request: web.Request) -> Encounter:
     encounter_id = path_id(request)
     async with request.app[DB].read() as session:
-        encounter: Optional[Encounter] = await session.get(Encounter, encounter_id)
+        encounter: Encounter | None = await session.get(Encounter, encounter_id)
     if encounter is None or not principal(request).can_see(encounter.facility_id):
         raise not_found("encounter")
     return encounter

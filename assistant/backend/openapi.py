@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant import __version__
-from assistant.backend.validation import VITAL_RANGES
-from assistant.vocabulary import CHANNELS, CONSULT_STATUSES, LANGUAGES, SEXES, SPECIALTIES, URGENCIES
+from assistant.core import __version__
+from assistant.core.rules import VITAL_RANGES
+from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, LANGUAGES, SEXES, SPECIALTIES, URGENCIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -104,8 +104,11 @@ SCHEMAS: dict[str, Any] = {
     "Vitals": {
         "type": "object",
         "properties": {
-            **{name: {"type": "number", "minimum": low, "maximum": high, "description": unit}
-               for name, (low, high, unit) in VITAL_RANGES.items() if name != "temperature_c"},
+            **{
+                name: {"type": "number", "minimum": low, "maximum": high, "description": unit}
+                for name, (low, high, unit) in VITAL_RANGES.items()
+                if name != "temperature_c"
+            },
             "temperature": {"type": "number", "description": "°C, or °F (unit given or inferred from 86-113)"},
             "temperature_unit": {"type": "string", "enum": ["C", "F"]},
         },
@@ -160,10 +163,22 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/health": {"get": {"summary": "Liveness and database check", "security": [], "responses": {"200": _json({"type": "object"})}}},
-    "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {"200": _json({"type": "object"})}}},
-    "/specialties": {"get": {"summary": "Canonical specialties", "responses": {"200": _json({"type": "object"}), **ERRORS}}},
-    "/checklists": {"get": {"summary": "Procedure checklists", "responses": {"200": _json({"type": "object"}), **ERRORS}}},
+    "/health": {
+        "get": {
+            "summary": "Liveness and database check",
+            "security": [],
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/openapi.json": {
+        "get": {"summary": "This description", "security": [], "responses": {"200": _json({"type": "object"})}}
+    },
+    "/specialties": {
+        "get": {"summary": "Canonical specialties", "responses": {"200": _json({"type": "object"}), **ERRORS}}
+    },
+    "/checklists": {
+        "get": {"summary": "Procedure checklists", "responses": {"200": _json({"type": "object"}), **ERRORS}}
+    },
     "/checklists/{slug}": {
         "get": {
             "summary": "One checklist in English or Hindi",
@@ -183,17 +198,38 @@ PATHS: dict[str, Any] = {
         },
         "get": {
             "summary": "Consults visible to the caller",
-            "parameters": [_query("requested_by"), _query("status", {"type": "string", "enum": list(CONSULT_STATUSES)}), _query("patient_ref"), *PAGING],
+            "parameters": [
+                _query("requested_by"),
+                _query("status", {"type": "string", "enum": list(CONSULT_STATUSES)}),
+                _query("patient_ref"),
+                *PAGING,
+            ],
             "responses": {"200": _json(_page_of("Consult")), **ERRORS},
         },
     },
-    "/consults/{id}": {"get": {"summary": "One consult", "parameters": [ID_PARAM], "responses": {"200": _json(_ref("Consult")), "404": _json(_ref("Error")), **ERRORS}}},
+    "/consults/{id}": {
+        "get": {
+            "summary": "One consult",
+            "parameters": [ID_PARAM],
+            "responses": {"200": _json(_ref("Consult")), "404": _json(_ref("Error")), **ERRORS},
+        }
+    },
     "/consults/{id}/cancel": {
         "post": {
             "summary": "Cancel a requested or scheduled consult",
             "parameters": [ID_PARAM, IDEMPOTENCY, ON_BEHALF],
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}}},
-            "responses": {"200": _json(_ref("Consult")), "404": _json(_ref("Error")), "409": _json(_ref("Error")), **ERRORS},
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}
+                },
+            },
+            "responses": {
+                "200": _json(_ref("Consult")),
+                "404": _json(_ref("Error")),
+                "409": _json(_ref("Error")),
+                **ERRORS,
+            },
         }
     },
     "/encounters": {
@@ -209,12 +245,25 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json(_page_of("Encounter")), **ERRORS},
         },
     },
-    "/encounters/{id}": {"get": {"summary": "One encounter", "parameters": [ID_PARAM], "responses": {"200": _json(_ref("Encounter")), "404": _json(_ref("Error")), **ERRORS}}},
+    "/encounters/{id}": {
+        "get": {
+            "summary": "One encounter",
+            "parameters": [ID_PARAM],
+            "responses": {"200": _json(_ref("Encounter")), "404": _json(_ref("Error")), **ERRORS},
+        }
+    },
     "/encounters/{id}/fhir": {
         "get": {
             "summary": "The encounter as a FHIR R4 Bundle (Encounter + vital-sign Observations, LOINC)",
             "parameters": [ID_PARAM],
-            "responses": {"200": {"description": "FHIR Bundle", "content": {"application/fhir+json": {"schema": {"type": "object"}}}}, "404": _json(_ref("Error")), **ERRORS},
+            "responses": {
+                "200": {
+                    "description": "FHIR Bundle",
+                    "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+                },
+                "404": _json(_ref("Error")),
+                **ERRORS,
+            },
         }
     },
 }
@@ -223,15 +272,29 @@ PATHS: dict[str, Any] = {
 # Worker sign-in for the chat channels (assistant/backend/workers.py); service tokens only.
 SCHEMAS["Worker"] = {
     "type": "object",
-    "properties": {name: {"type": "string", "nullable": name == "designation"} for name in ("id", "name", "role", "facility_id", "designation")},
+    "properties": {
+        name: {"type": "string", "nullable": name == "designation"}
+        for name in ("id", "name", "role", "facility_id", "designation")
+    },
 }
 PATHS["/auth/pin"] = {
     "post": {
         "summary": "Check a worker's PIN (5 wrong in a row lock the worker out for 15 minutes)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["worker_id", "pin"],
-            "properties": {"worker_id": {"type": "string"}, "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"}},
-        }}}},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["worker_id", "pin"],
+                        "properties": {
+                            "worker_id": {"type": "string"},
+                            "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"},
+                        },
+                    }
+                }
+            },
+        },
         "responses": {
             "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
             "423": _json(_ref("Error"), "Locked out; error.retry_after gives the seconds left"),
@@ -242,11 +305,27 @@ PATHS["/auth/pin"] = {
 PATHS["/workers/resolve"] = {
     "post": {
         "summary": "The registered worker behind a messaging identity (WhatsApp number or business-scoped user id)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["channel"],
-            "properties": {"channel": {"type": "string", "enum": ["whatsapp"]}, "phone": {"type": "string"}, "user_id": {"type": "string"}},
-        }}}},
-        "responses": {"200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}), "404": _json(_ref("Error")), **ERRORS},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["channel"],
+                        "properties": {
+                            "channel": {"type": "string", "enum": ["whatsapp"]},
+                            "phone": {"type": "string"},
+                            "user_id": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
+            "404": _json(_ref("Error")),
+            **ERRORS,
+        },
     }
 }
 

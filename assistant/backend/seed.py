@@ -16,9 +16,9 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.backend.database import Database
-from assistant.backend.models import Checklist, ChecklistStep, Facility, Slot, Specialist, Worker, utcnow
-from assistant.vocabulary import PROCEDURES, SPECIALTIES
+from assistant.core.db.engine import Database
+from assistant.core.db.models import Checklist, ChecklistStep, Facility, Slot, Specialist, Worker, utcnow
+from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 
 SEED_DIR = Path(__file__).parent / "seed_data"
 CHECKLIST_DIR = SEED_DIR / "checklists"
@@ -65,8 +65,11 @@ async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: Seed
         if await session.get(Facility, entry["id"]) is None:
             session.add(
                 Facility(
-                    id=entry["id"], name=entry["name"], kind=entry["kind"],
-                    district=entry["district"], parent_id=entry.get("parent"),
+                    id=entry["id"],
+                    name=entry["name"],
+                    kind=entry["kind"],
+                    district=entry["district"],
+                    parent_id=entry.get("parent"),
                 )
             )
             report.facilities += 1
@@ -75,8 +78,12 @@ async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: Seed
         if await session.get(Worker, entry["id"]) is None:
             session.add(
                 Worker(
-                    id=entry["id"], name=entry["name"], facility_id=entry["facility"], role=entry["role"],
-                    designation=entry.get("designation"), phone=entry.get("phone"),
+                    id=entry["id"],
+                    name=entry["name"],
+                    facility_id=entry["facility"],
+                    role=entry["role"],
+                    designation=entry.get("designation"),
+                    phone=entry.get("phone"),
                 )
             )
             report.workers += 1
@@ -87,8 +94,11 @@ async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: Seed
         if entry["upn"] not in existing:
             session.add(
                 Specialist(
-                    name=entry["name"], specialty=entry["specialty"], facility_id=entry["facility"],
-                    upn=entry["upn"], on_call=bool(entry.get("on_call", False)),
+                    name=entry["name"],
+                    specialty=entry["specialty"],
+                    facility_id=entry["facility"],
+                    upn=entry["upn"],
+                    on_call=bool(entry.get("on_call", False)),
                 )
             )
             report.specialists += 1
@@ -140,7 +150,10 @@ async def _load_checklists(session: AsyncSession) -> int:
         await session.execute(delete(ChecklistStep).where(ChecklistStep.checklist_slug == data["slug"]))
         session.add_all(
             ChecklistStep(
-                checklist_slug=data["slug"], number=number, text_en=step["en"], text_hi=step["hi"],
+                checklist_slug=data["slug"],
+                number=number,
+                text_en=step["en"],
+                text_hi=step["hi"],
                 caution=bool(step.get("caution", False)),
             )
             for number, step in enumerate(data["steps"], start=1)

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from aiohttp import web
 
 from assistant.backend.errors import bad_request, invalid, unknown_value
-from assistant.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
-
-MAX_TEXT = 2000
-MAX_REF = 64
-
-# Plausible human ranges. Outside them a value is a typo or a mis-hearing,
-# and the worker is asked again rather than a wrong record being saved.
-VITAL_RANGES: dict[str, tuple[float, float, str]] = {
-    "systolic_bp": (50, 260, "mmHg"),
-    "diastolic_bp": (30, 160, "mmHg"),
-    "temperature_c": (30.0, 45.0, "°C"),
-    "pulse": (20, 250, "beats/min"),
-    "spo2": (50, 100, "%"),
-    "weight_kg": (0.3, 300, "kg"),
-    "respiratory_rate": (5, 80, "breaths/min"),
-}
-INTEGER_VITALS = {"systolic_bp", "diastolic_bp", "pulse", "spo2", "respiratory_rate"}
-AGE_RANGE = (0, 120)
-# An unlabelled temperature in this band can only be Fahrenheit.
-FAHRENHEIT_BAND = (86.0, 113.0)
+from assistant.core.rules import AGE_RANGE, FAHRENHEIT_BAND, INTEGER_VITALS, MAX_REF, MAX_TEXT, VITAL_RANGES
+from assistant.core.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
 
 
 async def read_json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
@@ -47,7 +30,7 @@ async def read_json_object(request: web.Request, *, allow_empty: bool = False) -
     return body
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_TEXT) -> Optional[str]:
+def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_TEXT) -> str | None:
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -61,7 +44,22 @@ def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_T
     return text
 
 
-def _choice(body: dict[str, Any], name: str, allowed: Iterable[str], *, required: bool, default: Optional[str] = None) -> Optional[str]:
+def _required_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str:
+    text = _text(body, name, required=True, limit=limit)
+    assert text is not None  # _text raises when a required value is missing
+    return text
+
+
+def _given_choice(body: dict[str, Any], name: str, allowed: Iterable[str], *, default: str | None = None) -> str:
+    """A choice that is required, or has a default."""
+    value = _choice(body, name, allowed, required=default is None, default=default)
+    assert value is not None  # _choice raises when a required value is missing
+    return value
+
+
+def _choice(
+    body: dict[str, Any], name: str, allowed: Iterable[str], *, required: bool, default: str | None = None
+) -> str | None:
     value = _text(body, name, required=required and default is None, limit=64)
     if value is None:
         return default
@@ -72,7 +70,7 @@ def _choice(body: dict[str, Any], name: str, allowed: Iterable[str], *, required
     return normalised
 
 
-def _number(container: dict[str, Any], name: str, label: Optional[str] = None) -> Optional[float]:
+def _number(container: dict[str, Any], name: str, label: str | None = None) -> float | None:
     value = container.get(name)
     if value is None or value == "":
         return None
@@ -92,18 +90,18 @@ class ConsultRequest:
     patient_ref: str
     specialty: str
     urgency: str
-    reason: Optional[str]
+    reason: str | None
     channel: str
-    conversation_id: Optional[str]
+    conversation_id: str | None
 
 
 def parse_consult(body: dict[str, Any]) -> ConsultRequest:
     return ConsultRequest(
-        patient_ref=_text(body, "patient_ref", required=True, limit=MAX_REF),  # type: ignore[arg-type]
-        specialty=_choice(body, "specialty", SPECIALTIES, required=True),  # type: ignore[arg-type]
-        urgency=_choice(body, "urgency", URGENCIES, required=False, default="routine"),  # type: ignore[arg-type]
+        patient_ref=_required_text(body, "patient_ref", limit=MAX_REF),
+        specialty=_given_choice(body, "specialty", SPECIALTIES),
+        urgency=_given_choice(body, "urgency", URGENCIES, default="routine"),
         reason=_text(body, "reason", required=False, limit=500),
-        channel=_choice(body, "channel", CHANNELS, required=False, default="api"),  # type: ignore[arg-type]
+        channel=_given_choice(body, "channel", CHANNELS, default="api"),
         conversation_id=_text(body, "conversation_id", required=False, limit=128),
     )
 
@@ -111,16 +109,16 @@ def parse_consult(body: dict[str, Any]) -> ConsultRequest:
 @dataclass
 class EncounterRequest:
     patient_ref: str
-    age_years: Optional[float]
-    sex: Optional[str]
-    complaint: Optional[str]
-    vitals: dict[str, Optional[float]] = field(default_factory=dict)
-    notes: Optional[str] = None
+    age_years: float | None
+    sex: str | None
+    complaint: str | None
+    vitals: dict[str, float | None] = field(default_factory=dict)
+    notes: str | None = None
     channel: str = "api"
-    conversation_id: Optional[str] = None
+    conversation_id: str | None = None
 
 
-def _temperature_c(vitals: dict[str, Any]) -> Optional[float]:
+def _temperature_c(vitals: dict[str, Any]) -> float | None:
     value = _number(vitals, "temperature", "vitals.temperature")
     if value is None:
         return None
@@ -133,16 +131,16 @@ def _temperature_c(vitals: dict[str, Any]) -> Optional[float]:
     return round(celsius, 1)
 
 
-def parse_vitals(raw: Any) -> dict[str, Optional[float]]:
+def parse_vitals(raw: Any) -> dict[str, float | None]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise invalid("vitals", "vitals must be an object, for example {\"systolic_bp\": 120}.")
+        raise invalid("vitals", 'vitals must be an object, for example {"systolic_bp": 120}.')
     allowed = set(VITAL_RANGES) - {"temperature_c"} | {"temperature", "temperature_unit"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise unknown_value("vitals", unknown[0], sorted(allowed))
-    vitals: dict[str, Optional[float]] = {
+    vitals: dict[str, float | None] = {
         name: _number(raw, name, f"vitals.{name}") for name in VITAL_RANGES if name != "temperature_c"
     }
     vitals["temperature_c"] = _temperature_c(raw)
@@ -166,13 +164,13 @@ def parse_encounter(body: dict[str, Any]) -> EncounterRequest:
     if age is not None and not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
         raise invalid("age", f"age {age:g} is impossible; expected {AGE_RANGE[0]} to {AGE_RANGE[1]} years.")
     return EncounterRequest(
-        patient_ref=_text(body, "patient_ref", required=True, limit=MAX_REF),  # type: ignore[arg-type]
+        patient_ref=_required_text(body, "patient_ref", limit=MAX_REF),
         age_years=age,
         sex=_choice(body, "sex", SEXES, required=False),
         complaint=_text(body, "complaint", required=False),
         vitals=parse_vitals(body.get("vitals")),
         notes=_text(body, "notes", required=False),
-        channel=_choice(body, "channel", CHANNELS, required=False, default="api"),  # type: ignore[arg-type]
+        channel=_given_choice(body, "channel", CHANNELS, default="api"),
         conversation_id=_text(body, "conversation_id", required=False, limit=128),
     )
 

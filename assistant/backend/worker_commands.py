@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from assistant.backend.commands import _add_db_option, _database
-from assistant.cli import CommandError, command_group
-from assistant.config import Settings
+from assistant.core.commands import CommandError, command_group
+from assistant.core.config import Settings
 
 T = TypeVar("T")
 
@@ -56,6 +57,8 @@ def issue_pin(args: argparse.Namespace, settings: Settings) -> int:
 def set_phone(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backend import workers
 
-    stored = _in_session(args, settings, lambda session: workers.set_phone(session, args.worker_id.upper(), args.number))
+    stored = _in_session(
+        args, settings, lambda session: workers.set_phone(session, args.worker_id.upper(), args.number)
+    )
     print(f"{args.worker_id.upper()} can now write from WhatsApp number ending {stored[-4:]}")
     return 0

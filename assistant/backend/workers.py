@@ -9,7 +9,7 @@ Only the channels call these routes, with the stack's service token:
   number, or the business-scoped user id Meta sends when a user hides their
   number) to a registered worker.
 
-PINs are stored as scrypt hashes (``assistant.passwords``), never in clear.
+PINs are stored as scrypt hashes (``assistant.core.passwords``), never in clear.
 """
 
 from __future__ import annotations
@@ -17,75 +17,31 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB
 from assistant.backend.auth import require_role
 from assistant.backend.errors import ApiError, invalid, not_found
-from assistant.backend.models import Base, UTCDateTime, Worker, utcnow
 from assistant.backend.validation import read_json_object
-from assistant.passwords import hash_secret, verify_secret
+from assistant.core.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
+from assistant.core.passwords import hash_secret, verify_secret
+from assistant.core.phones import phone_digits
+from assistant.core.pins import check_pin_format, generate_pin
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS
 
 log = logging.getLogger(__name__)
-
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-PIN_PATTERN = re.compile(r"^\d{4,8}$")
-GENERATED_PIN_DIGITS = 6
-MESSAGING_CHANNELS = ("whatsapp",)
-
-
-class WorkerPin(Base):
-    __tablename__ = "worker_pins"
-    worker_id = Column(String(64), ForeignKey("workers.id"), primary_key=True)
-    pin_hash = Column(String(200), nullable=False)
-    failed_attempts = Column(Integer, nullable=False, default=0)
-    locked_until = Column(UTCDateTime, nullable=True)
-    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    last_login_at = Column(UTCDateTime, nullable=True)
-
-
-class WorkerChannelId(Base):
-    """A messaging identity that is not a phone number (WhatsApp's business-scoped user id)."""
-
-    __tablename__ = "worker_channel_ids"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_worker_channel_external"),)
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(16), nullable=False)
-    external_id = Column(String(128), nullable=False)
-    worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 # --- PINs -------------------------------------------------------------------
 
 
-def check_pin_format(pin: str) -> str:
-    pin = pin.strip()
-    if not PIN_PATTERN.match(pin):
-        raise ValueError("a PIN is 4 to 8 digits")
-    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise ValueError("choose a PIN that is not all one digit or a run like 1234")
-    return pin
-
-
-def generate_pin() -> str:
-    while True:
-        pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))
-        try:
-            return check_pin_format(pin)
-        except ValueError:
-            continue
-
-
-async def issue_pin(session: AsyncSession, worker_id: str, pin: Optional[str] = None) -> str:
+async def issue_pin(session: AsyncSession, worker_id: str, pin: str | None = None) -> str:
     """Set (or reset) a worker's PIN; clears any lockout. Returns the PIN, shown once."""
     worker = await session.get(Worker, worker_id)
     if worker is None:
@@ -121,7 +77,9 @@ def _dummy_hash() -> str:
 def _locked_error(until: dt.datetime, now: dt.datetime) -> ApiError:
     seconds = max(1, int((until - now).total_seconds()))
     return ApiError(
-        423, "locked", f"Too many wrong PINs. Try again in {max(1, round(seconds / 60))} minutes or ask your supervisor.",
+        423,
+        "locked",
+        f"Too many wrong PINs. Try again in {max(1, round(seconds / 60))} minutes or ask your supervisor.",
         retry_after=seconds,
     )
 
@@ -133,16 +91,19 @@ def _bad_credentials() -> ApiError:
 
 def worker_json(worker: Worker) -> dict[str, Any]:
     return {
-        "id": worker.id, "name": worker.name, "role": worker.role,
-        "facility_id": worker.facility_id, "designation": worker.designation,
+        "id": worker.id,
+        "name": worker.name,
+        "role": worker.role,
+        "facility_id": worker.facility_id,
+        "designation": worker.designation,
     }
 
 
 @dataclass(frozen=True)
 class _PinState:
-    pin_hash: Optional[str]
-    locked_until: Optional[dt.datetime]
-    worker: Optional[Worker]
+    pin_hash: str | None
+    locked_until: dt.datetime | None
+    worker: Worker | None
 
 
 async def _pin_state(db: Any, worker_id: str) -> _PinState:
@@ -150,10 +111,12 @@ async def _pin_state(db: Any, worker_id: str) -> _PinState:
         worker = await session.get(Worker, worker_id)
         record = await session.get(WorkerPin, worker_id)
     usable = worker is not None and worker.active and record is not None
-    return _PinState(record.pin_hash if usable else None, record.locked_until if record else None, worker if usable else None)
+    return _PinState(
+        record.pin_hash if usable else None, record.locked_until if record else None, worker if usable else None
+    )
 
 
-async def _record_failure(db: Any, worker_id: str) -> Optional[dt.datetime]:
+async def _record_failure(db: Any, worker_id: str) -> dt.datetime | None:
     """Count one wrong PIN; returns the lockout end when this one tripped it.
 
     The increment happens in the database inside a write transaction, so
@@ -161,7 +124,9 @@ async def _record_failure(db: Any, worker_id: str) -> Optional[dt.datetime]:
     """
     async with db.write() as session:
         await session.execute(
-            update(WorkerPin).where(WorkerPin.worker_id == worker_id).values(failed_attempts=WorkerPin.failed_attempts + 1)
+            update(WorkerPin)
+            .where(WorkerPin.worker_id == worker_id)
+            .values(failed_attempts=WorkerPin.failed_attempts + 1)
         )
         record = (await session.execute(select(WorkerPin).where(WorkerPin.worker_id == worker_id))).scalar_one()
         if record.failed_attempts < MAX_FAILED_ATTEMPTS:
@@ -201,11 +166,6 @@ async def verify_pin_login(db: Any, worker_id: str, pin: str) -> dict[str, Any]:
 # --- Messaging identities ----------------------------------------------------
 
 
-def phone_digits(number: str) -> str:
-    """``+91 98000-00001``, ``whatsapp:+919800000001`` and ``919800000001`` are one number."""
-    return re.sub(r"\D", "", number.removeprefix("whatsapp:"))
-
-
 async def set_phone(session: AsyncSession, worker_id: str, number: str) -> str:
     worker = await session.get(Worker, worker_id)
     if worker is None:
@@ -217,12 +177,14 @@ async def set_phone(session: AsyncSession, worker_id: str, number: str) -> str:
     return worker.phone
 
 
-async def resolve_worker(session: AsyncSession, channel: str, phone: Optional[str], user_id: Optional[str]) -> Optional[Worker]:
+async def resolve_worker(session: AsyncSession, channel: str, phone: str | None, user_id: str | None) -> Worker | None:
     """The active worker behind a messaging identity, learning the user id from a phone match."""
     if user_id:
         link = (
             await session.execute(
-                select(WorkerChannelId).where(WorkerChannelId.channel == channel, WorkerChannelId.external_id == user_id)
+                select(WorkerChannelId).where(
+                    WorkerChannelId.channel == channel, WorkerChannelId.external_id == user_id
+                )
             )
         ).scalar_one_or_none()
         if link is not None:
@@ -234,8 +196,10 @@ async def resolve_worker(session: AsyncSession, channel: str, phone: Optional[st
     if not digits:
         return None
     candidates = (
-        await session.execute(select(Worker).where(Worker.phone.in_(["+" + digits, digits]), Worker.active.is_(True)))
-    ).scalars().all()
+        (await session.execute(select(Worker).where(Worker.phone.in_(["+" + digits, digits]), Worker.active.is_(True))))
+        .scalars()
+        .all()
+    )
     if len(candidates) != 1:
         return None  # unknown, or a shared number that cannot say who is writing
     worker = candidates[0]
@@ -248,7 +212,7 @@ async def resolve_worker(session: AsyncSession, channel: str, phone: Optional[st
 # --- Routes ------------------------------------------------------------------
 
 
-def _text_field(body: dict[str, Any], name: str, *, required: bool, limit: int = 128) -> Optional[str]:
+def _text_field(body: dict[str, Any], name: str, *, required: bool, limit: int = 128) -> str | None:
     value = body.get(name)
     if value is None or value == "":
         if required:
@@ -262,9 +226,9 @@ def _text_field(body: dict[str, Any], name: str, *, required: bool, limit: int =
 async def pin_login(request: web.Request) -> web.Response:
     require_role(request, "service")
     body = await read_json_object(request)
-    worker_id = _text_field(body, "worker_id", required=True, limit=64)
-    pin = _text_field(body, "pin", required=True, limit=16)
-    return web.json_response(await verify_pin_login(request.app[DB], worker_id.upper(), pin))  # type: ignore[union-attr, arg-type]
+    worker_id = _text_field(body, "worker_id", required=True, limit=64) or ""  # required: never empty here
+    pin = _text_field(body, "pin", required=True, limit=16) or ""
+    return web.json_response(await verify_pin_login(request.app[DB], worker_id.upper(), pin))
 
 
 async def resolve(request: web.Request) -> web.Response:
@@ -272,13 +236,15 @@ async def resolve(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     channel = _text_field(body, "channel", required=True, limit=16)
     if channel not in MESSAGING_CHANNELS:
-        raise invalid("channel", f"channel must be one of: {', '.join(MESSAGING_CHANNELS)}.", allowed=list(MESSAGING_CHANNELS))
+        raise invalid(
+            "channel", f"channel must be one of: {', '.join(MESSAGING_CHANNELS)}.", allowed=list(MESSAGING_CHANNELS)
+        )
     phone = _text_field(body, "phone", required=False, limit=40)
     user_id = _text_field(body, "user_id", required=False)
     if not phone and not user_id:
         raise invalid("phone", "Give phone or user_id.")
     async with request.app[DB].write() as session:
-        worker = await resolve_worker(session, channel, phone, user_id)  # type: ignore[arg-type]
+        worker = await resolve_worker(session, channel, phone, user_id)
         if worker is None:
             raise not_found("registered worker for this sender")
         return web.json_response({"worker": worker_json(worker)})

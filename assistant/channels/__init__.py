@@ -5,11 +5,14 @@
 - ``twilio``: Twilio's WhatsApp webhook format, with X-Twilio-Signature checked.
 
 Shared pieces, one job each: ``state`` (dedupe and session state that
-survives restarts), ``hub`` (the backend calls: PINs and sender lookup),
+survives restarts), ``runtime`` (settings, state and the backend client,
+``assistant.core.backend_client``, shared in one Rasa process),
 ``identities`` (sender -> worker), ``inbound`` (one messaging-app message
-into Rasa), ``choices`` and ``textsplit`` (bot messages for text-only
-screens), ``voice_notes`` (audio -> text with the voice package's engine),
-``environment`` (what ``assistant up`` gives Rasa, and its summary lines).
+into Rasa), ``turns`` (one turn through Rasa), ``numbered_choices`` and
+``textsplit`` (bot messages for text-only screens), ``notices`` (what the
+channels say themselves), ``http_errors`` (their own HTTP error answers),
+``metadata`` (the user-message metadata), ``voice_notes`` (audio -> text
+with the voice package's engine).
 
 Configured in ``credentials.yml``; see docs/channels.md. The sender id Rasa
 sees is always the worker id, never a phone number (docs/contracts.md).

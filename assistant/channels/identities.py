@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
-from assistant.channels.hub import HubClient, HubUnavailable
 from assistant.channels.state import ChannelState
+from assistant.core.backend_client import BackendClient, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ CHAT_ROLE = "worker"
 
 @dataclass(frozen=True)
 class Sender:
-    phone: Optional[str] = None
-    user_id: Optional[str] = None
+    phone: str | None = None
+    user_id: str | None = None
 
     @property
     def identities(self) -> list[str]:
@@ -36,20 +36,20 @@ class Sender:
 
 
 class Directory:
-    def __init__(self, hub: HubClient, state: ChannelState, channel: str = "whatsapp") -> None:
-        self.hub = hub
+    def __init__(self, backend: BackendClient, state: ChannelState, channel: str = "whatsapp") -> None:
+        self.backend = backend
         self.state = state
         self.channel = channel
 
-    async def worker_for(self, sender: Sender) -> Optional[dict[str, Any]]:
-        """The registered field worker, ``None`` for a stranger; ``HubUnavailable`` when unsure."""
+    async def worker_for(self, sender: Sender) -> dict[str, Any] | None:
+        """The registered field worker, ``None`` for a stranger; ``BackendUnavailable`` when unsure."""
         worker = await self._lookup(sender)
         return worker if worker is not None and worker.get("role") == CHAT_ROLE else None
 
-    async def _lookup(self, sender: Sender) -> Optional[dict[str, Any]]:
+    async def _lookup(self, sender: Sender) -> dict[str, Any] | None:
         try:
-            worker = await self.hub.resolve_sender(self.channel, sender.phone, sender.user_id)
-        except HubUnavailable as exc:
+            worker = await self.backend.resolve_sender(self.channel, sender.phone, sender.user_id)
+        except BackendUnavailable as exc:
             for identity in sender.identities:
                 cached = await self.state.known_sender(self.channel, identity)
                 if cached is not None:

@@ -15,18 +15,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Protocol
+from typing import Any, Protocol
 
-from assistant.channels import replies
-from assistant.channels.choices import pick
+from assistant.channels import notices
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.metadata import user_metadata
-from assistant.channels.state import ChannelState
-from assistant.channels.turns import OnNewMessage, run_turn, slots_of
+from assistant.channels.numbered_choices import pick
+from assistant.channels.state import ChannelState, Expected
+from assistant.channels.turns import OnNewMessage, run_turn
 from assistant.channels.voice_notes import VoiceNoteTranscriber
 from voice.errors import AudioFormatError, VoiceError
-from voice.rasa_client import DialogueState
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,12 @@ Message = dict[str, Any]
 
 
 class Replies(Protocol):
-    """How a channel gets messages to the worker (``worker_id`` is None for a stranger)."""
+    """How a channel gets messages to the worker (``worker_id`` is None for a stranger).
 
-    async def deliver(self, worker_id: Optional[str], messages: list[Message]) -> None: ...
+    It also remembers what the worker's next message answers (``ChannelState.expect``).
+    """
+
+    async def deliver(self, worker_id: str | None, messages: list[Message]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,83 +50,102 @@ class Incoming:
     sender: Sender
     kind: str  # TEXT, CHOICE, AUDIO, UNSUPPORTED or IGNORED
     text: str = ""  # typed text, or the chosen payload
-    fetch_audio: Optional[Callable[[], Awaitable[bytes]]] = None
+    fetch_audio: Callable[[], Awaitable[bytes]] | None = None
 
 
 class MessagingInbound:
-    def __init__(self, dedupe_namespace: str, directory: Directory, state: ChannelState,
-                 transcriber: VoiceNoteTranscriber, metadata_channel: str = "whatsapp") -> None:
+    def __init__(
+        self,
+        dedupe_namespace: str,
+        directory: Directory,
+        state: ChannelState,
+        transcriber: VoiceNoteTranscriber,
+        metadata_channel: str = "whatsapp",
+    ) -> None:
         self.namespace = dedupe_namespace
         self.directory = directory
         self.state = state
         self.transcriber = transcriber
         self.metadata_channel = metadata_channel
 
-    async def handle(self, incoming: Incoming, out: Replies, on_new_message: OnNewMessage, agent: Any) -> bool:
+    async def handle(self, incoming: Incoming, out: Replies, on_new_message: OnNewMessage) -> bool:
         """Process one message; ``False`` when it was a duplicate. Raises when it should be redelivered."""
         claim = await self.state.claim(self.namespace, incoming.message_id)
         if not claim.is_new:
-            log.info("%s message %s already %s: not processed again", self.namespace, _short(incoming.message_id),
-                     claim.outcome.replace("_", " "))
+            log.info(
+                "%s message %s already %s: not processed again",
+                self.namespace,
+                _short(incoming.message_id),
+                claim.outcome.replace("_", " "),
+            )
             return False
         try:
-            await self._process(incoming, out, on_new_message, agent)
+            await self._process(incoming, out, on_new_message)
         except BaseException:
             await self.state.release(self.namespace, incoming.message_id)
             raise
         await self.state.finish(self.namespace, incoming.message_id)
         return True
 
-    async def _process(self, incoming: Incoming, out: Replies, on_new_message: OnNewMessage, agent: Any) -> None:
+    async def _process(self, incoming: Incoming, out: Replies, on_new_message: OnNewMessage) -> None:
         if incoming.kind == IGNORED:
             return
         worker = await self.directory.worker_for(incoming.sender)
         if worker is None:
             log.info("%s message %s from an unregistered sender: refused", self.namespace, _short(incoming.message_id))
-            await out.deliver(None, [{"text": replies.UNKNOWN_SENDER}])
+            await out.deliver(None, [{"text": notices.UNKNOWN_SENDER}])
             return
         worker_id = worker["id"]
-        pending = await self.state.take_choices(self.namespace, worker_id)
+        expected = await self.state.take_expected(self.namespace, worker_id)
         if incoming.kind == UNSUPPORTED:
-            await out.deliver(worker_id, [{"text": replies.UNSUPPORTED}])
+            await out.deliver(worker_id, [{"text": notices.UNSUPPORTED}])
             return
         said: list[Message] = []
         text, metadata = incoming.text, None
         if incoming.kind == TEXT:
-            text = pick(text, pending) or text
+            text = pick(text, list(expected.payloads)) or text
         elif incoming.kind == AUDIO:
-            heard = await self._transcribe(incoming, worker_id, agent)
+            heard = await self._transcribe(incoming, expected)
             said.append({"text": heard[0]})
             if heard[1] is None:
                 await out.deliver(worker_id, said)
                 return
             text, metadata = heard[1]
         metadata = metadata or user_metadata(self.metadata_channel, text)
-        said += await run_turn(on_new_message, agent, channel=self.metadata_channel, worker_id=worker_id,
-                               text=text, metadata=metadata, message_id=incoming.message_id)
+        said += await run_turn(
+            on_new_message,
+            channel=self.metadata_channel,
+            worker_id=worker_id,
+            text=text,
+            metadata=metadata,
+            message_id=incoming.message_id,
+        )
         await out.deliver(worker_id, said)
 
-    async def _transcribe(self, incoming: Incoming, worker_id: str, agent: Any) -> tuple[str, Optional[tuple[str, Message]]]:
+    async def _transcribe(self, incoming: Incoming, expected: Expected) -> tuple[str, tuple[str, Message] | None]:
         """What to tell the worker first, and the (text, metadata) to run, or None when nothing was heard."""
         assert incoming.fetch_audio is not None
-        slots = await slots_of(agent, worker_id)
-        requested = slots.get("requested_slot")
         # Dictation while a free-text field is asked for, as in the voice loop (docs/contracts.md).
-        mode = DialogueState(requested_slot=requested if isinstance(requested, str) else None).mode
+        mode = expected.mode
         try:
             transcript = await self.transcriber.transcribe(await incoming.fetch_audio(), mode)
         except AudioFormatError as exc:
             log.info("voice note %s unreadable: %s", _short(incoming.message_id), exc)
-            return replies.VOICE_UNREADABLE, None
+            return notices.VOICE_UNREADABLE, None
         except VoiceError as exc:
             log.error("voice notes cannot be transcribed: %s", exc)
-            return replies.VOICE_UNAVAILABLE, None
+            return notices.VOICE_UNAVAILABLE, None
         if not transcript.text.strip():
-            return replies.VOICE_EMPTY, None
-        metadata = user_metadata(self.metadata_channel, transcript.text, asr_confidence=transcript.confidence,
-                                 input_mode=mode, language=self.transcriber.language)
+            return notices.VOICE_EMPTY, None
+        metadata = user_metadata(
+            self.metadata_channel,
+            transcript.text,
+            asr_confidence=transcript.confidence,
+            input_mode=mode,
+            language=self.transcriber.language,
+        )
         # The worker sees what was heard, so a mis-hearing is caught before it is acted on.
-        return replies.heard(transcript.text), (transcript.text, metadata)
+        return notices.heard(transcript.text), (transcript.text, metadata)
 
 
 def _short(message_id: str) -> str:

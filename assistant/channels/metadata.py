@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from voice.tts import language_of_text
+from assistant.core.language import script_language
 
 
-def user_metadata(channel: str, text: str, *, asr_confidence: Optional[float] = None,
-                  input_mode: str = "command", language: Optional[str] = None) -> dict[str, Any]:
+def user_metadata(
+    channel: str,
+    text: str,
+    *,
+    asr_confidence: float | None = None,
+    input_mode: str = "command",
+    language: str | None = None,
+) -> dict[str, Any]:
     """``language`` is only claimed when it is certain: given by a speech model, or Devanagari
     script. Romanised Hinglish is left for the dialogue to judge."""
     metadata: dict[str, Any] = {"channel": channel, "input_mode": input_mode}
-    language = language or (language_of_text(text, "") or None)
+    language = language or script_language(text)
     if language:
         metadata["language"] = language
     if asr_confidence is not None:

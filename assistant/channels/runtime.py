@@ -1,18 +1,18 @@
 """What the channels share inside one ``rasa run`` process: settings, state store, backend client.
 
 Settings come from the environment ``assistant up`` gives Rasa (ASSISTANT_*,
-see ``assistant.channels.environment``); channel secrets come from
+see ``assistant.stack.channel_setup``); channel secrets come from
 credentials.yml.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
-from assistant.channels.hub import HubClient
 from assistant.channels.state import ChannelState
-from assistant.config import Settings, load_settings
+from assistant.core.backend_client import BackendClient
+from assistant.core.config import Settings, load_settings
 
 
 def state_url(settings: Settings) -> str:
@@ -32,12 +32,12 @@ def channel_state() -> ChannelState:
 
 
 @lru_cache(maxsize=1)
-def hub() -> HubClient:
+def backend() -> BackendClient:
     current = settings()
-    return HubClient(current.backend_base_url, current.service_token)
+    return BackendClient(current.backend_base_url, current.service_token)
 
 
-def credential(credentials: Optional[dict[str, Any]], prefix: str, key: str) -> str:
+def credential(credentials: dict[str, Any] | None, prefix: str, key: str) -> str:
     """A channel's value from credentials.yml, else from the settings field ``<prefix>_<key>``."""
     value = (credentials or {}).get(key) or getattr(settings(), f"{prefix}_{key}") or ""
     return str(value)

@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from assistant.backend.models import utcnow
+from assistant.core.db.models import utcnow
 
 ISSUER = "field-assistant"
 AUDIENCE = "web-chat"
@@ -45,15 +45,24 @@ class SessionSigner:
         now = utcnow().replace(microsecond=0)
         session = WebSession(worker["id"], worker.get("name", ""), secrets.token_urlsafe(16), now + self.lifetime)
         claims = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": session.worker_id, "name": session.worker_name,
-            "sid": session.session_id, "iat": now, "exp": session.expires_at,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": session.worker_id,
+            "name": session.worker_name,
+            "sid": session.session_id,
+            "iat": now,
+            "exp": session.expires_at,
         }
         return jwt.encode(claims, self._secret, algorithm="HS256"), session
 
     def verify(self, token: str) -> WebSession:
         try:
             claims = jwt.decode(
-                token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "sid"]},
             )
         except jwt.ExpiredSignatureError as exc:

@@ -6,7 +6,8 @@
   redelivery is never processed twice (and never books twice). A claim left
   by a crashed process expires after ``CLAIM_LEASE`` and may be taken over.
 - Web sessions ended by logout (their token would otherwise stay valid).
-- The numbered choices last shown on a text-only screen, per worker.
+- What each worker's next message answers: the numbered choices last shown
+  on a text-only screen, and whether a voice note is dictation.
 - Sender -> worker answers from the backend, so known workers keep working
   while the hub is unreachable.
 - WhatsApp replies that could not be delivered yet, retried later.
@@ -23,16 +24,15 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import declarative_base
 
-from assistant.backend.database import Database
-from assistant.backend.models import UTCDateTime, utcnow
-
-Base = declarative_base()
+from assistant.core.db.channels import Base, EndedSession, ExpectedInput, InboundMessage, KnownSender, UndeliveredReply
+from assistant.core.db.engine import Database
+from assistant.core.db.types import utcnow
+from assistant.core.dialogue import Mode
 
 CLAIM_LEASE = dt.timedelta(minutes=2)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
@@ -40,45 +40,12 @@ KEEP_MESSAGE_IDS = dt.timedelta(days=30)
 IDENTITY_CACHE_TTL = dt.timedelta(days=30)
 
 
-class InboundMessage(Base):
-    __tablename__ = "inbound_messages"
-    channel = Column(String(32), primary_key=True)
-    message_key = Column(String(256), primary_key=True)
-    state = Column(String(16), nullable=False)  # processing | done
-    claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    response = Column(JSON, nullable=True)
+@dataclass(frozen=True)
+class Expected:
+    """The numbered choices a bare number picks, and how a voice note is heard."""
 
-
-class EndedSession(Base):
-    __tablename__ = "ended_sessions"
-    session_id = Column(String(64), primary_key=True)
-    expires_at = Column(UTCDateTime, nullable=False, index=True)
-
-
-class PendingChoices(Base):
-    __tablename__ = "pending_choices"
-    channel = Column(String(32), primary_key=True)
-    worker_id = Column(String(64), primary_key=True)
-    payloads = Column(JSON, nullable=False)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class KnownSender(Base):
-    __tablename__ = "known_senders"
-    channel = Column(String(32), primary_key=True)
-    identity_hash = Column(String(64), primary_key=True)
-    worker = Column(JSON, nullable=False)
-    checked_at = Column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class UndeliveredReply(Base):
-    __tablename__ = "undelivered_replies"
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(32), nullable=False)
-    route = Column(JSON, nullable=False)  # where to send it (sender number id, recipient)
-    payload = Column(JSON, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    attempts = Column(Integer, nullable=False, default=0)
+    payloads: tuple[str, ...] = ()
+    mode: Mode = "command"
 
 
 @dataclass(frozen=True)
@@ -95,7 +62,7 @@ class ChannelState:
     def __init__(self, url: str, identity_key: str) -> None:
         self.url = url
         self._identity_key = identity_key.encode()
-        self._db: Optional[Database] = None
+        self._db: Database | None = None
         self._ready = asyncio.Lock()
 
     async def _database(self) -> Database:
@@ -114,7 +81,7 @@ class ChannelState:
             await self._db.dispose()
             self._db = None
 
-    async def purge(self, now: Optional[dt.datetime] = None) -> None:
+    async def purge(self, now: dt.datetime | None = None) -> None:
         now = now or utcnow()
         assert self._db is not None
         async with self._db.write() as session:
@@ -131,7 +98,9 @@ class ChannelState:
             async with db.write() as session:
                 row = await session.get(InboundMessage, (channel, message_key))
                 if row is None:
-                    session.add(InboundMessage(channel=channel, message_key=message_key, state="processing", claimed_at=now))
+                    session.add(
+                        InboundMessage(channel=channel, message_key=message_key, state="processing", claimed_at=now)
+                    )
                     return Claim("new")
                 if row.state == "done":
                     return Claim("done", row.response)
@@ -155,7 +124,8 @@ class ChannelState:
         async with db.write() as session:
             await session.execute(
                 delete(InboundMessage).where(
-                    InboundMessage.channel == channel, InboundMessage.message_key == message_key,
+                    InboundMessage.channel == channel,
+                    InboundMessage.message_key == message_key,
                     InboundMessage.state == "processing",
                 )
             )
@@ -173,27 +143,36 @@ class ChannelState:
         async with db.read() as session:
             return await session.get(EndedSession, session_id) is not None
 
-    # --- numbered choices --------------------------------------------------------
+    # --- what the next message answers ---------------------------------------------
 
-    async def remember_choices(self, channel: str, worker_id: str, payloads: list[str]) -> None:
+    async def expect(self, channel: str, worker_id: str, expected: Expected) -> None:
+        """Remember, until the worker's next message, the numbered choices shown and the input mode."""
         db = await self._database()
         async with db.write() as session:
-            row = await session.get(PendingChoices, (channel, worker_id))
+            row = await session.get(ExpectedInput, (channel, worker_id))
             if row is None:
-                session.add(PendingChoices(channel=channel, worker_id=worker_id, payloads=payloads, updated_at=utcnow()))
+                session.add(
+                    ExpectedInput(
+                        channel=channel,
+                        worker_id=worker_id,
+                        payloads=list(expected.payloads),
+                        mode=expected.mode,
+                        updated_at=utcnow(),
+                    )
+                )
             else:
-                row.payloads, row.updated_at = payloads, utcnow()
+                row.payloads, row.mode, row.updated_at = list(expected.payloads), expected.mode, utcnow()
 
-    async def take_choices(self, channel: str, worker_id: str) -> list[str]:
-        """The choices last shown to the worker; they hold for one answer only."""
+    async def take_expected(self, channel: str, worker_id: str) -> Expected:
+        """What the worker's message answers; it holds for that one message only."""
         db = await self._database()
         async with db.write() as session:
-            row = await session.get(PendingChoices, (channel, worker_id))
+            row = await session.get(ExpectedInput, (channel, worker_id))
             if row is None:
-                return []
-            payloads = list(row.payloads)
+                return Expected()
+            expected = Expected(tuple(row.payloads), "dictation" if row.mode == "dictation" else "command")
             await session.delete(row)
-            return payloads
+            return expected
 
     # --- sender -> worker cache ----------------------------------------------------
 
@@ -214,10 +193,12 @@ class ChannelState:
         db = await self._database()
         async with db.write() as session:
             await session.execute(
-                delete(KnownSender).where(KnownSender.channel == channel, KnownSender.identity_hash == self.identity_hash(identity))
+                delete(KnownSender).where(
+                    KnownSender.channel == channel, KnownSender.identity_hash == self.identity_hash(identity)
+                )
             )
 
-    async def known_sender(self, channel: str, identity: str) -> Optional[dict[str, Any]]:
+    async def known_sender(self, channel: str, identity: str) -> dict[str, Any] | None:
         db = await self._database()
         async with db.read() as session:
             row = await session.get(KnownSender, (channel, self.identity_hash(identity)))
@@ -233,7 +214,12 @@ class ChannelState:
     async def undelivered(self, channel: str, limit: int = 50) -> list[UndeliveredReply]:
         db = await self._database()
         async with db.read() as session:
-            query = select(UndeliveredReply).where(UndeliveredReply.channel == channel).order_by(UndeliveredReply.id).limit(limit)
+            query = (
+                select(UndeliveredReply)
+                .where(UndeliveredReply.channel == channel)
+                .order_by(UndeliveredReply.id)
+                .limit(limit)
+            )
             return list((await session.execute(query)).scalars())
 
     async def delivered(self, reply_id: int) -> None:

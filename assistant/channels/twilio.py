@@ -12,7 +12,8 @@ numbered text (Twilio's WhatsApp buttons need pre-approved templates).
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -24,15 +25,16 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from assistant.channels import runtime
-from assistant.channels.choices import choices_of, numbered_text
-from assistant.channels.hub import HubUnavailable
+from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
-from assistant.channels.responses import error_response
-from assistant.channels.state import ChannelState
+from assistant.channels.numbered_choices import choices_of, numbered_text
+from assistant.channels.state import ChannelState, Expected
 from assistant.channels.textsplit import split_text
 from assistant.channels.voice_notes import VoiceNoteTranscriber
-from assistant.backend.workers import phone_digits
+from assistant.core.backend_client import BackendUnavailable
+from assistant.core.dialogue import NextInput
+from assistant.core.phones import phone_digits
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,15 @@ class TwilioReplies:
         self.state = state
         self.pieces: list[str] = []
 
-    async def deliver(self, worker_id: Optional[str], messages: list[dict[str, Any]]) -> None:
+    async def deliver(self, worker_id: str | None, messages: list[dict[str, Any]]) -> None:
+        numbered: list[str] = []
         for message in messages:
             text, choices = message.get("text") or "", choices_of(message.get("buttons"))
-            if choices and worker_id:
-                # Twilio's WhatsApp buttons need approved templates: choices go as numbers.
-                await self.state.remember_choices(NAMESPACE, worker_id, [choice.payload for choice in choices])
+            # Twilio's WhatsApp buttons need approved templates: choices go as numbers.
+            numbered = [choice.payload for choice in choices] or numbered
             self.pieces += split_text(numbered_text(text, choices) if choices else text, BODY_LIMIT)
+        if worker_id:
+            await self.state.expect(NAMESPACE, worker_id, Expected(tuple(numbered), NextInput.of(messages).mode))
 
     def twiml(self) -> str:
         reply = MessagingResponse()
@@ -79,7 +83,7 @@ class TwilioWhatsAppInput(InputChannel):
         return "twilio_whatsapp"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "TwilioWhatsAppInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioWhatsAppInput:
         def value(key: str) -> str:
             return runtime.credential(credentials, "twilio", key)
 
@@ -91,7 +95,7 @@ class TwilioWhatsAppInput(InputChannel):
         self.webhook_url = webhook_url
         self.state = runtime.channel_state()
         self.inbound = MessagingInbound(
-            NAMESPACE, Directory(runtime.hub(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
+            NAMESPACE, Directory(runtime.backend(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
         )
         if not auth_token:
             log.warning("Twilio channel: no auth token configured (ASSISTANT_TWILIO_AUTH_TOKEN); webhooks are refused")
@@ -139,8 +143,8 @@ class TwilioWhatsAppInput(InputChannel):
             return error_response(400, "bad_request", f"Not a Twilio WhatsApp webhook: {exc}.")
         out = TwilioReplies(self.state)
         try:
-            await self.inbound.handle(incoming, out, on_new_message, request.app.ctx.agent)
-        except HubUnavailable as exc:
+            await self.inbound.handle(incoming, out, on_new_message)
+        except BackendUnavailable as exc:
             log.warning("Twilio message could not be attributed: %s", exc)
             await out.deliver(None, [{"text": HUB_DOWN}])
         return _twiml(out.twiml())

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from typing import Optional
 
 import numpy as np
 
-from assistant.config import Settings
+from assistant.core.config import Settings
 from voice.engine import Engine, Mode, Transcript, transcribe
 from voice.errors import AudioFormatError
 
@@ -57,7 +56,7 @@ def decode_audio(data: bytes, rate: int) -> np.ndarray:
 class VoiceNoteTranscriber:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine: Optional[Engine] = None
+        self._engine: Engine | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> Engine:
@@ -69,7 +68,7 @@ class VoiceNoteTranscriber:
             return self._engine
 
     @property
-    def language(self) -> Optional[str]:
+    def language(self) -> str | None:
         return self._engine.language if self._engine is not None else None
 
     def transcribe_sync(self, data: bytes, mode: Mode) -> Transcript:

@@ -12,9 +12,10 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from assistant.config import load_settings
+from assistant.core.commands import CommandError
+from assistant.core.config import load_settings
 
 # Modules that add sub-commands. Each defines ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,22 +25,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assistant.backend.worker_commands",
     "voice.cli",
 )
-
-
-class CommandError(Exception):
-    """A failure the user can fix; printed without a traceback."""
-
-
-_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
-
-
-def command_group(subparsers: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
-    """Sub-commands under a shared verb (``assistant serve backend``), shareable across modules."""
-    key = (id(subparsers), name)
-    if key not in _GROUPS:
-        parser = subparsers.add_parser(name, help=help)
-        _GROUPS[key] = parser.add_subparsers(dest=f"{name}_target", metavar="TARGET", required=True)
-    return _GROUPS[key]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,5 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-

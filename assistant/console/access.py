@@ -14,17 +14,17 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 from sqlalchemy import delete, select
 
-from assistant.backend.auth import _scope_for  # the backend's scoping rule, reused as is
-from assistant.backend.models import Worker, utcnow
-from assistant.config import Settings
 from assistant.console.app_state import DB, SETTINGS
-from assistant.console.models import ConsoleSession
+from assistant.core.config import Settings
+from assistant.core.db.console import ConsoleSession
+from assistant.core.db.models import Worker, utcnow
+from assistant.core.scoping import visible_facilities
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,7 +47,7 @@ class Viewer:
     name: str
     role: str
     facility_id: str
-    visible_facilities: Optional[frozenset[str]]  # None: every facility (admin)
+    visible_facilities: frozenset[str] | None  # None: every facility (admin)
     session_id: int
     csrf_token: str
 
@@ -55,7 +55,7 @@ class Viewer:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def can_see(self, facility_id: Optional[str]) -> bool:
+    def can_see(self, facility_id: str | None) -> bool:
         return self.visible_facilities is None or (facility_id is not None and facility_id in self.visible_facilities)
 
 
@@ -93,7 +93,7 @@ async def end_session(request: web.Request, viewer: Viewer) -> None:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.id == viewer.session_id))
 
 
-async def _viewer_for(request: web.Request, token: str) -> Optional[Viewer]:
+async def _viewer_for(request: web.Request, token: str) -> Viewer | None:
     settings: Settings = request.app[SETTINGS]
     now = utcnow()
     async with request.app[DB].read() as session:
@@ -105,7 +105,7 @@ async def _viewer_for(request: web.Request, token: str) -> Optional[Viewer]:
         worker = await session.get(Worker, record.worker_id)
         if worker is None or not worker.active or worker.role not in CONSOLE_ROLES:
             return None
-        scope = await _scope_for(session, worker)
+        scope = await visible_facilities(session, worker)
     idle = dt.timedelta(minutes=settings.console_session_minutes)
     if record.expires_at - now < idle - REFRESH_AFTER:
         async with request.app[DB].write() as session:
@@ -144,7 +144,7 @@ def _same_origin(request: web.Request) -> bool:
     return origin.split("://", 1)[-1] == request.host
 
 
-def csrf_expected(request: web.Request) -> Optional[str]:
+def csrf_expected(request: web.Request) -> str | None:
     """The token a form must echo: the session's, or before sign-in the login cookie's."""
     if "viewer" in request:
         return viewer(request).csrf_token
@@ -156,9 +156,19 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return await handler(request)
     expected = csrf_expected(request)
-    sent = request.headers.get(CSRF_HEADER)
+    sent: object = request.headers.get(CSRF_HEADER)
     if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         sent = (await request.post()).get(CSRF_FIELD)
-    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected) or not _same_origin(request):
-        raise web.HTTPForbidden(text="The form had expired or did not come from this console (CSRF check failed). Reload the page and try again.")
+    if (
+        not expected
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(sent, expected)
+        or not _same_origin(request)
+    ):
+        raise web.HTTPForbidden(
+            text=(
+                "The form had expired or did not come from this console (CSRF check failed). Reload the page and "
+                "try again."
+            )
+        )
     return await handler(request)

@@ -6,19 +6,19 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator, Optional
 
 from aiohttp import web
 
-from assistant.backend.app import PathOnlyAccessLogger
-from assistant.backend.database import Database
-from assistant.config import Settings
 from assistant.console import conversation_views, login, overview_views, record_views, retention, review_views, tracker
 from assistant.console.access import Handler, check_csrf, require_sign_in
 from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
-from assistant.console.models import ConsoleBase
 from assistant.console.rendering import render
+from assistant.core.access_log import PathOnlyAccessLogger
+from assistant.core.config import Settings
+from assistant.core.db.console import ConsoleBase
+from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ RETENTION_INTERVAL_SECONDS = 6 * 3600
 MAX_FORM_BYTES = 64 * 1024
 SECURITY_HEADERS = {
     # No scripts at all; styles and images only from here (charts are inline SVG).
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",  # "no-referrer" would make browsers send "Origin: null" on our own forms
@@ -62,7 +65,9 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         # Paths and forms may carry patient data: log the route only.
         resource = request.match_info.route.resource
         log.exception("unhandled error on %s %s", request.method, resource.canonical if resource else "?")
-        return render(request, "error.html", status=500, status_code=500, message="Something went wrong; nothing was changed.")
+        return render(
+            request, "error.html", status=500, status_code=500, message="Something went wrong; nothing was changed."
+        )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -93,7 +98,7 @@ async def _retention_loop(app: web.Application) -> None:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     await _prepare(app)
-    task: Optional[asyncio.Task[None]] = None
+    task: asyncio.Task[None] | None = None
     if app[SETTINGS].console_retention_days > 0:
         task = asyncio.create_task(_retention_loop(app))
     yield
@@ -122,7 +127,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     return app
 
 
-def ssl_context(settings: Settings) -> Optional[ssl.SSLContext]:
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if not settings.console_tls_cert:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -6,12 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend.app_state import DB
-from assistant.backend.database import Database
-from assistant.config import Settings
+from assistant.core.config import Settings
+from assistant.core.db.engine import Database
 
-__all__ = ["DB", "SETTINGS", "STATE", "TRACKER"]
-
+# The backend database, which also holds the console's own tables.
+DB = web.AppKey("db", Database)
 SETTINGS = web.AppKey("settings", Settings)
 # Rasa's tracker store, read through the same database URL Rasa uses.
 TRACKER = web.AppKey("tracker", Database)

@@ -7,14 +7,12 @@ access refuses the access. Targets name records by id ("conversation 12",
 
 from __future__ import annotations
 
-from typing import Optional
-
 from aiohttp import web
 from sqlalchemy import func, select
 
 from assistant.console.access import client_address
 from assistant.console.app_state import DB
-from assistant.console.models import AuditEntry
+from assistant.core.db.console import AuditEntry
 
 USER_AGENT_LIMIT = 300
 
@@ -22,10 +20,10 @@ USER_AGENT_LIMIT = 300
 async def record(
     request: web.Request,
     action: str,
-    target: Optional[str] = None,
+    target: str | None = None,
     *,
-    actor: Optional[str] = None,
-    role: Optional[str] = None,
+    actor: str | None = None,
+    role: str | None = None,
 ) -> None:
     who = request.get("viewer")
     async with request.app[DB].write() as session:
@@ -41,7 +39,9 @@ async def record(
         )
 
 
-async def entries(request: web.Request, *, actor: Optional[str], action: Optional[str], limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+async def entries(
+    request: web.Request, *, actor: str | None, action: str | None, limit: int, offset: int
+) -> tuple[list[AuditEntry], int]:
     query = select(AuditEntry)
     if actor:
         query = query.where(AuditEntry.actor == actor)

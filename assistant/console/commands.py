@@ -10,11 +10,11 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from assistant.cli import CommandError, command_group
-from assistant.config import Settings
+from assistant.core.commands import CommandError, command_group
+from assistant.core.config import Settings
 
 if TYPE_CHECKING:  # the real import waits for the command: keeps `assistant --help` quick
-    from assistant.backend.database import Database
+    from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     console.add_argument("--host", help="listen address (env ASSISTANT_HOST)")
     console.add_argument("--port", type=int, help="listen port (env ASSISTANT_CONSOLE_PORT, default 8710)")
     console.add_argument(
-        "--demo-login", metavar="WORKER",
+        "--demo-login",
+        metavar="WORKER",
         help="give this supervisor the demo password from the data dir's secrets, if they have no password yet",
     )
     console.set_defaults(handler=serve_console)
@@ -57,8 +58,8 @@ def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
     return dataclasses.replace(settings, **{name: value for name, value in overrides.items() if value})
 
 
-def _connect(url: str) -> "Database":
-    from assistant.backend.database import Database
+def _connect(url: str) -> Database:
+    from assistant.core.db.engine import Database
 
     try:
         return Database.connect(url)
@@ -71,7 +72,7 @@ async def _ensure_demo_login(settings: Settings, worker_id: str) -> None:
 
     from assistant.console import login
     from assistant.console.demo import demo_password
-    from assistant.console.models import ConsoleBase
+    from assistant.core.db.console import ConsoleBase
 
     db = _connect(settings.database_url)
     try:
@@ -93,8 +94,11 @@ def serve_console(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo_login:
         asyncio.run(_ensure_demo_login(settings, args.demo_login))
     app.run(
-        settings, _connect(settings.database_url), _connect(settings.tracker_database_url),
-        args.host or settings.host, args.port or settings.console_port,
+        settings,
+        _connect(settings.database_url),
+        _connect(settings.tracker_database_url),
+        args.host or settings.host,
+        args.port or settings.console_port,
     )
     return 0
 
@@ -110,7 +114,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def set_password(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import login
-    from assistant.console.models import ConsoleBase
+    from assistant.core.db.console import ConsoleBase
 
     settings = _settings(args, settings)
     password = _read_password(args.password_stdin)
@@ -133,14 +137,16 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     except SQLAlchemyError as exc:
-        raise CommandError(f"cannot read the backend database ({exc.__class__.__name__}); run `assistant seed` first?") from exc
+        raise CommandError(
+            f"cannot read the backend database ({exc.__class__.__name__}); run `assistant seed` first?"
+        ) from exc
     print(f"console password set for {args.worker}")
     return 0
 
 
 def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import retention
-    from assistant.console.models import ConsoleBase
+    from assistant.core.db.console import ConsoleBase
 
     settings = _settings(args, settings)
     days = args.days if args.days is not None else settings.console_retention_days

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from assistant.backend.models import Consult, Encounter
-from assistant.config import Settings
 from assistant.console import audit, conversations, directory, exports, params, scope, tracker
 from assistant.console.access import viewer
 from assistant.console.app_state import DB, SETTINGS, TRACKER
-from assistant.console.models import FLAG_REASONS, Flag, Review
 from assistant.console.rendering import render
 from assistant.console.transcript import Conversation
-from assistant.vocabulary import CHANNELS
+from assistant.core.config import Settings
+from assistant.core.db.console import FLAG_REASONS, Flag, Review
+from assistant.core.db.models import Consult, Encounter
+from assistant.core.vocabulary import CHANNELS
 
 
 async def _review_state(request: web.Request, ids: list[int]) -> tuple[dict[int, Review], dict[int, int]]:
@@ -24,7 +24,9 @@ async def _review_state(request: web.Request, ids: list[int]) -> tuple[dict[int,
         return {}, {}
     async with request.app[DB].read() as session:
         reviews = (await session.execute(select(Review).where(Review.conversation_id.in_(ids)))).scalars().all()
-        flags = (await session.execute(select(Flag.conversation_id).where(Flag.conversation_id.in_(ids)))).scalars().all()
+        flags = (
+            (await session.execute(select(Flag.conversation_id).where(Flag.conversation_id.in_(ids)))).scalars().all()
+        )
     counts: dict[int, int] = {}
     for conversation_id in flags:
         counts[conversation_id] = counts.get(conversation_id, 0) + 1
@@ -49,8 +51,15 @@ async def conversation_list(request: web.Request) -> web.Response:
     else:
         async with request.app[TRACKER].read() as session:
             page = await conversations.list_page(
-                session, visible.senders, chosen, since=since, until=until, threshold=settings.console_low_confidence,
-                record_pairs=pairs, older_than=older, newer_than=newer,
+                session,
+                visible.senders,
+                chosen,
+                since=since,
+                until=until,
+                threshold=settings.console_low_confidence,
+                record_pairs=pairs,
+                older_than=older,
+                newer_than=newer,
             )
     senders = sorted({row.sender_id for row in page.rows})
     since_page = min((row.started_at for row in page.rows), default=0.0)
@@ -60,9 +69,17 @@ async def conversation_list(request: web.Request) -> web.Response:
     }
     reviews, flag_counts = await _review_state(request, [row.id for row in page.rows])
     return render(
-        request, "conversations.html", page=page, filters=chosen, query=chosen.as_query(),
-        people=visible.people, facilities=await directory.facilities(db, who), channels=CHANNELS,
-        records=records, reviews=reviews, flag_counts=flag_counts,
+        request,
+        "conversations.html",
+        page=page,
+        filters=chosen,
+        query=chosen.as_query(),
+        people=visible.people,
+        facilities=await directory.facilities(db, who),
+        channels=CHANNELS,
+        records=records,
+        reviews=reviews,
+        flag_counts=flag_counts,
     )
 
 
@@ -76,9 +93,13 @@ async def _records_of(request: web.Request, conversation: Conversation) -> tuple
     return found[0], found[1]
 
 
-async def _flags_and_review(request: web.Request, conversation_id: int) -> tuple[list[Flag], Optional[Review]]:
+async def _flags_and_review(request: web.Request, conversation_id: int) -> tuple[list[Flag], Review | None]:
     async with request.app[DB].read() as session:
-        flags = (await session.execute(select(Flag).where(Flag.conversation_id == conversation_id).order_by(Flag.id))).scalars().all()
+        flags = (
+            (await session.execute(select(Flag).where(Flag.conversation_id == conversation_id).order_by(Flag.id)))
+            .scalars()
+            .all()
+        )
         review = await session.get(Review, conversation_id)
     return list(flags), review
 
@@ -93,8 +114,15 @@ async def conversation_page(request: web.Request) -> web.Response:
     for flag in flags:
         flags_by_event.setdefault(flag.event_id, []).append(flag)
     return render(
-        request, "conversation.html", conversation=conversation, person=person, consults=consults, encounters=encounters,
-        flags_by_event=flags_by_event, review=review, reasons=FLAG_REASONS,
+        request,
+        "conversation.html",
+        conversation=conversation,
+        person=person,
+        consults=consults,
+        encounters=encounters,
+        flags_by_event=flags_by_event,
+        review=review,
+        reasons=FLAG_REASONS,
         threshold=request.app[SETTINGS].console_low_confidence,
         example_markup=exports.example_markup,
     )
@@ -108,10 +136,14 @@ async def conversation_export(request: web.Request) -> web.Response:
     filename = f"conversation-{conversation_id}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if kind == "csv":
-        return web.Response(text=exports.conversation_csv(conversation), content_type="text/csv", charset="utf-8", headers=headers)
+        return web.Response(
+            text=exports.conversation_csv(conversation), content_type="text/csv", charset="utf-8", headers=headers
+        )
     consults, encounters = await _records_of(request, conversation)
     flags, review = await _flags_and_review(request, conversation_id)
-    reviewed = None if review is None else {"by": review.reviewed_by, "at": exports.when(review.reviewed_at.timestamp())}
+    reviewed = (
+        None if review is None else {"by": review.reviewed_by, "at": exports.when(review.reviewed_at.timestamp())}
+    )
     worker = None if person is None else {"id": person.id, "name": person.name, "facility_id": person.facility_id}
     body = exports.conversation_json(conversation, worker, consults, encounters, flags, reviewed)
     return web.json_response(body, headers=headers, dumps=lambda value: json.dumps(value, ensure_ascii=False, indent=2))

@@ -15,8 +15,9 @@ import bisect
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 from sqlalchemy import Column, Float, MetaData, String, Table, and_, case, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,12 +52,12 @@ record_times = Table(
 
 @dataclass(frozen=True)
 class Filters:
-    worker: Optional[str] = None
-    facility: Optional[str] = None
-    date_from: Optional[dt.date] = None
-    date_to: Optional[dt.date] = None  # inclusive
-    channel: Optional[str] = None
-    intent: Optional[str] = None
+    worker: str | None = None
+    facility: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+    channel: str | None = None
+    intent: str | None = None
     fallback: bool = False
     encounter: bool = False
     consult: bool = False
@@ -86,7 +87,7 @@ class Cursor:
         return f"{self.timestamp!r}_{self.id}"
 
     @classmethod
-    def parse(cls, raw: str) -> "Cursor":
+    def parse(cls, raw: str) -> Cursor:
         timestamp, _, identifier = raw.partition("_")
         return cls(float(timestamp), int(identifier))
 
@@ -96,8 +97,8 @@ class Summary:
     id: int
     sender_id: str
     started_at: float
-    end_id: Optional[int]
-    end_ts: Optional[float]
+    end_id: int | None
+    end_ts: float | None
     last_at: float = 0.0
     turns: int = 0
     channels: list[str] = field(default_factory=list)
@@ -112,8 +113,8 @@ class Summary:
 @dataclass
 class Page:
     rows: list[Summary]
-    older: Optional[Cursor]
-    newer: Optional[Cursor]
+    older: Cursor | None
+    newer: Cursor | None
     total: int
     total_capped: bool
 
@@ -124,7 +125,12 @@ def _has(session_table: Any, end_id: Any, *conditions: Any) -> Any:
 
 
 def _conditions(
-    s: Any, senders: Optional[Sequence[str]], filters: Filters, since: Optional[float], until: Optional[float], threshold: float
+    s: Any,
+    senders: Sequence[str] | None,
+    filters: Filters,
+    since: float | None,
+    until: float | None,
+    threshold: float,
 ) -> list[Any]:
     end_id = next_session_start(s, "id")
     where: list[Any] = [s.c.type_name == SESSION_STARTED]
@@ -165,16 +171,23 @@ def _conditions(
 # statement instead of tens of thousands of inserts.
 _UNPACK = {
     "sqlite": "INSERT INTO console_record_times (kind, sender_id, ts) SELECT json_extract(value, '$.k'), "
-              "json_extract(value, '$.s'), json_extract(value, '$.t') FROM json_each(:pairs)",
+    "json_extract(value, '$.s'), json_extract(value, '$.t') FROM json_each(:pairs)",
     "postgresql": "INSERT INTO console_record_times (kind, sender_id, ts) SELECT k, s, t "
-                  "FROM json_to_recordset(CAST(:pairs AS json)) AS r(k text, s text, t float8)",
+    "FROM json_to_recordset(CAST(:pairs AS json)) AS r(k text, s text, t float8)",
 }
 
 
 async def _load_record_times(session: AsyncSession, times: Mapping[str, Iterable[tuple[str, float]]]) -> None:
     """The backend's (worker, time) pairs, into a temporary table on this connection only."""
-    await session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS console_record_times (kind VARCHAR(16), sender_id VARCHAR(255), ts FLOAT)"))
-    await session.execute(text("CREATE INDEX IF NOT EXISTS console_record_times_ix ON console_record_times (sender_id, kind, ts)"))
+    await session.execute(
+        text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS console_record_times (kind VARCHAR(16), sender_id "
+            "VARCHAR(255), ts FLOAT)"
+        )
+    )
+    await session.execute(
+        text("CREATE INDEX IF NOT EXISTS console_record_times_ix ON console_record_times (sender_id, kind, ts)")
+    )
     await session.execute(record_times.delete())
     pairs = [{"k": kind, "s": sender, "t": moment} for kind, found in times.items() for sender, moment in found]
     if pairs:
@@ -184,15 +197,15 @@ async def _load_record_times(session: AsyncSession, times: Mapping[str, Iterable
 
 async def list_page(
     session: AsyncSession,
-    senders: Optional[Sequence[str]],
+    senders: Sequence[str] | None,
     filters: Filters,
     *,
-    since: Optional[float],
-    until: Optional[float],
+    since: float | None,
+    until: float | None,
     threshold: float,
     record_pairs: Mapping[str, Iterable[tuple[str, float]]],
-    older_than: Optional[Cursor] = None,
-    newer_than: Optional[Cursor] = None,
+    older_than: Cursor | None = None,
+    newer_than: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
     """One page of conversations, newest first, with their per-conversation summaries."""
@@ -202,18 +215,28 @@ async def list_page(
     where = _conditions(s, senders, filters, since, until, threshold)
 
     total = (
-        await session.execute(select(func.count()).select_from(select(s.c.id).where(*where).limit(COUNT_CAP + 1).subquery()))
+        await session.execute(
+            select(func.count()).select_from(select(s.c.id).where(*where).limit(COUNT_CAP + 1).subquery())
+        )
     ).scalar_one()
 
-    query = select(s.c.id, s.c.sender_id, s.c.timestamp, next_session_start(s, "id"), next_session_start(s, "timestamp")).where(*where)
+    query = select(
+        s.c.id, s.c.sender_id, s.c.timestamp, next_session_start(s, "id"), next_session_start(s, "timestamp")
+    ).where(*where)
     if newer_than is not None:
         query = query.where(
-            or_(s.c.timestamp > newer_than.timestamp, and_(s.c.timestamp == newer_than.timestamp, s.c.id > newer_than.id))
+            or_(
+                s.c.timestamp > newer_than.timestamp,
+                and_(s.c.timestamp == newer_than.timestamp, s.c.id > newer_than.id),
+            )
         ).order_by(s.c.timestamp, s.c.id)
     else:
         if older_than is not None:
             query = query.where(
-                or_(s.c.timestamp < older_than.timestamp, and_(s.c.timestamp == older_than.timestamp, s.c.id < older_than.id))
+                or_(
+                    s.c.timestamp < older_than.timestamp,
+                    and_(s.c.timestamp == older_than.timestamp, s.c.id < older_than.id),
+                )
             )
         query = query.order_by(s.c.timestamp.desc(), s.c.id.desc())
     found = (await session.execute(query.limit(limit + 1))).all()
@@ -240,8 +263,15 @@ async def summarise(session: AsyncSession, rows: Sequence[Summary], threshold: f
     e = events
     ranges = [and_(e.c.sender_id == row.sender_id, e.c.id > row.id, e.c.id < (row.end_id or NO_END)) for row in rows]
     result = await session.execute(
-        select(e.c.sender_id, e.c.id, e.c.type_name, e.c.timestamp, e.c.intent_name, e.c.action_name,
-               case((e.c.type_name == USER, e.c.data), else_=None))
+        select(
+            e.c.sender_id,
+            e.c.id,
+            e.c.type_name,
+            e.c.timestamp,
+            e.c.intent_name,
+            e.c.action_name,
+            case((e.c.type_name == USER, e.c.data), else_=None),
+        )
         # Only the id ranges: a type test here lets SQLite walk the type index instead.
         .where(or_(*ranges))
         .order_by(e.c.id)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.backend.database import Database
-from assistant.backend.models import Consult, Encounter, Worker
 from assistant.console.signals import is_fallback_event
 from assistant.console.tracker import SESSION_STARTED, USER, day_number, events
+from assistant.core.db.engine import Database
+from assistant.core.db.models import Consult, Encounter, Worker
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Figures:
     encounters_by_worker: list[tuple[str, str, int]]  # id, name, count
 
     @property
-    def fallback_rate(self) -> Optional[float]:
+    def fallback_rate(self) -> float | None:
         turns = sum(self.user_turns.values())
         return None if not turns else sum(self.fallbacks.values()) / turns
 
@@ -41,11 +42,13 @@ def _window(days: int, zone: str) -> tuple[list[dt.date], float, int]:
     today = dt.datetime.now(tz).date()
     first = today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first, dt.time(), tz)
-    offset = int(since.utcoffset().total_seconds())  # type: ignore[union-attr]
+    offset = int((since.utcoffset() or dt.timedelta()).total_seconds())
     return [first + dt.timedelta(days=n) for n in range(days)], since.timestamp(), offset
 
 
-async def _per_day(session: AsyncSession, condition: Any, since: float, offset: int, senders: Optional[Sequence[str]]) -> dict[dt.date, int]:
+async def _per_day(
+    session: AsyncSession, condition: Any, since: float, offset: int, senders: Sequence[str] | None
+) -> dict[dt.date, int]:
     # The offset is written into the SQL: PostgreSQL only groups by an expression it sees twice verbatim.
     day = day_number(events.c.timestamp, literal_column(str(int(offset))))
     query = select(day, func.count()).where(condition, events.c.timestamp >= since).group_by(day)
@@ -57,7 +60,13 @@ async def _per_day(session: AsyncSession, condition: Any, since: float, offset: 
 
 
 async def figures(
-    tracker: Database, backend: Database, *, days: int, zone: str, senders: Optional[Sequence[str]], facilities: Optional[frozenset[str]]
+    tracker: Database,
+    backend: Database,
+    *,
+    days: int,
+    zone: str,
+    senders: Sequence[str] | None,
+    facilities: frozenset[str] | None,
 ) -> Figures:
     day_list, since, offset = _window(days, zone)
     async with tracker.read() as session:
@@ -67,15 +76,26 @@ async def figures(
 
     since_dt = dt.datetime.fromtimestamp(since, dt.timezone.utc)
     async with backend.read() as session:
+
         def scoped(model: Any, *conditions: Any) -> Any:
             where = [model.created_at >= since_dt, *conditions]
             if facilities is not None:
                 where.append(model.facility_id.in_(list(facilities)))
             return and_(*where)
 
-        by_status = dict((await session.execute(select(Consult.status, func.count()).where(scoped(Consult)).group_by(Consult.status))).all())
+        by_status = dict(
+            (
+                await session.execute(
+                    select(Consult.status, func.count()).where(scoped(Consult)).group_by(Consult.status)
+                )
+            ).all()
+        )
         by_specialty = dict(
-            (await session.execute(select(Consult.specialty, func.count()).where(scoped(Consult)).group_by(Consult.specialty))).all()
+            (
+                await session.execute(
+                    select(Consult.specialty, func.count()).where(scoped(Consult)).group_by(Consult.specialty)
+                )
+            ).all()
         )
         per_worker = (
             await session.execute(
@@ -86,4 +106,6 @@ async def figures(
                 .order_by(func.count().desc())
             )
         ).all()
-    return Figures(day_list, conversations, user_turns, fallbacks, by_status, by_specialty, [tuple(row) for row in per_worker])
+    return Figures(
+        day_list, conversations, user_turns, fallbacks, by_status, by_specialty, [tuple(row) for row in per_worker]
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from assistant.config import Settings
-from assistant.stack.secrets import stored_secret
+from assistant.core.config import Settings
+from assistant.core.secrets import stored_secret
 
 DEMO_SUPERVISOR = "S001"
 
@@ -16,4 +16,7 @@ def demo_password(settings: Settings) -> str:
 
 
 def login_hint(settings: Settings) -> str:
-    return f"  console login: {DEMO_SUPERVISOR} / {demo_password(settings)}  (change: assistant console password --worker {DEMO_SUPERVISOR})"
+    return (
+        f"  console login: {DEMO_SUPERVISOR} / {demo_password(settings)}  (change: assistant console password "
+        f"--worker {DEMO_SUPERVISOR})"
+    )

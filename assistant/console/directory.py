@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
-from assistant.backend.auth import _facility_subtree  # the backend's hierarchy walk, reused as is
-from assistant.backend.database import Database
-from assistant.backend.models import Consult, Encounter, Facility, Worker
 from assistant.console.access import Viewer
 from assistant.console.tracker import epoch_seconds, json_array_agg
+from assistant.core.db.engine import Database
+from assistant.core.db.models import Consult, Encounter, Facility, Worker
+from assistant.core.scoping import facility_subtree
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,11 @@ class WorkerInfo:
     name: str
     facility_id: str
     role: str
-    designation: Optional[str]
+    designation: str | None
+
+
+# The two kinds of record a conversation links to.
+Record = type[Consult] | type[Encounter]
 
 
 async def facilities(db: Database, viewer: Viewer) -> list[Facility]:
@@ -31,7 +36,7 @@ async def facilities(db: Database, viewer: Viewer) -> list[Facility]:
     return [row for row in rows if viewer.can_see(row.id)]
 
 
-async def workers(db: Database, viewer: Viewer, facility_ids: Optional[Iterable[str]] = None) -> dict[str, WorkerInfo]:
+async def workers(db: Database, viewer: Viewer, facility_ids: Iterable[str] | None = None) -> dict[str, WorkerInfo]:
     """Everyone whose conversations the viewer may read (optionally only under some facilities)."""
     query = select(Worker.id, Worker.name, Worker.facility_id, Worker.role, Worker.designation).order_by(Worker.name)
     if viewer.visible_facilities is not None:
@@ -43,7 +48,7 @@ async def workers(db: Database, viewer: Viewer, facility_ids: Optional[Iterable[
     return {row.id: WorkerInfo(*row) for row in rows}
 
 
-async def worker(db: Database, worker_id: str) -> Optional[WorkerInfo]:
+async def worker(db: Database, worker_id: str) -> WorkerInfo | None:
     async with db.read() as session:
         row = await session.get(Worker, worker_id)
     return None if row is None else WorkerInfo(row.id, row.name, row.facility_id, row.role, row.designation)
@@ -51,11 +56,11 @@ async def worker(db: Database, worker_id: str) -> Optional[WorkerInfo]:
 
 async def subtree(db: Database, facility_id: str) -> frozenset[str]:
     async with db.read() as session:
-        return await _facility_subtree(session, facility_id)
+        return await facility_subtree(session, facility_id)
 
 
 async def record_times(
-    db: Database, model: type, senders: Optional[Sequence[str]], since: Optional[float], until: Optional[float]
+    db: Database, model: Record, senders: Sequence[str] | None, since: float | None, until: float | None
 ) -> list[tuple[str, float]]:
     """(conversation id, creation time) of every consult or encounter linked to a conversation.
 
@@ -78,13 +83,16 @@ async def record_times(
     return [(sender, float(moment)) for sender, times in rows for moment in json.loads(times)]
 
 
-async def records_for(db: Database, model: type, senders: Sequence[str], since: float) -> list[Any]:
+async def records_for(db: Database, model: Record, senders: Sequence[str], since: float) -> list[Any]:
     """Consults or encounters of these conversations created since ``since`` (oldest first)."""
     if not senders:
         return []
     query = (
         select(model)
-        .where(model.conversation_id.in_(list(senders)), model.created_at >= dt.datetime.fromtimestamp(since, dt.timezone.utc))
+        .where(
+            model.conversation_id.in_(list(senders)),
+            model.created_at >= dt.datetime.fromtimestamp(since, dt.timezone.utc),
+        )
         .order_by(model.created_at)
     )
     async with db.read() as session:

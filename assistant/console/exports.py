@@ -9,34 +9,44 @@ import io
 import json
 import re
 from collections import defaultdict
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
-from assistant.backend.consults import consult_json
-from assistant.backend.encounters import encounter_json
-from assistant.backend.serialize import iso
-from assistant.console.models import Flag
 from assistant.console.transcript import Conversation, Turn
+from assistant.core.db.console import Flag
+from assistant.core.records import consult_json, encounter_json, iso
 
 CSV_COLUMNS = (
-    "turn", "time", "channel", "language", "input_mode", "user_text", "asr_confidence", "intent",
-    "intent_confidence", "entities", "slot_changes", "actions", "bot_replies",
+    "turn",
+    "time",
+    "channel",
+    "language",
+    "input_mode",
+    "user_text",
+    "asr_confidence",
+    "intent",
+    "intent_confidence",
+    "entities",
+    "slot_changes",
+    "actions",
+    "bot_replies",
 )
 # A spreadsheet would run a cell starting with these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 INTENT_NAME = re.compile(r"^[A-Za-z0-9_\-/]{1,100}$")
 
 
-def when(timestamp: Optional[float]) -> Optional[str]:
+def when(timestamp: float | None) -> str | None:
     return None if timestamp is None else iso(dt.datetime.fromtimestamp(timestamp, dt.timezone.utc))
 
 
 def conversation_json(
     conversation: Conversation,
-    worker: Optional[dict[str, Any]],
+    worker: dict[str, Any] | None,
     consults: Iterable[Any],
     encounters: Iterable[Any],
     flags: Iterable[Flag],
-    reviewed: Optional[dict[str, Any]],
+    reviewed: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         "conversation": {
@@ -51,9 +61,16 @@ def conversation_json(
         "consults": [consult_json(item) for item in consults],
         "encounters": [encounter_json(item) for item in encounters],
         "flags": [
-            {"id": flag.id, "event_id": flag.event_id, "reason": flag.reason, "comment": flag.comment,
-             "expected_intent": flag.expected_intent, "example": flag.example, "flagged_by": flag.flagged_by,
-             "created_at": iso(flag.created_at)}
+            {
+                "id": flag.id,
+                "event_id": flag.event_id,
+                "reason": flag.reason,
+                "comment": flag.comment,
+                "expected_intent": flag.expected_intent,
+                "example": flag.example,
+                "flagged_by": flag.flagged_by,
+                "created_at": iso(flag.created_at),
+            }
             for flag in flags
         ],
     }
@@ -66,8 +83,15 @@ def _cell(value: Any) -> str:
 
 def _turn_row(turn: Turn) -> list[str]:
     values = [
-        turn.number, when(turn.timestamp), turn.channel, turn.language, turn.input_mode, turn.text, turn.asr_confidence,
-        turn.intent, turn.intent_confidence,
+        turn.number,
+        when(turn.timestamp),
+        turn.channel,
+        turn.language,
+        turn.input_mode,
+        turn.text,
+        turn.asr_confidence,
+        turn.intent,
+        turn.intent_confidence,
         "; ".join(f"{entity.entity}={entity.value}" for entity in turn.entities),
         "; ".join(f"{name}={value}" for name, value in turn.slots),
         "; ".join(turn.actions),
@@ -100,7 +124,9 @@ def example_markup(text: str, entities: Iterable[Any]) -> str:
         if str(entity.value) == surface:
             out.append(f"[{surface}]({entity.entity})")
         else:
-            out.append(f"[{surface}]{json.dumps({'entity': entity.entity, 'value': str(entity.value)}, ensure_ascii=False)}")
+            out.append(
+                f"[{surface}]{json.dumps({'entity': entity.entity, 'value': str(entity.value)}, ensure_ascii=False)}"
+            )
         position = entity.end
     out.append(text[position:])
     return "".join(out)
@@ -110,7 +136,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def nlu_yaml(flags: Iterable[tuple[Flag, Optional[str]]]) -> str:
+def nlu_yaml(flags: Iterable[tuple[Flag, str | None]]) -> str:
     """Flagged turns as a Rasa 3.x NLU file, grouped by the intent the reviewer says they should have."""
     by_intent: dict[str, list[str]] = defaultdict(list)
     skipped = 0

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Optional
 
 from aiohttp import web
 from sqlalchemy import delete, func, select
 
-from assistant.backend.database import Database
-from assistant.backend.models import Worker, utcnow
-from assistant.config import Settings
 from assistant.console import audit
 from assistant.console.access import (
     CONSOLE_ROLES,
@@ -30,9 +26,12 @@ from assistant.console.access import (
     viewer,
 )
 from assistant.console.app_state import DB, SETTINGS
-from assistant.console.models import ConsolePassword, LoginAttempt
 from assistant.console.rendering import render
-from assistant.passwords import hash_secret, verify_secret
+from assistant.core.config import Settings
+from assistant.core.db.console import ConsolePassword, LoginAttempt
+from assistant.core.db.engine import Database
+from assistant.core.db.models import Worker, utcnow
+from assistant.core.passwords import hash_secret, verify_secret
 
 ADDRESS_FACTOR = 4
 LOGIN_COOKIE_SECONDS = 3600
@@ -42,19 +41,26 @@ WRONG = "Wrong id or password."
 NOT_FOR_WORKERS = "Only supervisors and admins can sign in to the console. Health workers use the assistant itself."
 
 
-def _safe_next(raw: Optional[str]) -> str:
+def _safe_next(raw: str | None) -> str:
     """Only paths on this console: never an open redirect."""
     if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
         return raw
     return "/conversations"
 
 
-async def login_form(request: web.Request, *, error: Optional[str] = None, status: int = 200, username: str = "") -> web.Response:
+async def login_form(
+    request: web.Request, *, error: str | None = None, status: int = 200, username: str = ""
+) -> web.Response:
     if "viewer" in request and error is None:
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(
-        request, "login.html", status=status, login_token=token, error=error, username=username,
+        request,
+        "login.html",
+        status=status,
+        login_token=token,
+        error=error,
+        username=username,
         next=_safe_next(request.query.get("next")),
     )
     set_cookie(response, request.app[SETTINGS], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
@@ -80,7 +86,9 @@ async def _failures(request: web.Request, username: str, address: str) -> tuple[
         ).scalar_one()
         by_address = (
             await session.execute(
-                select(func.count()).where(LoginAttempt.address == address, LoginAttempt.success == 0, LoginAttempt.at > since)
+                select(func.count()).where(
+                    LoginAttempt.address == address, LoginAttempt.success == 0, LoginAttempt.at > since
+                )
             )
         ).scalar_one()
     return by_account, by_address
@@ -91,12 +99,14 @@ async def _remember(request: web.Request, username: str, address: str, success: 
     async with request.app[DB].write() as session:
         # Keep the table small: attempts outside the window no longer matter.
         await session.execute(
-            delete(LoginAttempt).where(LoginAttempt.at < utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes))
+            delete(LoginAttempt).where(
+                LoginAttempt.at < utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes)
+            )
         )
         session.add(LoginAttempt(address=address, username=username, success=int(success)))
 
 
-async def _check(request: web.Request, username: str, password: str) -> tuple[Optional[Worker], Optional[str]]:
+async def _check(request: web.Request, username: str, password: str) -> tuple[Worker | None, str | None]:
     """The worker if the password is right and the role may sign in, else why not."""
     async with request.app[DB].read() as session:
         worker = await session.get(Worker, username)
@@ -118,7 +128,10 @@ async def login(request: web.Request) -> web.Response:
         return await login_form(request, error="Enter your id and password.", status=400, username=username)
     address = client_address(request)
     by_account, by_address = await _failures(request, username, address)
-    if by_account >= settings.console_login_max_failures or by_address >= settings.console_login_max_failures * ADDRESS_FACTOR:
+    if (
+        by_account >= settings.console_login_max_failures
+        or by_address >= settings.console_login_max_failures * ADDRESS_FACTOR
+    ):
         await audit.record(request, "login_throttled", f"account {username}", actor=username)
         response = await login_form(
             request,
@@ -132,8 +145,15 @@ async def login(request: web.Request) -> web.Response:
     worker, problem = await _check(request, username, password)
     await _remember(request, username, address, success=worker is not None)
     if worker is None:
-        await audit.record(request, "login_refused" if problem == NOT_FOR_WORKERS else "login_failed", f"account {username}", actor=username)
-        return await login_form(request, error=problem, status=403 if problem == NOT_FOR_WORKERS else 401, username=username)
+        await audit.record(
+            request,
+            "login_refused" if problem == NOT_FOR_WORKERS else "login_failed",
+            f"account {username}",
+            actor=username,
+        )
+        return await login_form(
+            request, error=problem, status=403 if problem == NOT_FOR_WORKERS else 401, username=username
+        )
 
     token, _ = await start_session(request, worker.id)
     await audit.record(request, "login", f"account {worker.id}", actor=worker.id, role=worker.role)

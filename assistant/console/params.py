@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from assistant.console.conversations import Cursor, Filters
-from assistant.vocabulary import CHANNELS
+from assistant.core.vocabulary import CHANNELS
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_\-./:@]{1,100}$")
 TRUE_VALUES = {"1", "on", "true", "yes"}
@@ -21,7 +21,12 @@ class BadInput(web.HTTPBadRequest):
         super().__init__(text=message)
 
 
-def identifier(values: Mapping[str, str], name: str) -> Optional[str]:
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """A posted form's text fields (a file sent in their place is no value at all)."""
+    return {name: value for name, value in (await request.post()).items() if isinstance(value, str)}
+
+
+def identifier(values: Mapping[str, str], name: str) -> str | None:
     raw = (values.get(name) or "").strip()
     if not raw:
         return None
@@ -30,7 +35,7 @@ def identifier(values: Mapping[str, str], name: str) -> Optional[str]:
     return raw
 
 
-def date(values: Mapping[str, str], name: str) -> Optional[dt.date]:
+def date(values: Mapping[str, str], name: str) -> dt.date | None:
     raw = (values.get(name) or "").strip()
     if not raw:
         return None
@@ -60,7 +65,7 @@ def path_id(request: web.Request, name: str = "id") -> int:
     return int(raw)
 
 
-def cursor(values: Mapping[str, str], name: str) -> Optional[Cursor]:
+def cursor(values: Mapping[str, str], name: str) -> Cursor | None:
     raw = values.get(name)
     if not raw:
         return None
@@ -90,7 +95,7 @@ def filters(values: Mapping[str, str]) -> Filters:
     )
 
 
-def day_bounds(first: Optional[dt.date], last: Optional[dt.date], zone: str) -> tuple[Optional[float], Optional[float]]:
+def day_bounds(first: dt.date | None, last: dt.date | None, zone: str) -> tuple[float | None, float | None]:
     """Local calendar days as Unix-time bounds: [start of ``first``, end of ``last``)."""
     tz = ZoneInfo(zone)
 

@@ -7,15 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend.consults import consult_json
-from assistant.backend.encounters import encounter_json
-from assistant.backend.fhir import encounter_bundle
-from assistant.backend.models import Consult, Encounter
 from assistant.console import audit, directory, params
 from assistant.console.access import viewer
 from assistant.console.app_state import DB
 from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
+from assistant.core.db.models import Consult, Encounter
+from assistant.core.fhir import encounter_bundle
+from assistant.core.records import consult_json, encounter_json
 
 
 async def _visible(request: web.Request, model: type, what: str) -> Any:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
-from assistant.config import Settings
 from assistant.console.app_state import SETTINGS
+from assistant.core.config import Settings
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("assistant.console", "templates"),
@@ -22,14 +22,14 @@ _environment = jinja2.Environment(
 )
 
 
-def _local_time(timestamp: Optional[float | dt.datetime], zone: str, style: str = "%d %b %Y %H:%M") -> str:
+def _local_time(timestamp: float | dt.datetime | None, zone: str, style: str = "%d %b %Y %H:%M") -> str:
     if timestamp is None:
         return ""
     moment = timestamp if isinstance(timestamp, dt.datetime) else dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
     return moment.astimezone(ZoneInfo(zone)).strftime(style)
 
 
-def _percent(value: Optional[float]) -> str:
+def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 
-from assistant.backend.database import Database
-from assistant.console.models import Flag, Review
 from assistant.console.tracker import SESSION_START_ACTION, SESSION_STARTED, events, has_events_table
+from assistant.core.db.console import Flag, Review
+from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,13 @@ async def purge(tracker: Database, backend: Database, days: int, now: float | No
     async with tracker.read() as session:
         everyone = (await session.execute(select(events.c.sender_id).distinct())).scalars().all()
         first_recent = dict(
-            (await session.execute(select(events.c.sender_id, func.min(events.c.id)).where(events.c.timestamp >= cutoff, not_session_opening).group_by(events.c.sender_id))).all()
+            (
+                await session.execute(
+                    select(events.c.sender_id, func.min(events.c.id))
+                    .where(events.c.timestamp >= cutoff, not_session_opening)
+                    .group_by(events.c.sender_id)
+                )
+            ).all()
         )
     for sender in everyone:
         # One short transaction per worker, so Rasa's own writes never wait long.
@@ -73,9 +79,19 @@ async def purge(tracker: Database, backend: Database, days: int, now: float | No
         reviewed = (await session.execute(select(Review.conversation_id))).scalars().all()
     referenced = {conversation for _, conversation in flagged} | set(reviewed)
     async with tracker.read() as session:
-        surviving = set(
-            (await session.execute(select(events.c.id).where(events.c.id.in_(referenced), events.c.type_name == SESSION_STARTED))).scalars().all()
-        ) if referenced else set()
+        surviving = (
+            set(
+                (
+                    await session.execute(
+                        select(events.c.id).where(events.c.id.in_(referenced), events.c.type_name == SESSION_STARTED)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if referenced
+            else set()
+        )
     gone_flags = [flag_id for flag_id, conversation in flagged if conversation not in surviving]
     gone_reviews = [conversation for conversation in reviewed if conversation not in surviving]
     async with backend.write() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from aiohttp import web
 from sqlalchemy import delete, select
@@ -11,15 +10,15 @@ from sqlalchemy import delete, select
 from assistant.console import audit, directory, exports, params, scope
 from assistant.console.access import viewer
 from assistant.console.app_state import DB, TRACKER
-from assistant.console.models import FLAG_REASONS, Flag, Review
 from assistant.console.rendering import render
 from assistant.console.tracker import events
+from assistant.core.db.console import FLAG_REASONS, Flag, Review
 
 COMMENT_LIMIT = 2000
 EXAMPLE_LIMIT = 500
 
 
-def _text(form: dict, name: str, limit: int) -> Optional[str]:
+def _text(form: dict, name: str, limit: int) -> str | None:
     value = str(form.get(name, "")).strip()
     if len(value) > limit:
         raise params.BadInput(f"{name} is too long (at most {limit} characters).")
@@ -29,7 +28,7 @@ def _text(form: dict, name: str, limit: int) -> Optional[str]:
 async def flag_turn(request: web.Request) -> web.Response:
     conversation_id = params.path_id(request)
     conversation, _ = await scope.conversation(request, conversation_id)
-    form = dict(await request.post())
+    form = await params.form_fields(request)
     event_id = params.integer(form, "event_id", 0, 1, 2**62)
     turn = conversation.turn_for_event(event_id)
     if turn is None:
@@ -64,12 +63,18 @@ async def mark_reviewed(request: web.Request) -> web.Response:
     async with request.app[DB].write() as session:
         await session.execute(delete(Review).where(Review.conversation_id == conversation_id))
         if reviewed:
-            session.add(Review(conversation_id=conversation_id, sender_id=conversation.sender_id, reviewed_by=viewer(request).worker_id))
+            session.add(
+                Review(
+                    conversation_id=conversation_id,
+                    sender_id=conversation.sender_id,
+                    reviewed_by=viewer(request).worker_id,
+                )
+            )
     await audit.record(request, "mark_reviewed" if reviewed else "mark_unreviewed", f"conversation {conversation_id}")
     raise web.HTTPSeeOther(f"/conversations/{conversation_id}")
 
 
-async def _visible_flags(request: web.Request) -> list[tuple[Flag, Optional[str]]]:
+async def _visible_flags(request: web.Request) -> list[tuple[Flag, str | None]]:
     """Flags on conversations the viewer may read, each with its turn's text from the tracker store."""
     who = viewer(request)
     query = select(Flag).order_by(Flag.id.desc())
@@ -78,10 +83,12 @@ async def _visible_flags(request: web.Request) -> list[tuple[Flag, Optional[str]
         query = query.where(Flag.sender_id.in_(list(people)))
     async with request.app[DB].read() as session:
         flags = list((await session.execute(query)).scalars().all())
-    texts: dict[int, Optional[str]] = {}
+    texts: dict[int, str | None] = {}
     if flags:
         async with request.app[TRACKER].read() as session:
-            rows = await session.execute(select(events.c.id, events.c.data).where(events.c.id.in_([flag.event_id for flag in flags])))
+            rows = await session.execute(
+                select(events.c.id, events.c.data).where(events.c.id.in_([flag.event_id for flag in flags]))
+            )
             texts = {event_id: json.loads(data).get("text") for event_id, data in rows}
     return [(flag, texts.get(flag.event_id)) for flag in flags]
 

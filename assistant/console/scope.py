@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from aiohttp import web
 
@@ -22,11 +21,11 @@ class NotVisible(web.HTTPNotFound):
 
 @dataclass(frozen=True)
 class Scope:
-    senders: Optional[list[str]]  # None: no restriction (an admin without filters)
+    senders: list[str] | None  # None: no restriction (an admin without filters)
     people: dict[str, WorkerInfo]
 
 
-async def senders(request: web.Request, worker: Optional[str], facility: Optional[str]) -> Scope:
+async def senders(request: web.Request, worker: str | None, facility: str | None) -> Scope:
     who = viewer(request)
     db = request.app[DB]
     facility_ids = None
@@ -44,7 +43,7 @@ async def senders(request: web.Request, worker: Optional[str], facility: Optiona
     return Scope(list(people), people)
 
 
-async def visible_worker(request: web.Request, sender_id: str) -> Optional[WorkerInfo]:
+async def visible_worker(request: web.Request, sender_id: str) -> WorkerInfo | None:
     """The conversation's worker, if the viewer may read it (admins also read unknown senders)."""
     who: Viewer = viewer(request)
     person = await directory.worker(request.app[DB], sender_id)
@@ -57,7 +56,7 @@ async def visible_worker(request: web.Request, sender_id: str) -> Optional[Worke
     return person
 
 
-async def conversation(request: web.Request, conversation_id: int) -> tuple[transcript.Conversation, Optional[WorkerInfo]]:
+async def conversation(request: web.Request, conversation_id: int) -> tuple[transcript.Conversation, WorkerInfo | None]:
     if not await tracker.ready(request.app):
         raise NotVisible("conversation")
     async with request.app[TRACKER].read() as session:

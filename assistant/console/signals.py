@@ -6,7 +6,7 @@ and the dashboard's fallback rate.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.expression import ColumnElement
@@ -39,5 +39,5 @@ def low_confidence_checks(table: Any, threshold: float) -> list[ColumnElement]:
     ]
 
 
-def is_low(confidence: Optional[float], threshold: float) -> bool:
+def is_low(confidence: float | None, threshold: float) -> bool:
     return confidence is not None and confidence < threshold

@@ -21,10 +21,11 @@ from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, T
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.types import Float as FloatType, String as StringType
+from sqlalchemy.types import Float as FloatType
+from sqlalchemy.types import String as StringType
 
-from assistant.backend.database import Database
 from assistant.console.app_state import STATE, TRACKER
+from assistant.core.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ events = Table(
     Column("action_name", String(255)),
     Column("data", Text),
 )
+
 
 class json_value(FunctionElement):
     """``data`` parsed as JSON, one value at a path: the same SQL on SQLite and PostgreSQL."""
@@ -146,7 +148,9 @@ def _indexes() -> list[Index]:
     return [
         # Conversations newest first, within a date range, for some senders; it also
         # covers the dashboard's per-day counts of turns and fallbacks.
-        Index("console_ix_events_type_time_sender", c.type_name, c.timestamp, c.sender_id, c.intent_name, c.action_name),
+        Index(
+            "console_ix_events_type_time_sender", c.type_name, c.timestamp, c.sender_id, c.intent_name, c.action_name
+        ),
         # A sender's conversations, where the next one starts, and its user turns.
         Index("console_ix_events_sender_type_id", c.sender_id, c.type_name, c.id),
         # "Had intent X" and "ran fallback action Y" inside one conversation.
@@ -164,7 +168,9 @@ def next_session_start(session: Any, column: str = "id") -> Any:
     later = events.alias("later_session")
     return (
         select(later.c[column])
-        .where(later.c.sender_id == session.c.sender_id, later.c.type_name == SESSION_STARTED, later.c.id > session.c.id)
+        .where(
+            later.c.sender_id == session.c.sender_id, later.c.type_name == SESSION_STARTED, later.c.id > session.c.id
+        )
         .order_by(later.c.id)
         .limit(1)
         .scalar_subquery()

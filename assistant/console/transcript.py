@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.console.signals import FALLBACK_ACTIONS, FALLBACK_INTENTS, is_low
-from assistant.console.tracker import ACTION, BOT, NO_END, SESSION_START_ACTION, SESSION_STARTED, USER, events, next_session_start
+from assistant.console.tracker import (
+    ACTION,
+    BOT,
+    NO_END,
+    SESSION_START_ACTION,
+    SESSION_STARTED,
+    USER,
+    events,
+    next_session_start,
+)
 
 # Rasa runs these after every bot turn and at every session start: noise in a transcript.
 QUIET_ACTIONS = frozenset({"action_listen", SESSION_START_ACTION})
@@ -25,24 +34,24 @@ QUIET_ACTIONS = frozenset({"action_listen", SESSION_START_ACTION})
 class Entity:
     entity: str
     value: Any
-    extractor: Optional[str] = None
-    confidence: Optional[float] = None
-    start: Optional[int] = None
-    end: Optional[int] = None
+    extractor: str | None = None
+    confidence: float | None = None
+    start: int | None = None
+    end: int | None = None
 
 
 @dataclass
 class Turn:
     number: int
-    event_id: Optional[int] = None
-    timestamp: Optional[float] = None
-    text: Optional[str] = None
-    channel: Optional[str] = None
-    language: Optional[str] = None
-    input_mode: Optional[str] = None
-    asr_confidence: Optional[float] = None
-    intent: Optional[str] = None
-    intent_confidence: Optional[float] = None
+    event_id: int | None = None
+    timestamp: float | None = None
+    text: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    input_mode: str | None = None
+    asr_confidence: float | None = None
+    intent: str | None = None
+    intent_confidence: float | None = None
     entities: list[Entity] = field(default_factory=list)
     slots: list[tuple[str, Any]] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
@@ -61,8 +70,8 @@ class Conversation:
     id: int
     sender_id: str
     started_at: float
-    end_id: Optional[int]
-    end_ts: Optional[float]
+    end_id: int | None
+    end_ts: float | None
     turns: list[Turn]
 
     @property
@@ -70,7 +79,7 @@ class Conversation:
         stamps = [turn.timestamp for turn in self.turns if turn.timestamp]
         return max(stamps, default=self.started_at)
 
-    def turn_for_event(self, event_id: int) -> Optional[Turn]:
+    def turn_for_event(self, event_id: int) -> Turn | None:
         return next((turn for turn in self.turns if turn.event_id == event_id), None)
 
 
@@ -130,13 +139,13 @@ def build_turns(rows: list[tuple[int, str, dict[str, Any]]]) -> list[Turn]:
     return turns
 
 
-async def load(session: AsyncSession, conversation_id: int) -> Optional[Conversation]:
+async def load(session: AsyncSession, conversation_id: int) -> Conversation | None:
     s = events.alias("s")
     head = (
         await session.execute(
-            select(s.c.id, s.c.sender_id, s.c.timestamp, next_session_start(s, "id"), next_session_start(s, "timestamp")).where(
-                s.c.id == conversation_id, s.c.type_name == SESSION_STARTED
-            )
+            select(
+                s.c.id, s.c.sender_id, s.c.timestamp, next_session_start(s, "id"), next_session_start(s, "timestamp")
+            ).where(s.c.id == conversation_id, s.c.type_name == SESSION_STARTED)
         )
     ).first()
     if head is None:
@@ -151,7 +160,7 @@ async def load(session: AsyncSession, conversation_id: int) -> Optional[Conversa
     return Conversation(identifier, sender_id, started_at, end_id, end_ts, build_turns(parsed))
 
 
-async def sender_of(session: AsyncSession, conversation_id: int) -> Optional[str]:
+async def sender_of(session: AsyncSession, conversation_id: int) -> str | None:
     """The worker a conversation belongs to, so scope is checked before anything is read."""
     return (
         await session.execute(

@@ -15,7 +15,7 @@ not ask for what the worker already said.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.nlu.canonical import KINDS, Canonicaliser
+from assistant.core.canonical import KINDS, Canonicaliser
 
 _FILENAME = "synonyms.json"
 
@@ -36,7 +36,7 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
     """Maps closed-vocabulary entity values onto the canonical values."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "entities": list(KINDS),
             # intent -> kinds filled from known phrases when nothing was tagged.
@@ -52,10 +52,10 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        synonyms: Optional[Dict[Text, Text]] = None,
+        synonyms: dict[str, str] | None = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
@@ -66,11 +66,11 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "CanonicalEntityMapper":
+    ) -> CanonicalEntityMapper:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -78,7 +78,7 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
         # Annotated spans count as phrases for their value too ("[dil ke doctor](specialty)").
         for example in training_data.entity_examples:
             for entity in example.get(ENTITIES, []):
-                span = example.get(TEXT)[entity["start"]:entity["end"]]
+                span = example.get(TEXT)[entity["start"] : entity["end"]]
                 synonyms.setdefault(span, str(entity.get("value")))
         self._synonyms = synonyms
         self._canonicaliser = Canonicaliser(synonyms)
@@ -89,12 +89,12 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "CanonicalEntityMapper":
+    ) -> CanonicalEntityMapper:
         try:
             with model_storage.read_from(resource) as directory:
                 synonyms = json.loads((directory / _FILENAME).read_text(encoding="utf-8"))
@@ -102,7 +102,7 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             synonyms = {}
         return cls(config, model_storage, resource, synonyms)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         kinds = set(self._config.get("entities") or [])
         for message in messages:
             text = message.get(TEXT) or ""
@@ -115,7 +115,7 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                     continue
                 # The words said first: Rasa's synonyms are one table for all
                 # entity types, so the mapped value may belong to another type.
-                span = text[entity["start"]:entity["end"]] if "start" in entity and "end" in entity else ""
+                span = text[entity["start"] : entity["end"]] if "start" in entity and "end" in entity else ""
                 canonical = self._canonicaliser.canonical(kind, span) or self._canonicaliser.canonical(kind, value)
                 if canonical is not None:
                     entity["value"] = canonical
@@ -126,9 +126,13 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, kept + self._filled_in(message, kept))
         return messages
 
-    def _filled_in(self, message: Message, tagged: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    def _filled_in(self, message: Message, tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        missing = [kind for kind in (self._config.get("fill_in") or {}).get(intent, []) if not any(e.get("entity") == kind for e in tagged)]
+        missing = [
+            kind
+            for kind in (self._config.get("fill_in") or {}).get(intent, [])
+            if not any(e.get("entity") == kind for e in tagged)
+        ]
         found = []
         for kind in missing:
             match = self._canonicaliser.find(kind, message.get(TEXT) or "")

@@ -6,13 +6,14 @@ as two entities ("forty", "five"), and a patient id read out digit by digit
 (the forms, outside evaluation, the supervisor console) should see ``45`` and
 ``4521``. Adjacent pieces of one kind are joined, then the words are read with
 the same normaliser the forms and the voice loop use
-(``assistant.spoken_numbers``).
+(``assistant.core.spoken_numbers``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional, Text
+from collections.abc import Callable
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,13 +23,13 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from assistant.spoken_numbers import normalise_numbers, parse_number
+from assistant.core.spoken_numbers import normalise_numbers, parse_number
 
 _GAP_RE = re.compile(r"[\s,-]*")
 _DIGIT_GAP_RE = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 
 
-def _count(span: str) -> Optional[str]:
+def _count(span: str) -> str | None:
     """An age or a step number: "pachees" -> "25", "forty five" -> "45"."""
     number = parse_number(span)
     if number is None:
@@ -36,13 +37,13 @@ def _count(span: str) -> Optional[str]:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
-def _identifier(span: str) -> Optional[str]:
+def _identifier(span: str) -> str | None:
     """A patient id: "four five two one" -> "4521", "45 21" -> "4521"; "P-1122" stays."""
     digits = _DIGIT_GAP_RE.sub("", normalise_numbers(span))
     return digits if any(ch.isdigit() for ch in digits) else None
 
 
-READERS: Dict[str, Callable[[str], Optional[str]]] = {"age": _count, "step_number": _count, "patient_id": _identifier}
+READERS: dict[str, Callable[[str], str | None]] = {"age": _count, "step_number": _count, "patient_id": _identifier}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -50,51 +51,52 @@ class SpokenNumberEntities(GraphComponent, EntityExtractorMixin):
     """Joins split number entities and writes their values as digits."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"entities": list(READERS)}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self._kinds = [kind for kind in config.get("entities") or [] if kind in READERS]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SpokenNumberEntities":
+    ) -> SpokenNumberEntities:
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             entities = self._joined(text, message.get(ENTITIES, []))
             for entity in entities:
                 if entity.get("entity") not in self._kinds or "start" not in entity:
                     continue
-                value = READERS[entity["entity"]](text[entity["start"]:entity["end"]])
+                value = READERS[entity["entity"]](text[entity["start"] : entity["end"]])
                 if value is not None and value != entity.get("value"):
                     entity["value"] = value
                     self.add_processor_name(entity)
             message.set(ENTITIES, entities)
         return messages
 
-    def _joined(self, text: str, entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    def _joined(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Neighbouring pieces of one number kind, with only spaces, commas or hyphens between, become one."""
         ordered = sorted(entities, key=lambda entity: entity.get("start", -1))
-        joined: List[Dict[Text, Any]] = []
+        joined: list[dict[str, Any]] = []
         for entity in ordered:
             previous = joined[-1] if joined else None
             if (
                 previous is not None
                 and entity.get("entity") in self._kinds
                 and previous.get("entity") == entity.get("entity")
-                and "end" in previous and "start" in entity
-                and _GAP_RE.fullmatch(text[previous["end"]:entity["start"]])
+                and "end" in previous
+                and "start" in entity
+                and _GAP_RE.fullmatch(text[previous["end"] : entity["start"]])
             ):
                 previous["end"] = entity["end"]
-                previous["value"] = text[previous["start"]:entity["end"]]
+                previous["value"] = text[previous["start"] : entity["end"]]
                 self.add_processor_name(previous)
                 continue
             joined.append(entity)

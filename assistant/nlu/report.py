@@ -20,12 +20,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from assistant.config import PROJECT_DIR
-from assistant.nlu.canonical import KINDS, normalise
+from assistant.core.canonical import KINDS, normalise
+from assistant.core.config import PROJECT_DIR
 
 NLU_DIR = PROJECT_DIR / "nlu"
 CONFIG = PROJECT_DIR / "config.yml"
@@ -84,7 +85,7 @@ def score(gold: Sequence[Example], predicted: Sequence[dict[str, Any]]) -> Score
     per_kind: Counter[tuple[str, str]] = Counter()
     confusions = []
     entity_errors = []
-    for example, parse, intent in zip(gold, predicted, predicted_intents):
+    for example, parse, intent in zip(gold, predicted, predicted_intents, strict=True):
         got = frozenset(_entity_key(e["entity"], e["value"], {}) for e in parse.get("entities", []))
         tp += len(got & example.entities)
         fp += len(got - example.entities)
@@ -107,8 +108,10 @@ def score(gold: Sequence[Example], predicted: Sequence[dict[str, Any]]) -> Score
         k_tp, k_fp, k_fn = per_kind[(kind, "tp")], per_kind[(kind, "fp")], per_kind[(kind, "fn")]
         per_entity[kind] = 2 * k_tp / (2 * k_tp + k_fp + k_fn) if k_tp + k_fp + k_fn else 0.0
     return Scores(
-        intent_accuracy=sum(t == p for t, p in zip(true_intents, predicted_intents)) / len(gold),
-        intent_macro_f1=float(f1_score(true_intents, predicted_intents, labels=labels, average="macro", zero_division=0)),
+        intent_accuracy=sum(t == p for t, p in zip(true_intents, predicted_intents, strict=True)) / len(gold),
+        intent_macro_f1=float(
+            f1_score(true_intents, predicted_intents, labels=labels, average="macro", zero_division=0)
+        ),
         fallback_rate=predicted_intents.count(FALLBACK_INTENT) / len(gold),
         entity_precision=precision,
         entity_recall=recall,
@@ -176,7 +179,13 @@ def cross_validation_scores(workdir: Path, training_data: Any, folds: int) -> li
         test = TrainingData(training_examples=[examples[i] for i in test_index])
         gold = examples_from(test, training_data.entity_synonyms)
         results.append(score(gold, parse_all(model, [example.text for example in gold])))
-        print(f"  fold {index + 1}/{folds}: intent accuracy {results[-1].intent_accuracy:.3f}, entity F1 {results[-1].entity_f1:.3f}", flush=True)
+        print(
+            (
+                f"  fold {index + 1}/{folds}: intent accuracy {results[-1].intent_accuracy:.3f}, entity F1 "
+                f"{results[-1].entity_f1:.3f}"
+            ),
+            flush=True,
+        )
     return results
 
 

@@ -35,11 +35,11 @@ from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered, UserUtteranceReverted
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUtteranceReverted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from assistant.language import detect_language
-from assistant.vocabulary import LANGUAGES
+from assistant.core.language import detect_language
+from assistant.core.vocabulary import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +72,26 @@ def _in_the_workers_language(tracker: DialogueStateTracker, domain: Domain) -> D
 
 def _state_before_the_message(tracker: DialogueStateTracker, domain: Domain) -> DialogueStateTracker:
     events = list(tracker.events)
-    last_user = max((index for index, event in enumerate(events) if isinstance(event, UserUttered)), default=len(events))
+    last_user = max(
+        (index for index, event in enumerate(events) if isinstance(event, UserUttered)), default=len(events)
+    )
     return DialogueStateTracker.from_events(tracker.sender_id, events[:last_user], slots=domain.slots)
 
 
-async def rewind_with_apology(tracker: DialogueStateTracker, domain: Domain, output_channel: OutputChannel,
-                              nlg: NaturalLanguageGenerator) -> list[Event]:
+async def rewind_with_apology(
+    tracker: DialogueStateTracker, domain: Domain, output_channel: OutputChannel, nlg: NaturalLanguageGenerator
+) -> list[Event]:
     """The apology, then the turn undone, and the bot listening again as after any turn."""
     message: dict[str, Any] = {}
     try:
-        message = await nlg.generate(APOLOGY_RESPONSE, _in_the_workers_language(tracker, domain), output_channel.name()) or {}
+        message = (
+            await nlg.generate(APOLOGY_RESPONSE, _in_the_workers_language(tracker, domain), output_channel.name()) or {}
+        )
     except Exception:  # the apology must not fail in turn
         log.exception("cannot render %s", APOLOGY_RESPONSE)
-    apology = create_bot_utterance({**message, "text": message.get("text") or FALLBACK_TEXT,
-                                    "utter_action": APOLOGY_RESPONSE})
+    apology = create_bot_utterance(
+        {**message, "text": message.get("text") or FALLBACK_TEXT, "utter_action": APOLOGY_RESPONSE}
+    )
     events: list[Event] = [apology, UserUtteranceReverted()]
     before = _state_before_the_message(tracker, domain)
     rewound = tracker.copy()
@@ -93,8 +99,9 @@ async def rewind_with_apology(tracker: DialogueStateTracker, domain: Domain, out
         rewound.update(event, domain)
     if rewound.active_loop_name != before.active_loop_name:
         events.append(ActiveLoop(before.active_loop_name))
-    events += [SlotSet(name, before.get_slot(name)) for name in before.slots
-               if rewound.get_slot(name) != before.get_slot(name)]
+    events += [
+        SlotSet(name, before.get_slot(name)) for name in before.slots if rewound.get_slot(name) != before.get_slot(name)
+    ]
     return [*events, ActionExecuted(ACTION_LISTEN_NAME)]
 
 
@@ -115,13 +122,21 @@ class QuietRejections(logging.Filter):
 def install() -> None:
     """Wrap ``MessageProcessor._run_action`` (idempotent)."""
     if not rasa.__version__.startswith(SUPPORTED_RASA):
-        raise RuntimeError(f"assistant.rasa_server.action_failures was written for Rasa {SUPPORTED_RASA}x, not {rasa.__version__}")
+        raise RuntimeError(
+            f"assistant.rasa_server.action_failures was written for Rasa {SUPPORTED_RASA}x, not {rasa.__version__}"
+        )
     original = MessageProcessor._run_action
     if getattr(original, _INSTALLED, False):
         return
 
-    async def run_action(self: MessageProcessor, action: Action, tracker: DialogueStateTracker,
-                         output_channel: OutputChannel, nlg: NaturalLanguageGenerator, prediction: Any) -> bool:
+    async def run_action(
+        self: MessageProcessor,
+        action: Action,
+        tracker: DialogueStateTracker,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        prediction: Any,
+    ) -> bool:
         if action.name() == ACTION_LISTEN_NAME:
             return await original(self, action, tracker, output_channel, nlg, prediction)
         inner = action.run
@@ -134,13 +149,15 @@ def install() -> None:
             except Exception as exc:
                 raise _ActionFailed(exc) from None
 
-        action.run = guarded  # type: ignore[method-assign]
+        action.run = guarded
         try:
             return await original(self, action, tracker, output_channel, nlg, prediction)
         except _ActionFailed as failure:
             # The exception's text can hold the action server's reply, which
             # holds the tracker: only its kind is logged.
-            log.warning("action %s could not run (%s); the worker is asked to say it again", action.name(), failure.kind)
+            log.warning(
+                "action %s could not run (%s); the worker is asked to say it again", action.name(), failure.kind
+            )
             events = await rewind_with_apology(tracker, self.domain, output_channel, nlg)
             for event in events:
                 tracker.update(event, self.domain)
@@ -150,5 +167,5 @@ def install() -> None:
             del action.run
 
     setattr(run_action, _INSTALLED, True)
-    MessageProcessor._run_action = run_action  # type: ignore[method-assign]
+    MessageProcessor._run_action = run_action
     logging.getLogger("rasa.core.actions.action").addFilter(QuietRejections())

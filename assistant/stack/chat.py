@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from typing import Any, Optional
+from typing import Any
 
 import aiohttp
 
@@ -55,7 +55,10 @@ class TerminalChat:
                 try:
                     replies = await self.send(session, self.resolve(typed.strip()))
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                    print(f"assistant> (not reachable at {self.webhook}: {exc.__class__.__name__}; is `assistant up` running?)")
+                    print(
+                        f"assistant> (not reachable at {self.webhook}: {exc.__class__.__name__}; is `assistant "
+                        f"up` running?)"
+                    )
                     continue
                 self.choices = []
                 for message in replies:
@@ -65,22 +68,27 @@ class TerminalChat:
                     self.choices.extend(payloads)
 
 
-def _read_line() -> Optional[str]:
+def _read_line() -> str | None:
     try:
         return input("you> ")
     except EOFError:
         return None
 
 
-async def _next_line() -> Optional[str]:
+async def _next_line() -> str | None:
     """The next typed line, read in a daemon thread: a chat stopped by a signal must not wait for Enter."""
     loop = asyncio.get_running_loop()
-    line: asyncio.Future[Optional[str]] = loop.create_future()
+    line: asyncio.Future[str | None] = loop.create_future()
 
     def read() -> None:
         typed = _read_line()
+
+        def answer() -> None:
+            if not line.done():
+                line.set_result(typed)
+
         try:
-            loop.call_soon_threadsafe(lambda: line.done() or line.set_result(typed))
+            loop.call_soon_threadsafe(answer)
         except RuntimeError:  # the chat ended meanwhile
             pass
 

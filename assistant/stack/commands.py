@@ -8,8 +8,8 @@ import logging
 import threading
 from typing import Any
 
-from assistant.cli import CommandError
-from assistant.config import Settings
+from assistant.core.commands import CommandError
+from assistant.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,12 @@ def _add_port_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
-    flags = {"host": args.host, "backend_port": args.backend_port, "actions_port": args.actions_port, "rasa_port": args.rasa_port}
+    flags = {
+        "host": args.host,
+        "backend_port": args.backend_port,
+        "actions_port": args.actions_port,
+        "rasa_port": args.rasa_port,
+    }
     return dataclasses.replace(settings, **{name: value for name, value in flags.items() if value is not None})
 
 
@@ -60,15 +65,18 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(settings: Settings, supervisor: Any, rasa_api_token: str) -> str:
-    from assistant.channels.environment import summary_lines
     from assistant.console.demo import login_hint
+    from assistant.stack.channel_setup import summary_lines
 
     lines = ["", "The field assistant is up."]
     for spec in supervisor.specs:
         lines.append(f"  {spec.name:<9} {spec.url}")
     lines += [
         f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook",
-        f"  Rasa API  {settings.rasa_base_url}/model/parse?token={rasa_api_token}  (token kept in data/secrets/rasa_token)",
+        (
+            f"  Rasa API  {settings.rasa_base_url}/model/parse?token={rasa_api_token}  (token kept in "
+            f"data/secrets/rasa_token)"
+        ),
         *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
         login_hint(settings),
@@ -87,8 +95,12 @@ def _check_ports_free(settings: Settings) -> None:
     """
     from assistant.stack.process import port_free
 
-    wanted = {"backend": settings.backend_port, "actions": settings.actions_port,
-              "rasa": settings.rasa_port, "console": settings.console_port}
+    wanted = {
+        "backend": settings.backend_port,
+        "actions": settings.actions_port,
+        "rasa": settings.rasa_port,
+        "console": settings.console_port,
+    }
     taken = [f"{name} port {port}" for name, port in wanted.items() if not port_free(settings.host, port)]
     if taken:
         raise CommandError(
@@ -98,11 +110,12 @@ def _check_ports_free(settings: Settings) -> None:
 
 
 def bring_up(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.secrets import rasa_token
     from assistant.stack.chat import run_chat
-    from assistant.stack.secrets import rasa_token, service_token
     from assistant.stack.services import stack_services
     from assistant.stack.shutdown import StopRequested, ignore_stop_signals, say, stop_on_signals
     from assistant.stack.supervisor import Supervisor
+    from assistant.stack.tokens import service_token
     from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
 
     settings = _with_flags(args, settings)
@@ -117,15 +130,18 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     prune_models(settings, keep=model)
 
     api_token = rasa_token(settings)
-    supervisor = Supervisor(stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs")
+    supervisor = Supervisor(
+        stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs"
+    )
     with stop_on_signals():
         try:
             say("Starting backend, action server and Rasa...")
             supervisor.start_all()
             say(_summary(settings, supervisor, api_token))
             if args.chat:
-                threading.Thread(target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone},
-                                 name="supervisor", daemon=True).start()
+                threading.Thread(
+                    target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone}, name="supervisor", daemon=True
+                ).start()
                 run_chat(settings.rasa_base_url, args.worker)
             else:
                 supervisor.watch(on_poll=_stop_if_output_gone)

@@ -11,17 +11,17 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 
 ReadyCheck = Callable[[], bool]
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent() -> Optional[Callable[[], None]]:
+def _die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child receive SIGTERM when its parent dies (Linux).
 
     That is what ends the services when ``assistant up`` is killed outright
@@ -42,7 +42,7 @@ def _die_with_parent() -> Optional[Callable[[], None]]:
     return arm
 
 
-def http_ok(url: str, timeout: float = 2.0, headers: Optional[Mapping[str, str]] = None) -> bool:
+def http_ok(url: str, timeout: float = 2.0, headers: Mapping[str, str] | None = None) -> bool:
     request = urllib.request.Request(url, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -64,22 +64,27 @@ def port_free(host: str, port: int) -> bool:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None) -> None:
+    def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.command = list(command)
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
-        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0  # time.monotonic() of the latest start
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches the
             # supervisor only, which then stops the children in order.
             self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=PROJECT_DIR,
-                start_new_session=True, preexec_fn=_die_with_parent(),
+                self.command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=PROJECT_DIR,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         self.started_at = time.monotonic()
         return self
@@ -89,14 +94,16 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
 
     def wait_until_ready(self, ready: ReadyCheck, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}; last output:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.process.returncode}; last output:\n{self.log_tail()}"
+                )
             if ready():
                 return
             time.sleep(0.25)

@@ -6,12 +6,12 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from assistant.channels.environment import channel_environment
-from assistant.config import PROJECT_DIR, Settings, settings_environment
-from assistant.console.service import console_service
+from assistant.core.config import PROJECT_DIR, Settings, settings_environment
+from assistant.stack.channel_setup import channel_environment
+from assistant.stack.console_service import console_service
 from assistant.stack.endpoints import write_endpoints
 from assistant.stack.process import http_ok
 from assistant.stack.supervisor import ServiceSpec
@@ -41,14 +41,30 @@ def service_environment(settings: Settings, service_token: str) -> dict[str, str
     }
 
 
-def rasa_service(settings: Settings, model: Path, rasa_token: str, env: Mapping[str, str], name: str = "rasa") -> ServiceSpec:
+def rasa_service(
+    settings: Settings, model: Path, rasa_token: str, env: Mapping[str, str], name: str = "rasa"
+) -> ServiceSpec:
     """One ``rasa run``; a district runs several against one tracker store and lock store."""
     return ServiceSpec(
         name=name,
-        command=[sys.executable, "-m", "assistant.rasa_server", "run", "--enable-api", "--auth-token", rasa_token,
-                 "--model", str(model), "--endpoints", str(write_endpoints(settings)),
-                 "--credentials", str(CREDENTIALS_FILE), "--interface", settings.host,
-                 "--port", str(settings.rasa_port)],
+        command=[
+            sys.executable,
+            "-m",
+            "assistant.rasa_server",
+            "run",
+            "--enable-api",
+            f"--auth-token={rasa_token}",  # with "=": a generated token may start with "-"
+            "--model",
+            str(model),
+            "--endpoints",
+            str(write_endpoints(settings)),
+            "--credentials",
+            str(CREDENTIALS_FILE),
+            "--interface",
+            settings.host,
+            "--port",
+            str(settings.rasa_port),
+        ],
         url=settings.rasa_base_url,
         ready=lambda: _rasa_model_loaded(settings, rasa_token),
         env={**env, "ASSISTANT_RASA_PORT": str(settings.rasa_port)},
@@ -61,8 +77,19 @@ def stack_services(settings: Settings, model: Path, service_token: str, rasa_tok
     python = sys.executable
     backend = ServiceSpec(
         name="backend",
-        command=[python, "-m", "assistant.cli", "serve", "backend", "--db", settings.database_url,
-                 "--host", settings.host, "--port", str(settings.backend_port)],
+        command=[
+            python,
+            "-m",
+            "assistant.cli",
+            "serve",
+            "backend",
+            "--db",
+            settings.database_url,
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.backend_port),
+        ],
         url=settings.backend_base_url,
         ready=lambda: http_ok(f"{settings.backend_base_url}/health"),
         env=env,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
 
 from assistant.stack.process import ManagedProcess, ReadyCheck
 
@@ -62,7 +62,7 @@ class Supervisor:
             self.stop_all()
             raise
 
-    def watch(self, poll_seconds: float = 1.0, on_poll: Optional[Callable[[], None]] = None) -> None:
+    def watch(self, poll_seconds: float = 1.0, on_poll: Callable[[], None] | None = None) -> None:
         """Block, restarting crashed services with backoff, until ``stop_all``.
 
         The assistant keeps working while one part restarts: the action

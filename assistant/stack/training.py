@@ -17,11 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.config import PROJECT_DIR, Settings
+from assistant.core.config import PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "domain", "nlu")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "domain", "nlu", "dialogue")
+# NLU examples and synonyms; rules and stories (README: why not Rasa's usual data/).
+TRAINING_DATA = ("nlu", "dialogue")
 
 
 class TrainingError(RuntimeError):
@@ -71,17 +73,27 @@ def ensure_model(settings: Settings) -> Path:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=settings.models_path, prefix=".training-") as scratch:
         command = [
-            sys.executable, "-m", "rasa", "train",
-            "--config", str(project / "config.yml"),
-            "--domain", str(domain_path(project)),
-            "--data", str(project / "nlu"),
-            "--out", scratch,
-            "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "--config",
+            str(project / "config.yml"),
+            "--domain",
+            str(domain_path(project)),
+            "--data",
+            *(str(project / name) for name in TRAINING_DATA),
+            "--out",
+            scratch,
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
         result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise TrainingError(f"rasa train failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise TrainingError(
+                f"rasa train failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         trained = Path(scratch) / target.name
         if not trained.is_file():
             raise TrainingError(f"rasa train produced no {target.name}:\n{result.stdout[-2000:]}")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from actions.backend import Timeouts
 from actions.services import Services, use
-from assistant.config import load_settings
+from assistant.core.backend_client import Timeouts
+from assistant.core.config import load_settings
 from tests.support.backend import RunningBackend
 from tests.support.processes import free_port
 
@@ -23,9 +23,15 @@ TEST_TIMEOUTS = Timeouts(connect=1.0, total=2.0, retries=1, backoff=0.05)
 def make_services(tmp_path: Path) -> Callable[..., Services]:
     """``make_services(backend_url, token, data_dir=...)``: build and install the action server's parts."""
 
-    def make(backend_url: str, token: str = "no-token", data_dir: Path = tmp_path / "device", default_worker: str = "") -> Services:
+    def make(
+        backend_url: str, token: str = "no-token", data_dir: Path = tmp_path / "device", default_worker: str = ""
+    ) -> Services:
         settings = dataclasses.replace(
-            load_settings(), data_dir=data_dir, backend_url=backend_url, service_token=token, default_worker=default_worker
+            load_settings(),
+            data_dir=data_dir,
+            backend_url=backend_url,
+            service_token=token,
+            default_worker=default_worker,
         )
         parts = Services.from_settings(settings, TEST_TIMEOUTS)
         use(parts)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
@@ -39,10 +39,22 @@ def consult_rows(backend: RunningBackend, patient_id: str) -> list[dict]:
         return [dict(row._mapping) for row in rows]
 
 
-def confirmed_consult(patient_id: str, urgency: str = "urgent", channel: str = "voice", sender: str = "W001",  # type: ignore[no-untyped-def]
-                      session: Optional[float] = None, earlier_turns: int = 0):
+def confirmed_consult(
+    patient_id: str,
+    urgency: str = "urgent",
+    channel: str = "voice",
+    sender: str = "W001",  # type: ignore[no-untyped-def]
+    session: float | None = None,
+    earlier_turns: int = 0,
+):
     """The "yes" that books; the same ``session`` and ``earlier_turns`` make the same turn."""
-    slots = {"specialty": "cardiology", "urgency": urgency, "patient_id": patient_id, "reason": "chest pain", "confirmed": True}
+    slots = {
+        "specialty": "cardiology",
+        "urgency": urgency,
+        "patient_id": patient_id,
+        "reason": "chest pain",
+        "confirmed": True,
+    }
     message = user_message("yes", "affirm", metadata={"channel": channel, "language": "en"})
     history = [{"event": "user", "text": f"turn {n}"} for n in range(earlier_turns)]
     return tracker(message, slots, sender=sender, session=session, history=history)
@@ -54,7 +66,9 @@ async def run(action, conversation) -> tuple[list[str], list[dict]]:  # type: ig
     return said(dispatcher), events
 
 
-async def test_read_back_then_booking_answers_with_specialist_time_and_link(online: Services, sqlite_backend: RunningBackend) -> None:
+async def test_read_back_then_booking_answers_with_specialist_time_and_link(
+    online: Services, sqlite_backend: RunningBackend
+) -> None:
     patient_id = patient()
     conversation = confirmed_consult(patient_id)
 
@@ -65,7 +79,13 @@ async def test_read_back_then_booking_answers_with_specialist_time_and_link(onli
     assert reply.startswith("Booked: Dr.") and "teams.microsoft.com/l/call" in reply
     assert slot_events(events)["specialty"] is None  # the form is cleared for the next request
     assert consult_rows(sqlite_backend, patient_id) == [
-        {"urgency": "urgent", "status": "scheduled", "requested_by": "W001", "channel": "voice", "conversation_id": "W001"}
+        {
+            "urgency": "urgent",
+            "status": "scheduled",
+            "requested_by": "W001",
+            "channel": "voice",
+            "conversation_id": "W001",
+        }
     ]
 
 
@@ -82,12 +102,15 @@ async def test_running_the_same_turn_again_never_books_twice(online: Services, s
 async def test_emergency_skips_the_questions_and_says_108(online: Services, sqlite_backend: RunningBackend) -> None:
     patient_id = patient()
     opening = user_message(
-        f"emergency cardiology consult for patient {patient_id}", "request_consult",
+        f"emergency cardiology consult for patient {patient_id}",
+        "request_consult",
         [entity("urgency", "emergency"), entity("specialty", "cardiology"), entity("patient_id", patient_id)],
     )
     candidates = {"urgency": "emergency", "specialty": "cardiology", "patient_id": patient_id}
     dispatcher = CollectingDispatcher()
-    events = await ValidateConsultForm().run(dispatcher, tracker(opening, active_loop="consult_form", candidates=candidates), domain())
+    events = await ValidateConsultForm().run(
+        dispatcher, tracker(opening, active_loop="consult_form", candidates=candidates), domain()
+    )
     assert "108" in said(dispatcher)[0]
     assert slot_events(events)["requested_slot"] is None  # nothing left to ask: book now
 
@@ -126,7 +149,9 @@ async def test_an_emergency_with_the_hub_down_still_says_108(offline: Services) 
     assert shown(dispatcher) == [{"outbox": "queued"}]  # the web page marks it
 
 
-async def test_a_hub_that_never_answers_counts_as_unreachable(make_services: Callable[..., Services], silent_backend_url: str) -> None:
+async def test_a_hub_that_never_answers_counts_as_unreachable(
+    make_services: Callable[..., Services], silent_backend_url: str
+) -> None:
     parts = make_services(silent_backend_url, "token")
     (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient()))
     assert "saved on this phone" in reply
@@ -148,9 +173,17 @@ async def test_an_unregistered_sender_acts_for_the_configured_default_worker(
     assert reply.startswith("Booked: Dr.")
     # Attributed to the default worker, still traceable to the conversation it came from.
     assert consult_rows(sqlite_backend, patient_id) == [
-        {"urgency": "urgent", "status": "scheduled", "requested_by": "W002", "channel": "voice", "conversation_id": "eval-sender-7"}
+        {
+            "urgency": "urgent",
+            "status": "scheduled",
+            "requested_by": "W002",
+            "channel": "voice",
+            "conversation_id": "eval-sender-7",
+        }
     ]
-    (status,), _ = await run(ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="eval-sender-7"))
+    (status,), _ = await run(
+        ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="eval-sender-7")
+    )
     assert patient_id in status
 
 
@@ -170,29 +203,40 @@ async def test_an_unregistered_senders_queued_consult_is_delivered_for_the_defau
 async def test_status_lists_open_and_queued_consults(online: Services, make_services: Callable[..., Services]) -> None:
     patient_id = patient()
     await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W002"))
-    (reply,), _ = await run(ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002"))
+    (reply,), _ = await run(
+        ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002")
+    )
     assert reply.startswith("Your consults:") and patient_id in reply
 
     make_services("http://127.0.0.1:9", data_dir=online.settings.data_dir)  # the hub goes away
     queued = patient()
     await run(ActionBookConsult(), confirmed_consult(queued, sender="W002"))
-    replies, _ = await run(ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002"))
+    replies, _ = await run(
+        ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="W002")
+    )
     assert "can't reach the hub" in replies[0] and queued in replies[1]
 
 
-async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(online: Services, sqlite_backend: RunningBackend) -> None:
+async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(
+    online: Services, sqlite_backend: RunningBackend
+) -> None:
     first, second = patient(), patient()
     for patient_id in (first, second):
         await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W003"))
 
     opening = user_message("cancel my consult", "cancel_consult")
     dispatcher = CollectingDispatcher()
-    events = await ValidateCancelForm().run(dispatcher, tracker(opening, sender="W003", active_loop="cancel_form"), domain())
+    events = await ValidateCancelForm().run(
+        dispatcher, tracker(opening, sender="W003", active_loop="cancel_form"), domain()
+    )
     assert slot_events(events).get("consult_to_cancel") is None  # several open: the form asks which
     # Rasa validates again with the slots the start action cleared: still nothing decided.
     events = await ValidateCancelForm().run(
-        CollectingDispatcher(), tracker(opening, sender="W003", active_loop="cancel_form",
-                                        candidates={"consult_to_cancel": None, "confirmed": None}), domain()
+        CollectingDispatcher(),
+        tracker(
+            opening, sender="W003", active_loop="cancel_form", candidates={"consult_to_cancel": None, "confirmed": None}
+        ),
+        domain(),
     )
     assert slot_events(events).get("confirmed") is None and slot_events(events).get("consult_to_cancel") is None
     (question,), _ = await run(AskConsultToCancel(), tracker(opening, sender="W003"))
@@ -202,11 +246,15 @@ async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(online: Ser
     answer = user_message("two", "inform")
     dispatcher = CollectingDispatcher()
     events = await ValidateCancelForm().run(
-        dispatcher, tracker(answer, {"requested_slot": "consult_to_cancel"}, sender="W003", active_loop="cancel_form"), domain()
+        dispatcher,
+        tracker(answer, {"requested_slot": "consult_to_cancel"}, sender="W003", active_loop="cancel_form"),
+        domain(),
     )
     chosen = slot_events(events)["consult_to_cancel"]
     assert chosen["patient_id"] == first
-    (readback,), _ = await run(ActionAskCancelConfirmed(), tracker(answer, {"consult_to_cancel": chosen}, sender="W003"))
+    (readback,), _ = await run(
+        ActionAskCancelConfirmed(), tracker(answer, {"consult_to_cancel": chosen}, sender="W003")
+    )
     assert first in readback and "yes or no" in readback
 
     yes = tracker(user_message("yes", "affirm"), {"consult_to_cancel": chosen, "confirmed": True}, sender="W003")
@@ -219,8 +267,12 @@ async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(online: Ser
 async def test_cancelling_a_request_still_in_the_outbox_withdraws_it(offline: Services) -> None:
     patient_id = patient()
     await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W001"))
-    opening = user_message(f"cancel the consult for patient {patient_id}", "cancel_consult", [entity("patient_id", patient_id)])
-    events = await ValidateCancelForm().run(CollectingDispatcher(), tracker(opening, active_loop="cancel_form"), domain())
+    opening = user_message(
+        f"cancel the consult for patient {patient_id}", "cancel_consult", [entity("patient_id", patient_id)]
+    )
+    events = await ValidateCancelForm().run(
+        CollectingDispatcher(), tracker(opening, active_loop="cancel_form"), domain()
+    )
     chosen = slot_events(events)["consult_to_cancel"]
     assert chosen["key"] and chosen["patient_id"] == patient_id
     (reply,), _ = await run(ActionCancelConsult(), tracker(opening, {"consult_to_cancel": chosen, "confirmed": True}))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,20 +17,28 @@ from tests.support.backend import RunningBackend
 from tests.support.trackers import domain, entity, said, shown, slot_events, tracker, user_message
 
 COMPLETE = {
-    "patient_id": "4521", "age": 45.0, "sex": "female", "complaint": "fever and cough",
+    "patient_id": "4521",
+    "age": 45.0,
+    "sex": "female",
+    "complaint": "fever and cough",
     "vitals": {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "temperature_unit": "F", "pulse": 88},
     "notes": "",
 }
 
 
 async def validate(
-    message: dict[str, Any], requested: Optional[str], candidates: dict[str, Any], slots: Optional[dict[str, Any]] = None,
+    message: dict[str, Any],
+    requested: str | None,
+    candidates: dict[str, Any],
+    slots: dict[str, Any] | None = None,
     language: str = "en",
 ) -> tuple[list[str], dict[str, Any]]:
     """One turn of the encounter form: what the worker hears and the slots that result."""
     dispatcher = CollectingDispatcher()
     conversation = tracker(
-        message, {**(slots or {}), "requested_slot": requested, "language": language}, active_loop="encounter_form",
+        message,
+        {**(slots or {}), "requested_slot": requested, "language": language},
+        active_loop="encounter_form",
         candidates=candidates,
     )
     events = await ValidateEncounterForm().run(dispatcher, conversation, domain())
@@ -40,13 +48,25 @@ async def validate(
 @pytest.mark.parametrize(
     "spoken, expected",
     [
-        ("bp 140 over 90 temperature 101 pulse 88", {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "temperature_unit": "F", "pulse": 88}),
-        ("bp one forty over ninety, temperature ninety eight point six", {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 98.6, "temperature_unit": "F"}),
+        (
+            "bp 140 over 90 temperature 101 pulse 88",
+            {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "temperature_unit": "F", "pulse": 88},
+        ),
+        (
+            "bp one forty over ninety, temperature ninety eight point six",
+            {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 98.6, "temperature_unit": "F"},
+        ),
         ("bp ek sau bees bata assi pulse nabbe", {"systolic_bp": 120, "diastolic_bp": 80, "pulse": 90}),
-        ("बीपी 130/80, पल्स 76, तापमान 37.5", {"systolic_bp": 130, "diastolic_bp": 80, "pulse": 76, "temperature": 37.5, "temperature_unit": "C"}),
+        (
+            "बीपी 130/80, पल्स 76, तापमान 37.5",
+            {"systolic_bp": 130, "diastolic_bp": 80, "pulse": 76, "temperature": 37.5, "temperature_unit": "C"},
+        ),
         ("spo2 97 weight 12 kg", {"spo2": 97, "weight_kg": 12}),
         ("wajan dhai kilo", {"weight_kg": 2.5}),
-        ("temperature 38 degrees c and respiratory rate 24", {"temperature": 38, "temperature_unit": "C", "respiratory_rate": 24}),
+        (
+            "temperature 38 degrees c and respiratory rate 24",
+            {"temperature": 38, "temperature_unit": "C", "respiratory_rate": 24},
+        ),
         ("140/90", {"systolic_bp": 140, "diastolic_bp": 90}),
         ("fever since three days", {}),
     ],
@@ -59,7 +79,11 @@ def test_vitals_from_one_sentence(spoken: str, expected: dict[str, Any]) -> None
     "spoken, whole, unheard",
     [
         # What tiny.en wrote for "one hundred forty over ninety" on one machine.
-        ("blood pressure 140 overnight temperature 98.6 pulse 88", {"temperature": 98.6, "temperature_unit": "F", "pulse": 88}, ("bp",)),
+        (
+            "blood pressure 140 overnight temperature 98.6 pulse 88",
+            {"temperature": 98.6, "temperature_unit": "F", "pulse": 88},
+            ("bp",),
+        ),
         ("bp one forty", {}, ("bp",)),
         ("bp 140 over, pulse 72", {"pulse": 72}, ("bp",)),
         ("temperature ninety eight point", {}, ("temperature",)),
@@ -71,19 +95,27 @@ def test_vitals_from_one_sentence(spoken: str, expected: dict[str, Any]) -> None
         ("fever since three days", {}, ()),  # a complaint, not a temperature
     ],
 )
-def test_a_vital_named_but_not_heard_whole_is_unheard_never_partial(spoken: str, whole: dict[str, Any], unheard: tuple[str, ...]) -> None:
+def test_a_vital_named_but_not_heard_whole_is_unheard_never_partial(
+    spoken: str, whole: dict[str, Any], unheard: tuple[str, ...]
+) -> None:
     reading = read_vitals(spoken)
     assert reading.values == whole and reading.unheard == unheard
 
 
 def test_impossible_vitals_are_found_with_the_backends_ranges() -> None:
-    assert [p.field for p in problems(parse_vitals("bp 20/10 temperature 60 c pulse 88"))] == ["systolic_bp", "diastolic_bp", "temperature_c"]
+    assert [p.field for p in problems(parse_vitals("bp 20/10 temperature 60 c pulse 88"))] == [
+        "systolic_bp",
+        "diastolic_bp",
+        "temperature_c",
+    ]
     assert problems(parse_vitals("temperature 101")) == []
 
 
 async def test_opening_sentence_fills_what_it_names_including_vitals() -> None:
     opening = "log encounter for patient 1187, 45 year old female, bp 140 over 90 pulse 88"
-    message = user_message(opening, "log_encounter", [entity("patient_id", "1187"), entity("age", "45"), entity("sex", "female")])
+    message = user_message(
+        opening, "log_encounter", [entity("patient_id", "1187"), entity("age", "45"), entity("sex", "female")]
+    )
     replies, slots = await validate(message, None, {"patient_id": "1187", "age": "45", "sex": "female"})
     assert replies == []
     assert slots["patient_id"] == "1187" and slots["age"] == 45.0 and slots["sex"] == "female"
@@ -108,8 +140,13 @@ async def test_the_reason_is_given_in_hindi_too() -> None:
 async def test_a_number_picked_up_in_passing_never_overwrites_a_good_answer() -> None:
     history = [{"event": "slot", "name": "age", "value": 45.0}]
     message = user_message("4521", entities=[entity("age", "4521")])
-    conversation = tracker(message, {"requested_slot": "patient_id", "age": 45.0}, active_loop="encounter_form",
-                           history=history, candidates={"patient_id": "4521", "age": "4521"})
+    conversation = tracker(
+        message,
+        {"requested_slot": "patient_id", "age": 45.0},
+        active_loop="encounter_form",
+        history=history,
+        candidates={"patient_id": "4521", "age": "4521"},
+    )
     dispatcher = CollectingDispatcher()
     events = slot_events(await ValidateEncounterForm().run(dispatcher, conversation, domain()))
     assert said(dispatcher) == []
@@ -141,9 +178,15 @@ async def test_saying_the_new_value_at_read_back_corrects_it_at_once() -> None:
     assert slots["vitals"]["systolic_bp"] == 130 and slots["vitals"]["pulse"] == 88
 
 
-async def test_read_back_and_save_record_the_channel_and_conversation(online: Services, sqlite_backend: RunningBackend) -> None:
+async def test_read_back_and_save_record_the_channel_and_conversation(
+    online: Services, sqlite_backend: RunningBackend
+) -> None:
     patient_id = str(random.randint(100_000, 999_999))
-    yes = tracker(user_message("haan", "affirm", metadata={"channel": "whatsapp"}), {**COMPLETE, "patient_id": patient_id, "language": "hi"}, sender="W002")
+    yes = tracker(
+        user_message("haan", "affirm", metadata={"channel": "whatsapp"}),
+        {**COMPLETE, "patient_id": patient_id, "language": "hi"},
+        sender="W002",
+    )
 
     dispatcher = CollectingDispatcher()
     await ActionAskEncounterConfirmed().run(dispatcher, yes, domain())
@@ -155,7 +198,10 @@ async def test_read_back_and_save_record_the_channel_and_conversation(online: Se
     assert said(dispatcher) == [f"सेव हो गया। मरीज़ {patient_id} की विज़िट दर्ज हो गई।"]
     with sqlite_backend.db.connect() as connection:
         row = connection.execute(
-            text("SELECT age_years, sex, systolic_bp, temperature_c, channel, conversation_id, worker_id FROM encounters WHERE patient_ref = :p"),
+            text(
+                "SELECT age_years, sex, systolic_bp, temperature_c, channel, conversation_id, worker_id FROM "
+                "encounters WHERE patient_ref = :p"
+            ),
             {"p": patient_id},
         ).one()
     assert tuple(row) == (45.0, "female", 140, 38.3, "whatsapp", "W002", "W002")
@@ -163,16 +209,25 @@ async def test_read_back_and_save_record_the_channel_and_conversation(online: Se
 
 async def test_free_text_is_only_taken_as_the_answer_to_its_own_question() -> None:
     history = [{"event": "slot", "name": "complaint", "value": "fever and cough"}]
-    message = user_message("bp one forty over ninety temperature one oh one", entities=[entity("complaint", "one oh one")])
-    conversation = tracker(message, {**COMPLETE, "vitals": None, "notes": None, "requested_slot": "vitals"},
-                           active_loop="encounter_form", history=history, candidates={"complaint": "one oh one"})
+    message = user_message(
+        "bp one forty over ninety temperature one oh one", entities=[entity("complaint", "one oh one")]
+    )
+    conversation = tracker(
+        message,
+        {**COMPLETE, "vitals": None, "notes": None, "requested_slot": "vitals"},
+        active_loop="encounter_form",
+        history=history,
+        candidates={"complaint": "one oh one"},
+    )
     events = slot_events(await ValidateEncounterForm().run(CollectingDispatcher(), conversation, domain()))
     assert events["complaint"] == "fever and cough"
     assert events["vitals"] == {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "temperature_unit": "F"}
 
 
 async def test_a_bare_yes_is_not_a_complaint() -> None:
-    replies, slots = await validate(user_message("yes", "affirm"), "complaint", {"complaint": "yes"}, {"patient_id": "1"})
+    replies, slots = await validate(
+        user_message("yes", "affirm"), "complaint", {"complaint": "yes"}, {"patient_id": "1"}
+    )
     assert replies == ["Please say a few words."] and slots["complaint"] is None
 
 
@@ -188,7 +243,10 @@ async def test_with_the_hub_unreachable_the_encounter_waits_in_the_outbox(offlin
     dispatcher = CollectingDispatcher()
     await ActionSaveEncounter().run(dispatcher, yes, domain())
     assert said(dispatcher) == [
-        "The hub can't be reached right now. The visit is saved on this phone and will be sent when the connection returns."
+        (
+            "The hub can't be reached right now. The visit is saved on this phone and will be sent when the "
+            "connection returns."
+        )
     ]
     assert shown(dispatcher) == [{"outbox": "queued"}]
     (queued,) = await offline.outbox.pending("W001", "encounter")
@@ -201,8 +259,9 @@ HEARD_WHOLE = {"temperature": 98.6, "temperature_unit": "F", "pulse": 88}
 
 async def ask_vitals(slots: dict[str, Any], language: str = "en") -> list[str]:
     dispatcher = CollectingDispatcher()
-    conversation = tracker(user_message("x"), {**slots, "requested_slot": "vitals", "language": language},
-                           active_loop="encounter_form")
+    conversation = tracker(
+        user_message("x"), {**slots, "requested_slot": "vitals", "language": language}, active_loop="encounter_form"
+    )
     await AskVitals().run(dispatcher, conversation, domain())
     return said(dispatcher)
 
@@ -227,19 +286,25 @@ async def test_a_half_heard_vital_is_asked_again_by_name_and_the_rest_is_kept() 
 
 async def test_skipping_a_half_heard_vital_keeps_only_what_was_heard_whole() -> None:
     partial = {"values": HEARD_WHOLE, "missing": ["bp"]}
-    replies, slots = await validate(user_message("skip", "deny"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial))
+    replies, slots = await validate(
+        user_message("skip", "deny"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial)
+    )
     assert slots["vitals"] == HEARD_WHOLE and slots["vitals_partial"] is None
 
 
 async def test_a_second_half_heard_answer_is_asked_again_too() -> None:
     partial = {"values": HEARD_WHOLE, "missing": ["bp"]}
-    _, slots = await validate(user_message("bp one forty"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial))
+    _, slots = await validate(
+        user_message("bp one forty"), "vitals", {}, dict(COMPLETE, vitals=None, vitals_partial=partial)
+    )
     assert slots["vitals"] is None and slots["requested_slot"] == "vitals"
     assert slots.get("vitals_partial", partial) == partial  # still waiting for the BP, the rest still kept
 
 
 async def test_a_half_heard_correction_at_read_back_asks_for_the_vitals_again() -> None:
-    _, slots = await validate(user_message("no, the bp is one forty", "deny"), "confirmed", {"confirmed": False}, COMPLETE)
+    _, slots = await validate(
+        user_message("no, the bp is one forty", "deny"), "confirmed", {"confirmed": False}, COMPLETE
+    )
     assert slots["vitals"] is None and slots["requested_slot"] == "vitals"
     assert slots["vitals_partial"]["missing"] == ["bp"] and slots["vitals_partial"]["values"]["pulse"] == 88
 
@@ -247,8 +312,13 @@ async def test_a_half_heard_correction_at_read_back_asks_for_the_vitals_again() 
 async def test_vitals_said_in_passing_never_overwrite_the_ones_given() -> None:
     history = [{"event": "slot", "name": "vitals", "value": COMPLETE["vitals"]}]
     message = user_message("she says her bp was 150 over 100 last month")
-    conversation = tracker(message, {**COMPLETE, "notes": None, "complaint": None, "requested_slot": "complaint"},
-                           active_loop="encounter_form", history=history, candidates={"complaint": message["text"]})
+    conversation = tracker(
+        message,
+        {**COMPLETE, "notes": None, "complaint": None, "requested_slot": "complaint"},
+        active_loop="encounter_form",
+        history=history,
+        candidates={"complaint": message["text"]},
+    )
     events = slot_events(await ValidateEncounterForm().run(CollectingDispatcher(), conversation, domain()))
     assert events["vitals"]["systolic_bp"] == 140
 
@@ -264,17 +334,23 @@ async def test_an_age_cut_short_is_asked_again(answer: str) -> None:
 
 async def test_an_age_tagged_in_passing_but_cut_short_is_not_taken() -> None:
     said_text = "patient 4521 age forty five point"
-    message = user_message(said_text, entities=[entity("patient_id", "4521", said_text), entity("age", "45", said_text, "forty five")])
+    message = user_message(
+        said_text, entities=[entity("patient_id", "4521", said_text), entity("age", "45", said_text, "forty five")]
+    )
     _, slots = await validate(message, "patient_id", {"patient_id": "4521", "age": "45"})
     assert slots["patient_id"] == "4521" and slots["age"] is None
 
 
-@pytest.mark.parametrize("answer, expected", [("45 21", "4521"), ("for five to one", "4521"), ("patient id 452 1", "4521")])
+@pytest.mark.parametrize(
+    "answer, expected", [("45 21", "4521"), ("for five to one", "4521"), ("patient id 452 1", "4521")]
+)
 async def test_a_patient_id_heard_in_pieces_is_one_id(answer: str, expected: str) -> None:
     _, slots = await validate(user_message(answer), "patient_id", {"patient_id": answer})
     assert slots["patient_id"] == expected
 
 
 async def test_a_patient_id_cut_short_is_asked_again() -> None:
-    replies, slots = await validate(user_message("four five two one point"), "patient_id", {"patient_id": "four five two one point"})
+    replies, slots = await validate(
+        user_message("four five two one point"), "patient_id", {"patient_id": "four five two one point"}
+    )
     assert replies == ["I did not get the whole patient ID. Please say it again."] and slots["patient_id"] is None

@@ -25,14 +25,21 @@ ENCOUNTER_SO_FAR = {"patient_id": "4400", "age": 45.0, "sex": "female", "complai
 
 # Requests for another flow, in English, Hindi and Hinglish: (text, intent, entities).
 REQUESTS = [
-    ("log a new encounter for patient 8813", "log_encounter", [entity("patient_id", "8813", "log a new encounter for patient 8813")]),
+    (
+        "log a new encounter for patient 8813",
+        "log_encounter",
+        [entity("patient_id", "8813", "log a new encounter for patient 8813")],
+    ),
     ("नई विज़िट दर्ज करो", "log_encounter", []),
     ("visit darj karo patient 8813", "log_encounter", [entity("patient_id", "8813", "visit darj karo patient 8813")]),
     ("show me the hand hygiene checklist", "get_checklist", [entity("procedure", "hand_hygiene")]),
     ("हाथ धोने की चेकलिस्ट दिखाओ", "get_checklist", [entity("procedure", "hand_hygiene")]),
     ("ORS kaise banate hain", "get_checklist", [entity("procedure", "oral_rehydration")]),
-    ("book a neurology consult for patient 8813", "request_consult",
-     [entity("specialty", "neurology"), entity("patient_id", "8813", "book a neurology consult for patient 8813")]),
+    (
+        "book a neurology consult for patient 8813",
+        "request_consult",
+        [entity("specialty", "neurology"), entity("patient_id", "8813", "book a neurology consult for patient 8813")],
+    ),
     ("बच्चों के डॉक्टर से कंसल्ट चाहिए", "request_consult", [entity("specialty", "pediatrics")]),
     ("cancel my consult", "cancel_consult", []),
     ("consult cancel kar do", "cancel_consult", []),
@@ -64,12 +71,26 @@ FREE_TEXT_QUESTIONS = [
 ]
 
 
-def turn(text: str, intent: str, entities: list[dict[str, Any]], form: str, requested: str,
-         so_far: dict[str, Any], candidates: dict[str, Any], latest_action: str = "action_listen") -> Any:
+def turn(
+    text: str,
+    intent: str,
+    entities: list[dict[str, Any]],
+    form: str,
+    requested: str,
+    so_far: dict[str, Any],
+    candidates: dict[str, Any],
+    latest_action: str = "action_listen",
+) -> Any:
     """The worker's answer to ``requested``, with what the form already holds as earlier slot events."""
     history = [{"event": "slot", "name": name, "value": value} for name, value in so_far.items()]
-    return tracker(user_message(text, intent, entities), {**so_far, "requested_slot": requested},
-                   active_loop=form, history=history, candidates=candidates, latest_action=latest_action)
+    return tracker(
+        user_message(text, intent, entities),
+        {**so_far, "requested_slot": requested},
+        active_loop=form,
+        history=history,
+        candidates=candidates,
+        latest_action=latest_action,
+    )
 
 
 def candidates_of(text: str, requested: str, entities: list[dict[str, Any]], so_far: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +123,14 @@ def rejected(events: list[dict[str, Any]], form: str) -> bool:
 @pytest.mark.parametrize("validation, form, requested, so_far", FREE_TEXT_QUESTIONS)
 @pytest.mark.parametrize("text, intent, entities", REQUESTS)
 async def test_a_request_inside_a_free_text_answer_is_not_the_answer(
-        validation: Any, form: str, requested: str, so_far: dict[str, Any],
-        text: str, intent: str, entities: list[dict[str, Any]]) -> None:
+    validation: Any,
+    form: str,
+    requested: str,
+    so_far: dict[str, Any],
+    text: str,
+    intent: str,
+    entities: list[dict[str, Any]],
+) -> None:
     candidates = candidates_of(text, requested, entities, so_far)
     replies, events = await run_form(validation, turn(text, intent, entities, form, requested, so_far, candidates))
     assert replies == [] and rejected(events, form)
@@ -120,17 +147,32 @@ async def test_a_request_inside_a_free_text_answer_is_not_the_answer(
 @pytest.mark.parametrize("validation, form, requested, so_far", FREE_TEXT_QUESTIONS)
 @pytest.mark.parametrize("text, intent, entities", ANSWERS)
 async def test_free_text_that_names_no_other_flow_is_the_answer(
-        validation: Any, form: str, requested: str, so_far: dict[str, Any],
-        text: str, intent: str, entities: list[dict[str, Any]]) -> None:
-    replies, events = await run_form(validation, turn(text, intent, entities, form, requested, so_far, {requested: text}))
+    validation: Any,
+    form: str,
+    requested: str,
+    so_far: dict[str, Any],
+    text: str,
+    intent: str,
+    entities: list[dict[str, Any]],
+) -> None:
+    replies, events = await run_form(
+        validation, turn(text, intent, entities, form, requested, so_far, {requested: text})
+    )
     assert replies == [] and not rejected(events, form)
     assert slot_events(events)[requested] == text
 
 
 async def test_a_patient_named_in_a_free_text_answer_never_replaces_the_patient_given() -> None:
     text = "patient 8813 has chest pain"
-    conversation = turn(text, "inform", [entity("patient_id", "8813", text)], "consult_form", "reason", CONSULT_SO_FAR,
-                        {"reason": text, "patient_id": "8813"})
+    conversation = turn(
+        text,
+        "inform",
+        [entity("patient_id", "8813", text)],
+        "consult_form",
+        "reason",
+        CONSULT_SO_FAR,
+        {"reason": text, "patient_id": "8813"},
+    )
     _, events = await run_form(ValidateConsultForm, conversation)
     assert slot_events(events)["patient_id"] == "4400" and slot_events(events)["reason"] == text
 
@@ -138,43 +180,80 @@ async def test_a_patient_named_in_a_free_text_answer_never_replaces_the_patient_
 async def test_another_flow_asked_for_at_a_closed_question_keeps_the_forms_slots() -> None:
     text = "log a new encounter for patient 8813"
     so_far = {"specialty": "cardiology", "patient_id": "4400"}
-    conversation = turn(text, "log_encounter", [entity("patient_id", "8813", text)], "consult_form", "urgency", so_far,
-                        {"patient_id": "8813"})
+    conversation = turn(
+        text,
+        "log_encounter",
+        [entity("patient_id", "8813", text)],
+        "consult_form",
+        "urgency",
+        so_far,
+        {"patient_id": "8813"},
+    )
     _, events = await run_form(ValidateConsultForm, conversation)
     assert rejected(events, "consult_form")
-    resumed = turn(text, "log_encounter", [entity("patient_id", "8813", text)], "consult_form", "urgency", so_far,
-                   {"patient_id": "8813"}, latest_action="action_consult_status")
+    resumed = turn(
+        text,
+        "log_encounter",
+        [entity("patient_id", "8813", text)],
+        "consult_form",
+        "urgency",
+        so_far,
+        {"patient_id": "8813"},
+        latest_action="action_consult_status",
+    )
     _, events = await run_form(ValidateConsultForm, resumed)
     assert slot_events(events)["patient_id"] == "4400"
 
 
 async def test_the_same_flow_named_in_a_closed_answer_is_the_answer() -> None:
     """ "cardiology consult" answers "which specialist?": the consult form keeps going."""
-    conversation = turn("cardiology consult please", "request_consult", [entity("specialty", "cardiology")],
-                        "consult_form", "specialty", {"urgency": "urgent"}, {"specialty": "cardiology"})
+    conversation = turn(
+        "cardiology consult please",
+        "request_consult",
+        [entity("specialty", "cardiology")],
+        "consult_form",
+        "specialty",
+        {"urgency": "urgent"},
+        {"specialty": "cardiology"},
+    )
     replies, events = await run_form(ValidateConsultForm, conversation)
     assert not rejected(events, "consult_form") and slot_events(events)["specialty"] == "cardiology"
 
 
 async def test_the_read_back_steps_aside_for_another_flow() -> None:
     so_far = {**CONSULT_SO_FAR, "reason": "chest pain"}
-    conversation = turn("show me the hand hygiene checklist", "get_checklist", [entity("procedure", "hand_hygiene")],
-                        "consult_form", "confirmed", so_far, {})
+    conversation = turn(
+        "show me the hand hygiene checklist",
+        "get_checklist",
+        [entity("procedure", "hand_hygiene")],
+        "consult_form",
+        "confirmed",
+        so_far,
+        {},
+    )
     _, events = await run_form(ValidateConsultForm, conversation)
     assert rejected(events, "consult_form")
 
 
 async def test_the_cancel_form_steps_aside_too() -> None:
-    conversation = turn("log a new encounter", "log_encounter", [], "cancel_form", "confirmed",
-                        {"consult_to_cancel": {"id": 1, "key": None, "specialty": "ent", "patient_id": "1"}}, {})
+    conversation = turn(
+        "log a new encounter",
+        "log_encounter",
+        [],
+        "cancel_form",
+        "confirmed",
+        {"consult_to_cancel": {"id": 1, "key": None, "specialty": "ent", "patient_id": "1"}},
+        {},
+    )
     _, events = await run_form(ValidateCancelForm, conversation)
     assert rejected(events, "cancel_form")
 
 
 def test_the_opening_sentence_is_never_a_request_for_something_else() -> None:
     """At activation nothing is asked yet: "log a new encounter" is what opened the form."""
-    opening = tracker(user_message("log a new encounter", "log_encounter"), {"requested_slot": None},
-                      active_loop="encounter_form")
+    opening = tracker(
+        user_message("log a new encounter", "log_encounter"), {"requested_slot": None}, active_loop="encounter_form"
+    )
     assert other_request(opening, "encounter_form") is None
     assert other_request(opening, "consult_form") is None  # another form's name: not this form's turn
 
@@ -186,10 +265,15 @@ def test_a_guess_of_the_nlu_is_not_a_request() -> None:
     assert other_request(conversation, "consult_form") is None
 
 
-@pytest.mark.parametrize("language, stopped", [("en", "Stopped. Nothing was saved."), ("hi", "रोक दिया। कुछ सेव नहीं हुआ।")])
+@pytest.mark.parametrize(
+    "language, stopped", [("en", "Stopped. Nothing was saved."), ("hi", "रोक दिया। कुछ सेव नहीं हुआ।")]
+)
 async def test_a_bare_cancel_inside_a_form_stops_that_form(language: str, stopped: str) -> None:
-    conversation = tracker(user_message("cancel", "cancel_consult"),
-                           {**CONSULT_SO_FAR, "requested_slot": "reason", "language": language}, active_loop="consult_form")
+    conversation = tracker(
+        user_message("cancel", "cancel_consult"),
+        {**CONSULT_SO_FAR, "requested_slot": "reason", "language": language},
+        active_loop="consult_form",
+    )
     dispatcher = CollectingDispatcher()
     events = await ActionStartCancel().run(dispatcher, conversation, domain())
     assert said(dispatcher) == [stopped]
@@ -198,8 +282,11 @@ async def test_a_bare_cancel_inside_a_form_stops_that_form(language: str, stoppe
 
 
 async def test_cancelling_a_named_consult_inside_a_form_starts_the_cancel_flow() -> None:
-    conversation = tracker(user_message("cancel my cardiology consult", "cancel_consult", [entity("specialty", "cardiology")]),
-                           {**ENCOUNTER_SO_FAR, "requested_slot": "notes"}, active_loop="encounter_form")
+    conversation = tracker(
+        user_message("cancel my cardiology consult", "cancel_consult", [entity("specialty", "cardiology")]),
+        {**ENCOUNTER_SO_FAR, "requested_slot": "notes"},
+        active_loop="encounter_form",
+    )
     dispatcher = CollectingDispatcher()
     events = await ActionStartCancel().run(dispatcher, conversation, domain())
     assert said(dispatcher) == ["I closed the unfinished form. Nothing from it was saved."]
@@ -207,9 +294,14 @@ async def test_cancelling_a_named_consult_inside_a_form_starts_the_cancel_flow()
 
 
 async def test_a_new_request_of_the_same_kind_at_which_field_to_change_starts_afresh() -> None:
-    conversation = turn("routine cardiology consult for patient 4400", "request_consult",
-                        [entity("specialty", "cardiology"), entity("urgency", "routine")], "consult_form",
-                        "correction_field", {**CONSULT_SO_FAR, "reason": "chest pain", "correcting": True},
-                        {"correction_field": "routine cardiology consult for patient 4400"})
+    conversation = turn(
+        "routine cardiology consult for patient 4400",
+        "request_consult",
+        [entity("specialty", "cardiology"), entity("urgency", "routine")],
+        "consult_form",
+        "correction_field",
+        {**CONSULT_SO_FAR, "reason": "chest pain", "correcting": True},
+        {"correction_field": "routine cardiology consult for patient 4400"},
+    )
     _, events = await run_form(ValidateConsultForm, conversation)
     assert rejected(events, "consult_form")

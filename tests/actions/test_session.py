@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import Turn
 from actions.session import ActionDetectLanguage, ActionStop
-from assistant.language import detect_language
-from tests.support.trackers import new_session, domain, entity, said, slot_events, tracker, user_message
+from assistant.core.language import detect_language
+from tests.support.trackers import domain, entity, new_session, said, slot_events, tracker, user_message
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,9 @@ async def test_stop_leaves_a_form_without_saving_and_keeps_nothing() -> None:
 
 
 async def test_stop_outside_a_form_closes_the_checklist() -> None:
-    conversation = tracker(user_message("ruko", "stop"), {"checklist": "hand_hygiene", "checklist_step": 3, "language": "hi"})
+    conversation = tracker(
+        user_message("ruko", "stop"), {"checklist": "hand_hygiene", "checklist_step": 3, "language": "hi"}
+    )
     dispatcher = CollectingDispatcher()
     events = await ActionStop().run(dispatcher, conversation, domain())
     assert said(dispatcher) == ["चेकलिस्ट रोक दी।"] and slot_events(events) == {"checklist": None, "checklist_step": None}
@@ -81,9 +83,13 @@ def test_a_turn_said_again_after_it_was_rewound_keeps_its_key() -> None:
     session = new_session()
     yes = user_message("yes", "affirm")
     first_try = Turn.of(tracker(yes, session=session)).idempotency_key("consult")
-    rewound = [{"event": "user", "text": "yes"}, {"event": "action", "name": "action_book_consult"},
-               {"event": "bot", "text": "Sorry, I could not do that just now."}, {"event": "rewind"},
-               {"event": "action", "name": "action_listen"}]
+    rewound = [
+        {"event": "user", "text": "yes"},
+        {"event": "action", "name": "action_book_consult"},
+        {"event": "bot", "text": "Sorry, I could not do that just now."},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+    ]
     assert Turn.of(tracker(yes, session=session, history=rewound)).idempotency_key("consult") == first_try
 
 
@@ -97,7 +103,12 @@ def test_a_restart_starts_the_count_again_with_new_keys() -> None:
 
 @pytest.mark.parametrize(
     "metadata, channel",
-    [({"channel": "whatsapp"}, "whatsapp"), ({"channel": "voice"}, "voice"), ({"channel": "telegram"}, "rest"), ({}, "rest")],
+    [
+        ({"channel": "whatsapp"}, "whatsapp"),
+        ({"channel": "voice"}, "voice"),
+        ({"channel": "telegram"}, "rest"),
+        ({}, "rest"),
+    ],
 )
 def test_the_channel_comes_from_metadata_and_unknown_ones_fall_back(metadata: dict, channel: str) -> None:  # type: ignore[type-arg]
     assert Turn.of(tracker(user_message("hi", "greet", metadata=metadata))).channel == channel

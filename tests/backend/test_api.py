@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from assistant.vocabulary import PROCEDURES, SPECIALTIES
+from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from tests.support.backend import RunningBackend
 
 
@@ -44,7 +44,9 @@ def test_checklist_in_english_and_hindi_has_the_same_numbered_steps(sqlite_backe
 
 def test_clinical_checklists_flag_at_least_one_caution_step(sqlite_backend: RunningBackend) -> None:
     for slug in ("safe_injection", "postpartum_hemorrhage", "neonatal_resuscitation"):
-        steps = requests.get(f"{sqlite_backend.url}/checklists/{slug}", headers=sqlite_backend.headers()).json()["steps"]
+        steps = requests.get(f"{sqlite_backend.url}/checklists/{slug}", headers=sqlite_backend.headers()).json()[
+            "steps"
+        ]
         assert any(step["caution"] for step in steps), slug
 
 
@@ -57,9 +59,14 @@ def test_hololens_setup_checklist_covers_remote_assist(sqlite_backend: RunningBa
 def test_encounter_round_trip_normalises_fahrenheit(sqlite_backend: RunningBackend) -> None:
     headers = sqlite_backend.headers()
     body = {
-        "patient_ref": "ENC-1001", "age": 34, "sex": "Female", "complaint": "fever for two days",
+        "patient_ref": "ENC-1001",
+        "age": 34,
+        "sex": "Female",
+        "complaint": "fever for two days",
         "vitals": {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "pulse": 88, "spo2": 97},
-        "notes": "advised fluids", "channel": "voice", "conversation_id": "W001",
+        "notes": "advised fluids",
+        "channel": "voice",
+        "conversation_id": "W001",
     }
     created = requests.post(f"{sqlite_backend.url}/encounters", json=body, headers=headers)
     assert created.status_code == 201, created.text
@@ -71,7 +78,9 @@ def test_encounter_round_trip_normalises_fahrenheit(sqlite_backend: RunningBacke
     assert encounter["channel"] == "voice"
     fetched = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}", headers=headers).json()
     assert fetched == encounter
-    listed = requests.get(f"{sqlite_backend.url}/encounters", params={"patient_ref": "ENC-1001"}, headers=headers).json()
+    listed = requests.get(
+        f"{sqlite_backend.url}/encounters", params={"patient_ref": "ENC-1001"}, headers=headers
+    ).json()
     assert [item["id"] for item in listed["items"]] == [encounter["id"]]
 
 

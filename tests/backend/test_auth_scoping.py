@@ -82,7 +82,9 @@ def test_supervisors_see_the_facilities_under_them_and_admin_sees_all(sqlite_bac
     abu_road = create_consult(sqlite_backend, "W002", "SCOPE-D")  # sc-abu-road
 
     def visible(role: str, worker: str | None) -> set[int]:
-        response = requests.get(f"{sqlite_backend.url}/consults", params={"limit": 200}, headers=sqlite_backend.headers(role, worker))
+        response = requests.get(
+            f"{sqlite_backend.url}/consults", params={"limit": 200}, headers=sqlite_backend.headers(role, worker)
+        )
         return {item["id"] for item in response.json()["items"]}
 
     block = visible("supervisor", "S002")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from assistant.vocabulary import SPECIALTIES
+from assistant.core.vocabulary import SPECIALTIES
 from tests.support.backend import RunningBackend
 
 
@@ -41,7 +41,9 @@ def test_unknown_specialty_lists_the_valid_values(sqlite_backend: RunningBackend
 
 
 def test_unknown_urgency_is_422(sqlite_backend: RunningBackend) -> None:
-    error = error_of(post(sqlite_backend, "/consults", json={"patient_ref": "B1", "specialty": "ent", "urgency": "asap"}), 422)
+    error = error_of(
+        post(sqlite_backend, "/consults", json={"patient_ref": "B1", "specialty": "ent", "urgency": "asap"}), 422
+    )
     assert error["field"] == "urgency" and "emergency" in error["allowed"]
 
 
@@ -52,7 +54,9 @@ def test_unknown_procedure_lists_the_valid_values(sqlite_backend: RunningBackend
 
 
 def test_unknown_language_is_422(sqlite_backend: RunningBackend) -> None:
-    response = requests.get(f"{sqlite_backend.url}/checklists/hand_hygiene", params={"lang": "fr"}, headers=sqlite_backend.headers())
+    response = requests.get(
+        f"{sqlite_backend.url}/checklists/hand_hygiene", params={"lang": "fr"}, headers=sqlite_backend.headers()
+    )
     assert error_of(response, 422)["allowed"] == ["en", "hi"]
 
 

@@ -14,13 +14,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assistant.backend.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
+from assistant.core.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
 from tests.support.backend import RunningBackend
 
 # Each test books its own specialty so the tests in a module don't share slots.
 
 
-def book(backend: RunningBackend, specialty: str, urgency: str = "routine", key: str | None = None, **extra: Any) -> requests.Response:
+def book(
+    backend: RunningBackend, specialty: str, urgency: str = "routine", key: str | None = None, **extra: Any
+) -> requests.Response:
     headers = backend.headers("worker", "W001")
     if key:
         headers["Idempotency-Key"] = key
@@ -40,7 +42,12 @@ def free_slots(backend: RunningBackend, specialty: str, until: dt.timedelta) -> 
             session.execute(
                 select(Slot)
                 .join(Specialist)
-                .where(Specialist.specialty == specialty, Slot.starts_at >= now, Slot.starts_at < now + until, Slot.id.not_in(taken))
+                .where(
+                    Specialist.specialty == specialty,
+                    Slot.starts_at >= now,
+                    Slot.starts_at < now + until,
+                    Slot.id.not_in(taken),
+                )
                 .order_by(Slot.starts_at, Slot.id)
             ).scalars()
         )
@@ -50,7 +57,9 @@ def delete_slots(backend: RunningBackend, specialty: str, keep: int = 0, within:
     """Leave the specialty with only ``keep`` slots (optionally only touching the next ``within``)."""
     now = dt.datetime.now(dt.timezone.utc)
     with Session(backend.db) as session, session.begin():
-        query = select(Slot.id).join(Specialist).where(Specialist.specialty == specialty).order_by(Slot.starts_at, Slot.id)
+        query = (
+            select(Slot.id).join(Specialist).where(Specialist.specialty == specialty).order_by(Slot.starts_at, Slot.id)
+        )
         if within is not None:
             query = query.where(Slot.starts_at < now + within)
         ids = list(session.execute(query).scalars())[keep:]
@@ -104,7 +113,9 @@ def test_emergency_is_scheduled_at_once_with_the_on_call_specialist_and_108(any_
 def test_cancelling_frees_the_slot_for_the_next_request(any_backend: RunningBackend) -> None:
     first = book(any_backend, "ophthalmology").json()
     cancelled = requests.post(
-        f"{any_backend.url}/consults/{first['id']}/cancel", json={"reason": "patient recovered"}, headers=any_backend.headers()
+        f"{any_backend.url}/consults/{first['id']}/cancel",
+        json={"reason": "patient recovered"},
+        headers=any_backend.headers(),
     )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["cancelled_at"]
@@ -150,18 +161,22 @@ def test_idempotency_key_covers_encounters_too(any_backend: RunningBackend) -> N
     first = requests.post(f"{any_backend.url}/encounters", json=body, headers=headers)
     second = requests.post(f"{any_backend.url}/encounters", json=body, headers=headers)
     assert first.json()["id"] == second.json()["id"]
-    listed = requests.get(f"{any_backend.url}/encounters", params={"patient_ref": "IDEM-ENC"}, headers=any_backend.headers())
+    listed = requests.get(
+        f"{any_backend.url}/encounters", params={"patient_ref": "IDEM-ENC"}, headers=any_backend.headers()
+    )
     assert listed.json()["total"] == 1
 
 
-async def _post_all(backend: RunningBackend, bodies: list[dict[str, Any]], headers: list[dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+async def _post_all(
+    backend: RunningBackend, bodies: list[dict[str, Any]], headers: list[dict[str, str]]
+) -> list[tuple[int, dict[str, Any]]]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
 
         async def one(body: dict[str, Any], header: dict[str, str]) -> tuple[int, dict[str, Any]]:
             async with session.post(f"{backend.url}/consults", json=body, headers=header) as response:
                 return response.status, await response.json()
 
-        return await asyncio.gather(*(one(body, header) for body, header in zip(bodies, headers)))
+        return await asyncio.gather(*(one(body, header) for body, header in zip(bodies, headers, strict=True)))
 
 
 def test_concurrent_replays_of_one_key_create_one_consult(any_backend: RunningBackend) -> None:
@@ -187,7 +202,9 @@ def test_fifty_simultaneous_bookings_never_share_a_slot(any_backend: RunningBack
     assert all(payload["hub_queue"] for payload in queued)
     with Session(any_backend.db) as session:
         slot_ids = list(
-            session.execute(select(Consult.slot_id).where(Consult.patient_ref.like("RACE-%"), Consult.status == "scheduled")).scalars()
+            session.execute(
+                select(Consult.slot_id).where(Consult.patient_ref.like("RACE-%"), Consult.status == "scheduled")
+            ).scalars()
         )
     assert len(slot_ids) == len(set(slot_ids)) == free
 
@@ -197,8 +214,14 @@ def test_the_database_itself_refuses_a_double_booked_slot(any_backend: RunningBa
 
     def scheduled_consult(ref: str) -> Consult:
         return Consult(
-            patient_ref=ref, specialty="general_surgery", urgency="routine", status="scheduled",
-            requested_by="W001", facility_id="hwc-ajari", slot_id=slot.id, specialist_id=slot.specialist_id,
+            patient_ref=ref,
+            specialty="general_surgery",
+            urgency="routine",
+            status="scheduled",
+            requested_by="W001",
+            facility_id="hwc-ajari",
+            slot_id=slot.id,
+            specialist_id=slot.specialist_id,
         )
 
     with Session(any_backend.db) as session, session.begin():

@@ -7,14 +7,17 @@ import re
 import requests
 
 from assistant.backend.app import create_app
-from assistant.backend.database import Database
+from assistant.core.db.engine import Database
 from tests.support.backend import RunningBackend
 
 
 def test_fhir_bundle_holds_the_encounter_and_one_observation_per_vital(sqlite_backend: RunningBackend) -> None:
     headers = sqlite_backend.headers()
     body = {
-        "patient_ref": "FHIR-77", "age": 52, "sex": "male", "complaint": "headache",
+        "patient_ref": "FHIR-77",
+        "age": 52,
+        "sex": "male",
+        "complaint": "headache",
         "vitals": {"systolic_bp": 150, "diastolic_bp": 95, "temperature": 98.6, "pulse": 72, "spo2": 96},
     }
     encounter = requests.post(f"{sqlite_backend.url}/encounters", json=body, headers=headers).json()
@@ -43,14 +46,21 @@ def test_fhir_bundle_holds_the_encounter_and_one_observation_per_vital(sqlite_ba
     components = {c["code"]["coding"][0]["code"]: c["valueQuantity"] for c in observations["85354-9"]["component"]}
     assert components["8480-6"]["value"] == 150 and components["8462-4"]["value"] == 95
     assert components["8480-6"]["code"] == "mm[Hg]"
-    assert observations["8310-5"]["valueQuantity"] == {"value": 37.0, "unit": "°C", "system": "http://unitsofmeasure.org", "code": "Cel"}
+    assert observations["8310-5"]["valueQuantity"] == {
+        "value": 37.0,
+        "unit": "°C",
+        "system": "http://unitsofmeasure.org",
+        "code": "Cel",
+    }
     assert observations["8867-4"]["valueQuantity"]["value"] == 72
     assert observations["59408-5"]["valueQuantity"]["value"] == 96
 
 
 def test_fhir_bundle_without_vitals_has_only_the_encounter(sqlite_backend: RunningBackend) -> None:
     headers = sqlite_backend.headers()
-    encounter = requests.post(f"{sqlite_backend.url}/encounters", json={"patient_ref": "FHIR-0"}, headers=headers).json()
+    encounter = requests.post(
+        f"{sqlite_backend.url}/encounters", json={"patient_ref": "FHIR-0"}, headers=headers
+    ).json()
     bundle = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}/fhir", headers=headers).json()
     assert [entry["resource"]["resourceType"] for entry in bundle["entry"]] == ["Encounter"]
 
@@ -67,5 +77,7 @@ def test_openapi_describes_exactly_the_routes_the_app_serves(sqlite_backend: Run
     assert described == routes
     # Every $ref resolves.
     schemas = served["components"]["schemas"]
-    for ref in re.findall(r'"\$ref": "#/components/schemas/(\w+)"', requests.get(f"{sqlite_backend.url}/openapi.json").text):
+    for ref in re.findall(
+        r'"\$ref": "#/components/schemas/(\w+)"', requests.get(f"{sqlite_backend.url}/openapi.json").text
+    ):
         assert ref in schemas

@@ -16,11 +16,18 @@ def counts(url: str) -> dict[str, int]:
             table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
             for table in ("facilities", "workers", "specialists", "slots", "checklists", "checklist_steps")
         }
-        per_specialty = connection.execute(text("SELECT MIN(n) FROM (SELECT COUNT(*) AS n FROM specialists GROUP BY specialty) AS t")).scalar_one()
+        per_specialty = connection.execute(
+            text("SELECT MIN(n) FROM (SELECT COUNT(*) AS n FROM specialists GROUP BY specialty) AS t")
+        ).scalar_one()
         facilities = connection.execute(text("SELECT COUNT(DISTINCT facility_id) FROM specialists")).scalar_one()
         supervisors = connection.execute(text("SELECT COUNT(*) FROM workers WHERE role = 'supervisor'")).scalar_one()
     engine.dispose()
-    return {**result, "min_per_specialty": per_specialty, "specialist_facilities": facilities, "supervisors": supervisors}
+    return {
+        **result,
+        "min_per_specialty": per_specialty,
+        "specialist_facilities": facilities,
+        "supervisors": supervisors,
+    }
 
 
 def test_seed_twice_changes_nothing(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ def worker(running_stack: RunningStack) -> ChannelWorker:
     """A fresh field worker with a WhatsApp number and a web-chat PIN (issued by the real CLI)."""
     worker_id, phone = running_stack.new_worker(), new_phone()
     with running_stack.backend_db.begin() as connection:
-        connection.execute(text("UPDATE workers SET phone = :phone WHERE id = :id"), {"phone": "+" + phone, "id": worker_id})
+        connection.execute(
+            text("UPDATE workers SET phone = :phone WHERE id = :id"), {"phone": "+" + phone, "id": worker_id}
+        )
     assistant_cli("worker", "pin", worker_id, "--pin", WEB_PIN, "--db", running_stack.backend_db_url)
     return ChannelWorker(worker_id, phone, WEB_PIN)

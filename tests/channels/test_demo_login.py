@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 from assistant.backend import seed, workers
-from assistant.backend.database import Database
-from assistant.channels.environment import channel_environment, summary_lines
-from assistant.config import load_settings
+from assistant.core.config import load_settings
+from assistant.core.db.engine import Database
+from assistant.stack.channel_setup import channel_environment, summary_lines
 from assistant.stack.services import service_environment
 
 
@@ -36,7 +36,11 @@ def test_the_summary_prints_a_demo_sign_in_that_matches_the_stored_pin(tmp_path:
     assert lines[0].split() == ["web", "chat", "http://127.0.0.1:5999/webhooks/web/"]
     words = lines[1].replace(",", "").split()
     worker_id, pin = words[words.index("worker") + 1], words[words.index("PIN") + 1]
-    assert worker_id == "W001" and _check(settings.database_url, "W002", pin) and _check(settings.database_url, "W001", pin)
+    assert (
+        worker_id == "W001"
+        and _check(settings.database_url, "W002", pin)
+        and _check(settings.database_url, "W001", pin)
+    )
     assert summary_lines(settings)[1] == lines[1]  # stable across restarts
 
     # A worker whose PIN was changed keeps it; the summary then names another demo worker.

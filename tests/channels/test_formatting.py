@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.channels.choices import Choice, choices_of, numbered_text, pick
+from assistant.channels.numbered_choices import Choice, choices_of, numbered_text, pick
 from assistant.channels.textsplit import split_text
 from assistant.channels.whatsapp.outbound import Recipient, choice_bodies, text_bodies
 from tests.support.fake_graph import limits_problem
@@ -14,7 +14,7 @@ TO = Recipient(phone="919800000001")
 
 
 def _choices(*titles: str) -> list[Choice]:
-    return choices_of([{"title": title, "payload": f"/inform{{\"x\":\"{index}\"}}"} for index, title in enumerate(titles)])
+    return choices_of([{"title": title, "payload": f'/inform{{"x":"{index}"}}'} for index, title in enumerate(titles)])
 
 
 def test_up_to_three_short_choices_are_reply_buttons() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -43,12 +43,15 @@ def actions_down(running_stack: RunningStack) -> Iterator[None]:
 
 
 def texts(replies: list[dict]) -> list[str]:
-    return [reply.get("text", "") for reply in replies]
+    """What the worker reads (a question's custom payload comes as a message without text)."""
+    return [reply["text"] for reply in replies if reply.get("text")]
 
 
 def consults_of(stack: RunningStack, worker: str) -> list[dict]:
     with stack.backend_db.connect() as connection:
-        rows = connection.execute(text("SELECT patient_ref, status FROM consults WHERE requested_by = :w"), {"w": worker})
+        rows = connection.execute(
+            text("SELECT patient_ref, status FROM consults WHERE requested_by = :w"), {"w": worker}
+        )
         return [dict(row._mapping) for row in rows]
 
 
@@ -75,7 +78,9 @@ def test_rest_turns_get_an_apology_and_the_read_back_waits_for_the_same_yes(runn
 
 def test_the_apology_is_in_the_workers_language(running_stack: RunningStack, actions_down: None) -> None:
     worker = running_stack.new_worker()
-    assert texts(running_stack.say(worker, "मरीज़ की विज़िट दर्ज करो", {"channel": "rest", "language": "hi"})) == [SORRY_HI]
+    assert texts(running_stack.say(worker, "मरीज़ की विज़िट दर्ज करो", {"channel": "rest", "language": "hi"})) == [
+        SORRY_HI
+    ]
 
 
 def test_a_form_question_keeps_its_place_across_a_crash(running_stack: RunningStack) -> None:
@@ -98,21 +103,27 @@ def test_web_chat_gets_the_apology(running_stack: RunningStack, worker: ChannelW
     web = f"{running_stack.rasa_url}/webhooks/web"
     token = requests.post(f"{web}/login", json={"worker_id": worker.id, "pin": worker.pin}, timeout=30).json()["token"]
     # "help" is one of the domain's own replies, which need no action server; a visit does.
-    response = requests.post(f"{web}/webhook", json={"message": "log a visit", "message_id": uuid.uuid4().hex},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    response = requests.post(
+        f"{web}/webhook",
+        json={"message": "log a visit", "message_id": uuid.uuid4().hex},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=120,
+    )
     assert response.status_code == 200
     assert SORRY in [message.get("text") for message in response.json()["messages"]]
 
 
-def test_whatsapp_gets_the_apology(running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker,
-                                   actions_down: None) -> None:
+def test_whatsapp_gets_the_apology(
+    running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker, actions_down: None
+) -> None:
     assert wa.post_webhook(running_stack.rasa_url, wa.text(worker.phone, "log a visit")).status_code == 200
     (sent,) = fake_graph.wait_for(worker.phone, 1)
     assert sent.text == SORRY
 
 
-def test_the_apology_reaches_the_transcript_without_the_tracker_in_any_log(running_stack: RunningStack,
-                                                                           actions_down: None) -> None:
+def test_the_apology_reaches_the_transcript_without_the_tracker_in_any_log(
+    running_stack: RunningStack, actions_down: None
+) -> None:
     worker = running_stack.new_worker()
     marker = f"patient {int(time.time()) % 10**6:06d}"
     running_stack.say(worker, f"log a visit for {marker}")

@@ -18,8 +18,13 @@ pytestmark = pytest.mark.stack
 
 def _form(phone: str, body: str, sid: str | None = None) -> dict[str, str]:
     return {
-        "MessageSid": sid or f"SM{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:+{phone}",
-        "To": "whatsapp:+14155238886", "Body": body, "NumMedia": "0", "ProfileName": "Test Worker",
+        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:+{phone}",
+        "To": "whatsapp:+14155238886",
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Test Worker",
     }
 
 
@@ -31,14 +36,20 @@ def test_a_signed_message_is_answered_with_twiml(running_stack: RunningStack, wo
     response = wa.post_twilio(running_stack.rasa_url, _form(worker.phone, "help"))
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/xml")
     assert _messages(response.text) and all(_messages(response.text))
-    assert [e["metadata"]["channel"] for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"] == ["whatsapp"]
+    assert [e["metadata"]["channel"] for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"] == [
+        "whatsapp"
+    ]
 
 
 @pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl", "wrong-token"])
-def test_missing_or_wrong_signatures_get_403(running_stack: RunningStack, worker: ChannelWorker, signature: str | None) -> None:
+def test_missing_or_wrong_signatures_get_403(
+    running_stack: RunningStack, worker: ChannelWorker, signature: str | None
+) -> None:
     form = _form(worker.phone, "help")
     if signature == "wrong-token":
-        signature = wa.twilio_signature(f"{running_stack.rasa_url}/webhooks/twilio_whatsapp/webhook", form, "another-accounts-token")
+        signature = wa.twilio_signature(
+            f"{running_stack.rasa_url}/webhooks/twilio_whatsapp/webhook", form, "another-accounts-token"
+        )
     assert wa.post_twilio(running_stack.rasa_url, form, signature=signature).status_code == 403
     assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]
 
@@ -69,10 +80,16 @@ def test_a_repeated_message_sid_is_not_processed_again(running_stack: RunningSta
     assert len([e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]) == 1
 
 
-def test_a_voice_note_is_transcribed_and_answered(running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker) -> None:
+def test_a_voice_note_is_transcribed_and_answered(
+    running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker
+) -> None:
     media_id = fake_graph.add_media(spoken_ogg_opus("help"), "audio/ogg")
-    form = {**_form(worker.phone, ""), "NumMedia": "1", "MediaContentType0": "audio/ogg",
-            "MediaUrl0": f"{fake_graph.url}/public-media/{media_id}"}
+    form = {
+        **_form(worker.phone, ""),
+        "NumMedia": "1",
+        "MediaContentType0": "audio/ogg",
+        "MediaUrl0": f"{fake_graph.url}/public-media/{media_id}",
+    }
     messages = _messages(wa.post_twilio(running_stack.rasa_url, form).text)
     assert messages[0] == "🎤 “help”" and len(messages) >= 2
     [turn] = [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]

@@ -11,8 +11,8 @@ import jwt
 import pytest
 import requests
 
-from assistant.backend.workers import MAX_FAILED_ATTEMPTS
-from assistant.stack.secrets import read_secret
+from assistant.core.rules import MAX_FAILED_ATTEMPTS
+from assistant.core.secrets import read_secret
 from tests.channels.conftest import ChannelWorker
 from tests.support.processes import assistant_cli
 from tests.support.stack import RunningStack
@@ -30,7 +30,9 @@ def _sign_in(stack: RunningStack, worker: ChannelWorker) -> str:
     return response.json()["token"]
 
 
-def _say(stack: RunningStack, token: str, message: str, message_id: str | None = None, **extra: str) -> requests.Response:
+def _say(
+    stack: RunningStack, token: str, message: str, message_id: str | None = None, **extra: str
+) -> requests.Response:
     body = {"message": message, "message_id": message_id or uuid.uuid4().hex, **extra}
     return requests.post(f"{_web(stack)}/webhook", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
 
@@ -43,7 +45,9 @@ def test_the_page_is_small_self_contained_and_compressed(running_stack: RunningS
     page = requests.get(f"{_web(running_stack)}/", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30)
     raw_page = page.raw.read()
     script_url = re.search(r'src="(app\.js\?v=\w+)"', gzip.decompress(raw_page).decode()).group(1)
-    script = requests.get(f"{_web(running_stack)}/{script_url}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30)
+    script = requests.get(
+        f"{_web(running_stack)}/{script_url}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30
+    )
     raw_script = script.raw.read()
     assert page.headers["Content-Encoding"] == script.headers["Content-Encoding"] == "gzip"
     assert len(raw_page) + len(raw_script) < 10_000  # bytes on the wire for the whole app
@@ -54,7 +58,9 @@ def test_the_page_is_small_self_contained_and_compressed(running_stack: RunningS
         assert "@import" not in source and "url(http" not in source
 
 
-def test_the_sender_is_the_tokens_worker_whatever_the_page_says(running_stack: RunningStack, worker: ChannelWorker) -> None:
+def test_the_sender_is_the_tokens_worker_whatever_the_page_says(
+    running_stack: RunningStack, worker: ChannelWorker
+) -> None:
     other = running_stack.new_worker()
     token = _sign_in(running_stack, worker)
     response = _say(running_stack, token, "help", sender=other, recipient_id=other)
@@ -65,15 +71,28 @@ def test_the_sender_is_the_tokens_worker_whatever_the_page_says(running_stack: R
 
 
 @pytest.mark.parametrize("forgery", ["none", "garbage", "other-key", "expired", "alg-none"])
-def test_without_a_valid_session_nothing_is_said(running_stack: RunningStack, worker: ChannelWorker, forgery: str) -> None:
+def test_without_a_valid_session_nothing_is_said(
+    running_stack: RunningStack, worker: ChannelWorker, forgery: str
+) -> None:
     secret = read_secret(running_stack.settings, "web_session_secret")
     now = dt.datetime.now(dt.timezone.utc)
-    claims = {"iss": "field-assistant", "aud": "web-chat", "sub": worker.id, "sid": "x", "iat": now, "exp": now + dt.timedelta(hours=1)}
+    claims = {
+        "iss": "field-assistant",
+        "aud": "web-chat",
+        "sub": worker.id,
+        "sid": "x",
+        "iat": now,
+        "exp": now + dt.timedelta(hours=1),
+    }
     tokens = {
         "none": "",
         "garbage": "abc.def.ghi",
         "other-key": jwt.encode(claims, "an attacker's key of sufficient length!!", algorithm="HS256"),
-        "expired": jwt.encode({**claims, "iat": now - dt.timedelta(hours=2), "exp": now - dt.timedelta(minutes=1)}, secret, algorithm="HS256"),
+        "expired": jwt.encode(
+            {**claims, "iat": now - dt.timedelta(hours=2), "exp": now - dt.timedelta(minutes=1)},
+            secret,
+            algorithm="HS256",
+        ),
         "alg-none": jwt.encode(claims, None, algorithm="none"),
     }
     response = _say(running_stack, tokens[forgery], "help")
@@ -81,7 +100,9 @@ def test_without_a_valid_session_nothing_is_said(running_stack: RunningStack, wo
     assert _user_turns(running_stack, worker.id) == []
 
 
-def test_a_resent_message_gets_the_first_answer_and_is_processed_once(running_stack: RunningStack, worker: ChannelWorker) -> None:
+def test_a_resent_message_gets_the_first_answer_and_is_processed_once(
+    running_stack: RunningStack, worker: ChannelWorker
+) -> None:
     token = _sign_in(running_stack, worker)
     first = _say(running_stack, token, "help", message_id="resend-test-0001")
     again = _say(running_stack, token, "help", message_id="resend-test-0001")
@@ -102,8 +123,13 @@ def test_logout_ends_the_session_on_the_server(running_stack: RunningStack, work
 def test_bad_requests_get_clear_answers(running_stack: RunningStack, worker: ChannelWorker) -> None:
     token = _sign_in(running_stack, worker)
     headers = {"Authorization": f"Bearer {token}"}
-    for body in (b"not json", b"[]", b'{"message": "help"}', b'{"message": "", "message_id": "abcdefgh12"}',
-                 b'{"message": "help", "message_id": "../../x"}'):
+    for body in (
+        b"not json",
+        b"[]",
+        b'{"message": "help"}',
+        b'{"message": "", "message_id": "abcdefgh12"}',
+        b'{"message": "help", "message_id": "../../x"}',
+    ):
         response = requests.post(f"{_web(running_stack)}/webhook", data=body, headers=headers, timeout=30)
         assert response.status_code == 400 and response.json()["error"]["message"]
     missing = requests.post(f"{_web(running_stack)}/login", json={"worker_id": worker.id}, timeout=30)

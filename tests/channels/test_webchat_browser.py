@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -18,7 +18,7 @@ from tests.channels.conftest import ChannelWorker
 from tests.support.browser import PhonePage, chromium
 from tests.support.stack import RunningStack
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.browser]
 
 MIN_TAP_PX = 44  # WCAG 2.5.5 / Android's 48 dp, less the border
 MIN_CONTRAST = 4.5  # WCAG AA for body text
@@ -107,7 +107,9 @@ def _fonts_for(phone: PhonePage, selector: str) -> list[str]:
     return [font["familyName"] for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
 
 
-def test_a_wrong_pin_is_refused_then_the_right_one_signs_in(phone: PhonePage, running_stack: RunningStack, worker: ChannelWorker) -> None:
+def test_a_wrong_pin_is_refused_then_the_right_one_signs_in(
+    phone: PhonePage, running_stack: RunningStack, worker: ChannelWorker
+) -> None:
     page = _open(phone, running_stack)
     expect(page.get_by_label("Worker id")).to_be_focused()
     phone.screenshot("login")
@@ -123,7 +125,11 @@ def test_a_wrong_pin_is_refused_then_the_right_one_signs_in(phone: PhonePage, ru
     phone.screenshot("signed-in")
 
     # Accessible: labelled controls, large tap targets, readable contrast, Hindi drawn in a Devanagari font.
-    for control in (page.get_by_role("textbox", name="Message"), page.get_by_role("button", name="Send"), page.get_by_role("button", name="Log out")):
+    for control in (
+        page.get_by_role("textbox", name="Message"),
+        page.get_by_role("button", name="Send"),
+        page.get_by_role("button", name="Log out"),
+    ):
         box = control.bounding_box()
         assert box is not None and box["height"] >= MIN_TAP_PX and box["width"] >= MIN_TAP_PX
     for selector in ("body", "header h1", "#send button", "#logout"):
@@ -151,7 +157,8 @@ def test_a_consult_booked_with_buttons_and_typing_is_in_the_backend(
 
     with running_stack.backend_db.connect() as connection:
         rows = connection.execute(
-            text("SELECT specialty, urgency, channel, status FROM consults WHERE requested_by = :worker"), {"worker": worker.id}
+            text("SELECT specialty, urgency, channel, status FROM consults WHERE requested_by = :worker"),
+            {"worker": worker.id},
         ).all()
     assert rows == [("cardiology", "urgent", "web", "scheduled")]
     assert re.search(r"\d", booked)  # a time, told to the worker

@@ -29,9 +29,13 @@ def _user_texts(stack: RunningStack, worker_id: str) -> list[str]:
 
 def test_verification_handshake_echoes_the_challenge_only_for_our_token(running_stack: RunningStack) -> None:
     url = f"{running_stack.rasa_url}/webhooks/whatsapp/webhook"
-    ok = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": wa.VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    ok = requests.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": wa.VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    )
     assert ok.status_code == 200 and ok.text == "1158201444"
-    wrong = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"})
+    wrong = requests.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"}
+    )
     assert wrong.status_code == 403 and "1158201444" not in wrong.text
 
 
@@ -43,8 +47,11 @@ def test_unsigned_and_badly_signed_webhooks_are_refused_and_consume_nothing(
     assert wa.post_webhook(running_stack.rasa_url, body, secret="not-the-app-secret").status_code == 403
     raw = json.dumps(body).encode()
     tampered = raw.replace(b"help", b"hElp")
-    response = requests.post(f"{running_stack.rasa_url}/webhooks/whatsapp/webhook", data=tampered,
-                             headers={"X-Hub-Signature-256": wa.sign(raw), "Content-Type": "application/json"})
+    response = requests.post(
+        f"{running_stack.rasa_url}/webhooks/whatsapp/webhook",
+        data=tampered,
+        headers={"X-Hub-Signature-256": wa.sign(raw), "Content-Type": "application/json"},
+    )
     assert response.status_code == 403
     assert fake_graph.messages_to(worker.phone) == []
     # The genuine delivery of the same message is then processed normally.
@@ -53,36 +60,49 @@ def test_unsigned_and_badly_signed_webhooks_are_refused_and_consume_nothing(
     assert _user_texts(running_stack, worker.id) == ["help"]
 
 
-@pytest.mark.parametrize("raw", [
-    b"{not json",
-    b"[]",
-    b'{"object": "page", "entry": []}',
-    b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"type": "text"}]}}]}]}',
-    b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"id": "wamid.X", "from": "91", "type": "text", "text": {}}]}}]}]}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"[]",
+        b'{"object": "page", "entry": []}',
+        b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", '
+        b'"value": {"messages": [{"type": "text"}]}}]}]}',
+        b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", '
+        b'"value": {"messages": [{"id": "wamid.X", "from": "91", "type": "text", "text": {}}]}}]}]}',
+    ],
+)
 def test_malformed_payloads_get_400(running_stack: RunningStack, raw: bytes) -> None:
     response = wa.post_webhook(running_stack.rasa_url, None, raw=raw)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
 
 
-def test_status_callbacks_are_acknowledged_and_ignored(running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker) -> None:
+def test_status_callbacks_are_acknowledged_and_ignored(
+    running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker
+) -> None:
     response = wa.post_webhook(running_stack.rasa_url, wa.status_callback(worker.phone))
     assert response.status_code == 200 and response.json()["statuses"] == 1 and response.json()["messages"] == 0
     assert fake_graph.messages_to(worker.phone) == []
 
 
-def test_an_unknown_sender_is_refused_politely_and_nothing_is_booked(running_stack: RunningStack, fake_graph: FakeGraphApi) -> None:
+def test_an_unknown_sender_is_refused_politely_and_nothing_is_booked(
+    running_stack: RunningStack, fake_graph: FakeGraphApi
+) -> None:
     stranger = wa.new_phone()
     with running_stack.backend_db.connect() as connection:
         before = connection.execute(text("SELECT count(*) FROM consults")).scalar_one()
-    response = wa.post_webhook(running_stack.rasa_url, wa.text(stranger, "emergency cardiology consult for patient 8812, chest pain"))
+    response = wa.post_webhook(
+        running_stack.rasa_url, wa.text(stranger, "emergency cardiology consult for patient 8812, chest pain")
+    )
     assert response.status_code == 200
     [refusal] = fake_graph.wait_for(stranger, 1)
     assert "not registered" in refusal.text
     with running_stack.backend_db.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM consults")).scalar_one() == before
-        assert connection.execute(text("SELECT count(*) FROM consults WHERE patient_ref LIKE '%8812%'")).scalar_one() == 0
+        assert (
+            connection.execute(text("SELECT count(*) FROM consults WHERE patient_ref LIKE '%8812%'")).scalar_one() == 0
+        )
 
 
 def test_a_failing_graph_api_is_retried_until_the_reply_is_delivered(
@@ -141,7 +161,8 @@ def test_a_consult_by_text_and_buttons_is_booked_once_even_when_redelivered(
     assert replay.status_code == 200
     with running_stack.backend_db.connect() as connection:
         rows = connection.execute(
-            text("SELECT specialty, urgency, patient_ref, channel FROM consults WHERE requested_by = :worker"), {"worker": worker.id}
+            text("SELECT specialty, urgency, patient_ref, channel FROM consults WHERE requested_by = :worker"),
+            {"worker": worker.id},
         ).all()
     assert rows == [("cardiology", "urgent", "7731", "whatsapp")]
     assert fake_graph.messages_to(phone)[-1].text == booked.text
@@ -170,7 +191,12 @@ def test_a_checklist_by_text_and_buttons_runs_to_completion(
     def say(words: str) -> str:
         return _turn(running_stack, fake_graph, phone, wa.text(phone, words))[-1].text
 
-    assert [_step(tap("Next"))[0], _step(tap("Back"))[0], _step(say("next"))[0], _step(say("repeat"))[0]] == [2, 1, 2, 2]
+    assert [_step(tap("Next"))[0], _step(tap("Back"))[0], _step(say("next"))[0], _step(say("repeat"))[0]] == [
+        2,
+        1,
+        2,
+        2,
+    ]
     for number in range(3, total + 1):
         assert _step(tap("Next"))[0] == number
     finished = _turn(running_stack, fake_graph, phone, wa.tap(phone, navigation["Next"], "Next", as_list=True))[-1]

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from assistant.backend.workers import MAX_FAILED_ATTEMPTS
+from assistant.core.rules import MAX_FAILED_ATTEMPTS
 from tests.support.backend import RunningBackend
 from tests.support.processes import assistant_cli
 
@@ -17,14 +17,21 @@ def _new_worker(backend: RunningBackend, phone: str | None = None, role: str = "
     worker_id = f"P{uuid.uuid4().hex[:8].upper()}"
     with backend.db.begin() as connection:
         connection.execute(
-            text("INSERT INTO workers (id, name, facility_id, role, phone, active) VALUES (:id, 'Pin Test', 'hwc-ajari', :role, :phone, 1)"),
+            text(
+                "INSERT INTO workers (id, name, facility_id, role, phone, active) VALUES (:id, 'Pin Test', "
+                "'hwc-ajari', :role, :phone, 1)"
+            ),
             {"id": worker_id, "role": role, "phone": phone},
         )
     return worker_id
 
 
 def _login(backend: RunningBackend, worker_id: str, pin: str, role: str = "service") -> requests.Response:
-    return requests.post(f"{backend.url}/auth/pin", json={"worker_id": worker_id, "pin": pin}, headers=backend.headers(role, None if role == "service" else "W001"))
+    return requests.post(
+        f"{backend.url}/auth/pin",
+        json={"worker_id": worker_id, "pin": pin},
+        headers=backend.headers(role, None if role == "service" else "W001"),
+    )
 
 
 def test_issued_pin_signs_in_and_is_stored_hashed(sqlite_backend: RunningBackend) -> None:
@@ -36,7 +43,9 @@ def test_issued_pin_signs_in_and_is_stored_hashed(sqlite_backend: RunningBackend
     assert response.status_code == 200, response.text
     assert response.json()["worker"]["id"] == worker_id and response.json()["worker"]["role"] == "worker"
     with sqlite_backend.db.connect() as connection:
-        stored = connection.execute(text("SELECT pin_hash FROM worker_pins WHERE worker_id = :id"), {"id": worker_id}).scalar_one()
+        stored = connection.execute(
+            text("SELECT pin_hash FROM worker_pins WHERE worker_id = :id"), {"id": worker_id}
+        ).scalar_one()
     assert stored.startswith("scrypt$") and pin not in stored
 
 
@@ -45,7 +54,11 @@ def test_wrong_pin_and_unknown_worker_get_the_same_answer(sqlite_backend: Runnin
     assistant_cli("worker", "pin", worker_id, "--pin", "4826", "--db", sqlite_backend.db_url)
     wrong, unknown = _login(sqlite_backend, worker_id, "4827"), _login(sqlite_backend, "NOBODY", "4826")
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"error": {"code": "invalid_credentials", "message": "Worker id or PIN is wrong."}}
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"error": {"code": "invalid_credentials", "message": "Worker id or PIN is wrong."}}
+    )
 
 
 def test_repeated_failures_lock_the_worker_out_until_a_new_pin(sqlite_backend: RunningBackend) -> None:
@@ -69,7 +82,9 @@ def test_lockout_ends_after_its_time(sqlite_backend: RunningBackend) -> None:
         _login(sqlite_backend, worker_id, "1000")
     assert _login(sqlite_backend, worker_id, "5173").status_code == 423
     with sqlite_backend.db.begin() as connection:  # the lockout's time has passed
-        connection.execute(text("UPDATE worker_pins SET locked_until = '2000-01-01 00:00:00' WHERE worker_id = :id"), {"id": worker_id})
+        connection.execute(
+            text("UPDATE worker_pins SET locked_until = '2000-01-01 00:00:00' WHERE worker_id = :id"), {"id": worker_id}
+        )
     assert _login(sqlite_backend, worker_id, "5173").status_code == 200
 
 
@@ -85,13 +100,19 @@ def test_weak_or_malformed_pins_are_refused_by_the_cli(sqlite_backend: RunningBa
 
 
 def _resolve(backend: RunningBackend, **identity: str) -> requests.Response:
-    return requests.post(f"{backend.url}/workers/resolve", json={"channel": "whatsapp", **identity}, headers=backend.headers("service", None))
+    return requests.post(
+        f"{backend.url}/workers/resolve",
+        json={"channel": "whatsapp", **identity},
+        headers=backend.headers("service", None),
+    )
 
 
 def test_a_whatsapp_number_maps_to_its_worker_and_the_user_id_is_learned(sqlite_backend: RunningBackend) -> None:
     worker_id = _new_worker(sqlite_backend)
     number = f"91{uuid.uuid4().int % 10**10:010d}"
-    assistant_cli("worker", "phone", worker_id, f"+{number[:2]} {number[2:7]} {number[7:]}", "--db", sqlite_backend.db_url)
+    assistant_cli(
+        "worker", "phone", worker_id, f"+{number[:2]} {number[2:7]} {number[7:]}", "--db", sqlite_backend.db_url
+    )
 
     assert _resolve(sqlite_backend, phone=number).json()["worker"]["id"] == worker_id
     assert _resolve(sqlite_backend, phone=number, user_id=f"IN.{number}77").json()["worker"]["id"] == worker_id

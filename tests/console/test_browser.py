@@ -8,22 +8,28 @@ them from Rasa's SQL tracker store.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from assistant.console.demo import DEMO_SUPERVISOR, demo_password
-from assistant.passwords import hash_secret
+from assistant.core.passwords import hash_secret
 from tests.support.console import set_console_password
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ADMIN_PASSWORD = "browser-admin-password"
 VOICE = {"channel": "voice", "asr_confidence": 0.62, "language": "en", "input_mode": "command"}
@@ -93,7 +99,9 @@ def sign_in(page: Any, url: str, user: str, password: str) -> None:
     page.click("#sign-in")
 
 
-def test_supervisor_reviews_a_real_conversation(page: Any, conversation: dict[str, Any], running_stack: Any, artifacts_dir: Path) -> None:
+def test_supervisor_reviews_a_real_conversation(
+    page: Any, conversation: dict[str, Any], running_stack: Any, artifacts_dir: Path
+) -> None:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
     url, worker = conversation["url"], conversation["worker"]
@@ -137,7 +145,9 @@ def test_supervisor_reviews_a_real_conversation(page: Any, conversation: dict[st
         page.click("#export-nlu")
     exported = Path(download.value.path()).read_text()
     (artifacts_dir / "console-flagged_nlu.yml").write_text(exported)
-    examples = {(message.get("intent"), message.get("text")) for message in RasaYAMLReader().reads(exported).intent_examples}
+    examples = {
+        (message.get("intent"), message.get("text")) for message in RasaYAMLReader().reads(exported).intent_examples
+    }
     assert ("log_encounter", "log encounter") in examples
 
     # The saved encounter's record and FHIR export are one click away.
@@ -158,7 +168,10 @@ def test_worker_login_is_refused(page: Any, conversation: dict[str, Any], runnin
     worker = running_stack.new_worker(facility="hwc-ajari", name="Curious Worker")
     with running_stack.backend_db.begin() as connection:
         connection.execute(
-            text("INSERT INTO console_passwords (worker_id, password_hash, updated_at) VALUES (:w, :h, CURRENT_TIMESTAMP)"),
+            text(
+                "INSERT INTO console_passwords (worker_id, password_hash, updated_at) VALUES (:w, :h, "
+                "CURRENT_TIMESTAMP)"
+            ),
             {"w": worker, "h": hash_secret("worker-password-1")},
         )
     sign_in(page, conversation["url"], worker, "worker-password-1")

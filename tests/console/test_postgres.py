@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
-def pg_world(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[tuple[World, RunningConsole]]:
+def pg_world(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> Iterator[tuple[World, RunningConsole]]:
     world = build_world(
         tmp_path_factory.mktemp("console-pg"),
         postgres.create_database("console_backend"),

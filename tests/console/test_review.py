@@ -57,7 +57,10 @@ def test_filters_select_the_right_conversations(console_world: tuple[World, Runn
     assert listed(client, "?channel=voice") == {ids["encounter_voice"]}
     assert listed(client, "?channel=whatsapp") == {ids["consult_whatsapp"]}
     assert listed(client, "?intent=request_consult") == {ids["consult_whatsapp"]}
-    assert listed(client, "?fallback=1") == {ids["fallback_web"], ids["encounter_voice"]}  # NLU fallback; low ASR confidence
+    assert listed(client, "?fallback=1") == {
+        ids["fallback_web"],
+        ids["encounter_voice"],
+    }  # NLU fallback; low ASR confidence
     assert listed(client, "?encounter=1") == {ids["encounter_voice"]}
     assert listed(client, "?consult=1") == {ids["consult_whatsapp"]}
     today = dt.date.today()
@@ -85,11 +88,18 @@ def test_bad_filters_get_a_clear_answer(console_world: tuple[World, RunningConso
 def test_pages_walk_the_whole_history_once(console_world: tuple[World, RunningConsole]) -> None:
     world, console = console_world
     with world.backend.begin() as connection:
-        connection.execute(text("INSERT INTO workers (id, name, facility_id, role, active) VALUES ('W900', 'Paging Worker', 'hwc-ajari', 'worker', true)"))
+        connection.execute(
+            text(
+                "INSERT INTO workers (id, name, facility_id, role, active) VALUES ('W900', 'Paging Worker', "
+                "'hwc-ajari', 'worker', true)"
+            )
+        )
     start = time.time() - 30 * 24 * 3600
     rows = []
     for number in range(120):
-        rows += event_rows("W900", conversation_events([Said(f"next {number}", "next_step", channel="web")], start + number * 600))
+        rows += event_rows(
+            "W900", conversation_events([Said(f"next {number}", "next_step", channel="web")], start + number * 600)
+        )
     write_rows(world.tracker, rows)
     client = signed_in(console)
     seen: list[int] = []
@@ -124,7 +134,11 @@ def test_exports_json_csv_and_fhir(console_world: tuple[World, RunningConsole]) 
     table = list(csv.DictReader(io.StringIO(client.get(f"/conversations/{voice}/export.csv").text)))
     assert [row["user_text"] for row in table if row["user_text"]][0] == "log encounter patient 7788 bukhar hai"
     admin = signed_in(console, "A001")
-    injected = list(csv.DictReader(io.StringIO(admin.get(f"/conversations/{world.conversations['consult_whatsapp']}/export.csv").text)))
+    injected = list(
+        csv.DictReader(
+            io.StringIO(admin.get(f"/conversations/{world.conversations['consult_whatsapp']}/export.csv").text)
+        )
+    )
     assert any(row["user_text"].startswith("'=HYPERLINK") for row in injected)  # no formula runs in a spreadsheet
 
     bundle = client.get(f"/encounters/{world.encounters['encounter_voice']}/fhir")
@@ -143,13 +157,22 @@ def test_flag_review_and_export_nlu_training_data(console_world: tuple[World, Ru
     conversation = world.conversations["encounter_voice"]
     page = client.get(f"/conversations/{conversation}").text
     second_turn = re.findall(r'name="event_id" value="(\d+)"', page)[1]
-    flagged = client.post(f"/conversations/{conversation}/flags", {
-        "event_id": second_turn, "reason": "wrong_entity", "expected_intent": "inform",
-        "example": "[chautees](age) saal", "comment": "age in Hindi words",
-    })
+    flagged = client.post(
+        f"/conversations/{conversation}/flags",
+        {
+            "event_id": second_turn,
+            "reason": "wrong_entity",
+            "expected_intent": "inform",
+            "example": "[chautees](age) saal",
+            "comment": "age in Hindi words",
+        },
+    )
     assert flagged.status_code == 303
-    bad = client.post(f"/conversations/{conversation}/flags", {"event_id": second_turn, "reason": "because"},
-                      headers={"Accept": "text/html"})
+    bad = client.post(
+        f"/conversations/{conversation}/flags",
+        {"event_id": second_turn, "reason": "because"},
+        headers={"Accept": "text/html"},
+    )
     assert bad.status_code == 400 and "reason must be one of" in bad.text
     assert client.post(f"/conversations/{conversation}/review", {"reviewed": "1"}).status_code == 303
     page = client.get(f"/conversations/{conversation}").text
@@ -161,7 +184,9 @@ def test_flag_review_and_export_nlu_training_data(console_world: tuple[World, Ru
     training = RasaYAMLReader().reads(exported.text)
     examples = {(message.get("intent"), message.get("text")) for message in training.intent_examples}
     assert ("inform", "chautees saal") in examples
-    assert any(entity["entity"] == "age" for message in training.intent_examples for entity in message.get("entities", []))
+    assert any(
+        entity["entity"] == "age" for message in training.intent_examples for entity in message.get("entities", [])
+    )
     assert yaml.safe_load(exported.text)["version"] == "3.1"
     # The flag list shows the turn's words, read live from the tracker store.
     assert "chautees saal" in signed_in(console, "A001").get("/flags").text
@@ -175,9 +200,12 @@ def test_every_access_is_audited_and_only_admins_read_the_log(console_world: tup
     client.get(f"/conversations/{conversation}/export.csv")
     client.get(f"/encounters/{world.encounters['encounter_voice']}/fhir")
     with world.backend.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT action, target, address, user_agent FROM console_audit WHERE actor = 'S002' ORDER BY id DESC LIMIT 4"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT action, target, address, user_agent FROM console_audit WHERE actor = 'S002' ORDER BY "
+                "id DESC LIMIT 4"
+            )
+        ).all()
     actions = [row.action for row in rows]
     assert actions[:3] == ["export_encounter_fhir", "export_conversation_csv", "view_conversation"]
     assert rows[2].target == f"conversation {conversation}" and rows[2].address == "127.0.0.1" and rows[2].user_agent
@@ -196,7 +224,10 @@ def test_dashboard_draws_its_charts_without_outside_resources(console_world: tup
     assert "<rect" in page and 'id="fallback-rate"' in page
     assert "cardiology" in page and "Sunita Devi" in page  # consults by specialty, encounters per worker
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing from a CDN
-    assert "script-src" not in response.headers["Content-Security-Policy"] and "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert (
+        "script-src" not in response.headers["Content-Security-Policy"]
+        and "default-src 'none'" in response.headers["Content-Security-Policy"]
+    )
 
 
 def test_retention_purges_old_transcripts_and_keeps_the_audit_log(console_world: tuple[World, RunningConsole]) -> None:
@@ -217,9 +248,12 @@ def test_retention_purges_old_transcripts_and_keeps_the_audit_log(console_world:
     assert oldest > time.time() - 30 * 24 * 3600
     with world.backend.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM console_audit")).scalar_one() >= audit_before
-        assert connection.execute(
-            text("SELECT count(*) FROM console_audit WHERE target = :t"), {"t": f"conversation {old}"}
-        ).scalar_one() >= 1
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM console_audit WHERE target = :t"), {"t": f"conversation {old}"}
+            ).scalar_one()
+            >= 1
+        )
 
 
 def test_console_started_before_rasa_waits_for_the_tracker_store(tmp_path: Path, artifacts_dir: Path) -> None:

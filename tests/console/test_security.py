@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -25,9 +25,17 @@ def protected_paths(world: World) -> list[str]:
     voice = world.conversations["encounter_voice"]
     encounter = world.encounters["encounter_voice"]
     return [
-        "/conversations", f"/conversations/{voice}", f"/conversations/{voice}/export.json", f"/conversations/{voice}/export.csv",
-        f"/encounters/{encounter}", f"/encounters/{encounter}/fhir", f"/consults/{world.consults['consult_whatsapp']}",
-        "/flags", "/flags/nlu.yml", "/dashboard", "/audit",
+        "/conversations",
+        f"/conversations/{voice}",
+        f"/conversations/{voice}/export.json",
+        f"/conversations/{voice}/export.csv",
+        f"/encounters/{encounter}",
+        f"/encounters/{encounter}/fhir",
+        f"/consults/{world.consults['consult_whatsapp']}",
+        "/flags",
+        "/flags/nlu.yml",
+        "/dashboard",
+        "/audit",
     ]
 
 
@@ -39,7 +47,9 @@ def test_nothing_without_a_session(console_world: tuple[World, RunningConsole]) 
         assert response.status_code == 303, path
         assert response.headers["Location"].startswith("/login"), path
         assert not any(ref in response.text for ref in PATIENT_REFS), path
-    forged = anonymous.post(f"/conversations/{world.conversations['encounter_voice']}/flags", {"event_id": 1, "reason": "other"})
+    forged = anonymous.post(
+        f"/conversations/{world.conversations['encounter_voice']}/flags", {"event_id": 1, "reason": "other"}
+    )
     assert forged.status_code == 401
     # A made-up session cookie is no session.
     anonymous.cookies["console_session"] = "not-a-real-session"
@@ -60,7 +70,9 @@ def test_session_cookie_is_secure_http_only_and_expires(console_world: tuple[Wor
 
     # Expired on the server: refused even though the browser still holds the cookie.
     with world.backend.begin() as connection:
-        connection.execute(text("UPDATE console_sessions SET expires_at = '2000-01-01 00:00:00' WHERE worker_id = 'S001'"))
+        connection.execute(
+            text("UPDATE console_sessions SET expires_at = '2000-01-01 00:00:00' WHERE worker_id = 'S001'")
+        )
     assert client.get("/conversations").status_code == 303
 
     # Signing out ends the session for good, even if the old cookie is replayed.
@@ -78,17 +90,29 @@ def test_csrf_is_checked_on_every_form(console_world: tuple[World, RunningConsol
     client = signed_in(console, "S001")
     page = client.get(f"/conversations/{conversation}")
     event_id = page.text.split('name="event_id" value="', 1)[1].split('"', 1)[0]
-    flag = {"event_id": event_id, "reason": "wrong_intent", "expected_intent": "out_of_scope", "example": "mausam kaisa hai"}
+    flag = {
+        "event_id": event_id,
+        "reason": "wrong_intent",
+        "expected_intent": "out_of_scope",
+        "example": "mausam kaisa hai",
+    }
 
     def flags_on_record() -> int:
         with world.backend.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM console_flags WHERE conversation_id = :c"), {"c": conversation}).scalar_one()
+            return connection.execute(
+                text("SELECT count(*) FROM console_flags WHERE conversation_id = :c"), {"c": conversation}
+            ).scalar_one()
 
     before = flags_on_record()
     assert client.post(f"/conversations/{conversation}/flags", flag, csrf=False).status_code == 403
     assert client.post(f"/conversations/{conversation}/flags", {**flag, "csrf_token": "forged"}).status_code == 403
     # The right token from a foreign page is still refused.
-    assert client.post(f"/conversations/{conversation}/flags", flag, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            f"/conversations/{conversation}/flags", flag, headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/conversations/{conversation}/review", {"reviewed": "1"}, csrf=False).status_code == 403
     assert client.post("/logout", csrf=False).status_code == 403
     assert flags_on_record() == before
@@ -111,14 +135,21 @@ def test_a_supervisor_sees_only_their_facilities(console_world: tuple[World, Run
 
     foreign = world.conversations["consult_whatsapp"]
     for path in (
-        f"/conversations/{foreign}", f"/conversations/{foreign}/export.json", f"/conversations/{foreign}/export.csv",
-        f"/consults/{world.consults['consult_whatsapp']}", f"/encounters/{world.encounters['abu_road']}",
-        f"/encounters/{world.encounters['abu_road']}/fhir", "/conversations?worker=W002", "/conversations?facility=chc-abu-road",
+        f"/conversations/{foreign}",
+        f"/conversations/{foreign}/export.json",
+        f"/conversations/{foreign}/export.csv",
+        f"/consults/{world.consults['consult_whatsapp']}",
+        f"/encounters/{world.encounters['abu_road']}",
+        f"/encounters/{world.encounters['abu_road']}/fhir",
+        "/conversations?worker=W002",
+        "/conversations?facility=chc-abu-road",
     ):
         response = block.get(path)
         assert response.status_code == 404, path
         assert "4521" not in response.text and "9911" not in response.text, path
-    assert block.post(f"/conversations/{foreign}/flags", {"event_id": foreign + 3, "reason": "other"}).status_code == 404
+    assert (
+        block.post(f"/conversations/{foreign}/flags", {"event_id": foreign + 3, "reason": "other"}).status_code == 404
+    )
     assert block.get("/audit").status_code == 403
 
     district = signed_in(console, "S001")  # dh-sirohi: the whole district
@@ -149,7 +180,9 @@ def test_worker_accounts_are_refused(console_world: tuple[World, RunningConsole]
 @pytest.fixture()
 def fresh_console(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[World, RunningConsole]]:
     """A console of its own: the rate limit locks out an address, which other tests share."""
-    with console_over(build_world(tmp_path), artifacts_dir, env={"ASSISTANT_CONSOLE_LOGIN_MAX_FAILURES": "3"}) as running:
+    with console_over(
+        build_world(tmp_path), artifacts_dir, env={"ASSISTANT_CONSOLE_LOGIN_MAX_FAILURES": "3"}
+    ) as running:
         yield running
 
 
@@ -169,5 +202,7 @@ def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
         attacker.login(f"nobody{number}", "guess-" + "x" * 8)
     assert console.client().login("A001", PASSWORD).status_code == 429
     with world.backend.connect() as connection:
-        throttled = connection.execute(text("SELECT count(*) FROM console_audit WHERE action = 'login_throttled'")).scalar_one()
+        throttled = connection.execute(
+            text("SELECT count(*) FROM console_audit WHERE action = 'login_throttled'")
+        ).scalar_one()
     assert throttled >= 2

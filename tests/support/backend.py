@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -18,10 +17,10 @@ class RunningBackend:
     url: str
     db_url: str
     process: ManagedProcess
-    _tokens: dict[tuple[str, Optional[str]], str] = field(default_factory=dict)
-    _engine: Optional[Engine] = None
+    _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    _engine: Engine | None = None
 
-    def token(self, role: str, worker: Optional[str] = None) -> str:
+    def token(self, role: str, worker: str | None = None) -> str:
         """A real token from ``assistant token create`` (cached per role and worker)."""
         key = (role, worker)
         if key not in self._tokens:
@@ -31,7 +30,7 @@ class RunningBackend:
             self._tokens[key] = assistant_cli(*args).strip()
         return self._tokens[key]
 
-    def headers(self, role: str = "worker", worker: Optional[str] = "W001", **extra: str) -> dict[str, str]:
+    def headers(self, role: str = "worker", worker: str | None = "W001", **extra: str) -> dict[str, str]:
         token = self.token(role, worker if role != "service" else None)
         headers = {"Authorization": f"Bearer {token}"}
         if role == "service" and worker:
@@ -52,7 +51,7 @@ class RunningBackend:
         self.process.stop()
 
 
-def start_backend(db_url: str, log_dir: Path, env: Optional[dict[str, str]] = None) -> RunningBackend:
+def start_backend(db_url: str, log_dir: Path, env: dict[str, str] | None = None) -> RunningBackend:
     port = free_port()
     process = ManagedProcess(
         "backend",

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import requests
 
@@ -25,8 +25,22 @@ def set_console_password(db_url: str, worker: str, password: str) -> None:
     import subprocess
 
     result = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "console", "password", "--db", db_url, "--worker", worker, "--password-stdin"],
-        input=password + "\n", capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "console",
+            "password",
+            "--db",
+            db_url,
+            "--worker",
+            worker,
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if result.returncode != 0:
         raise RuntimeError(f"setting the console password failed: {result.stderr}")
@@ -37,13 +51,15 @@ class ConsoleClient:
     base_url: str
     cookies: dict[str, str] = field(default_factory=dict)
     http: requests.Session = field(default_factory=requests.Session)
-    last_csrf: Optional[str] = None
+    last_csrf: str | None = None
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        response = self.http.request(method, self.base_url + path, headers=headers, allow_redirects=False, timeout=120, **kwargs)
+        response = self.http.request(
+            method, self.base_url + path, headers=headers, allow_redirects=False, timeout=120, **kwargs
+        )
         for raw in response.raw.headers.getlist("Set-Cookie"):
             for name, morsel in SimpleCookie(raw).items():
                 if morsel["max-age"] == "0" or not morsel.value:
@@ -58,7 +74,9 @@ class ConsoleClient:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, data: Optional[dict[str, Any]] = None, *, csrf: bool = True, **kwargs: Any) -> requests.Response:
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
+    ) -> requests.Response:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.last_csrf or ""
@@ -84,11 +102,25 @@ class RunningConsole:
         self.process.stop()
 
 
-def start_console(db_url: str, tracker_url: str, log_dir: Path, env: Optional[dict[str, str]] = None, timeout: float = 120) -> RunningConsole:
+def start_console(
+    db_url: str, tracker_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> RunningConsole:
     port = free_port()
     process = ManagedProcess(
         "console",
-        [sys.executable, "-m", "assistant.cli", "serve", "console", "--db", db_url, "--tracker-db", tracker_url, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "serve",
+            "console",
+            "--db",
+            db_url,
+            "--tracker-db",
+            tracker_url,
+            "--port",
+            str(port),
+        ],
         log_dir / f"console-{port}.log",
         env=env,
     ).start()

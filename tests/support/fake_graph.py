@@ -21,8 +21,9 @@ import hashlib
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -32,10 +33,12 @@ INVALID_TOKEN = {"error": {"message": "Invalid OAuth access token.", "type": "OA
 
 
 def _graph_error(status: int, code: int, message: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "fake"}}, status=status)
+    return web.json_response(
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "fake"}}, status=status
+    )
 
 
-def limits_problem(body: dict[str, Any]) -> Optional[str]:
+def limits_problem(body: dict[str, Any]) -> str | None:
     """Why Meta would reject this message body (error code 100), or None."""
     if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")):
         return "messaging_product and a recipient are required"
@@ -52,7 +55,9 @@ def limits_problem(body: dict[str, Any]) -> Optional[str]:
     action = interactive.get("action", {})
     if interactive.get("type") == "button":
         buttons = action.get("buttons") or []
-        if not 1 <= len(buttons) <= 3 or any(len(b["reply"]["title"]) > 20 or len(b["reply"]["id"]) > 256 for b in buttons):
+        if not 1 <= len(buttons) <= 3 or any(
+            len(b["reply"]["title"]) > 20 or len(b["reply"]["id"]) > 256 for b in buttons
+        ):
             return "reply buttons: 1-3, titles up to 20 characters"
         return None
     if interactive.get("type") == "list":
@@ -97,7 +102,7 @@ class SentMessage:
 
 
 class FakeGraphApi:
-    def __init__(self, access_token: str, port: Optional[int] = None) -> None:
+    def __init__(self, access_token: str, port: int | None = None) -> None:
         self.access_token = access_token
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -115,7 +120,7 @@ class FakeGraphApi:
 
     # --- control, from the test's thread ---------------------------------------
 
-    def start(self) -> "FakeGraphApi":
+    def start(self) -> FakeGraphApi:
         self._thread.start()
         if not self._started.wait(15):
             raise RuntimeError("the fake Graph API did not start")
@@ -139,8 +144,13 @@ class FakeGraphApi:
         with self._lock:
             return [message for message in self.sent if message.to == recipient]
 
-    def wait_for(self, recipient: str, count: int, timeout: float = 90.0,
-                 until: Optional[Callable[[list[SentMessage]], bool]] = None) -> list[SentMessage]:
+    def wait_for(
+        self,
+        recipient: str,
+        count: int,
+        timeout: float = 90.0,
+        until: Callable[[list[SentMessage]], bool] | None = None,
+    ) -> list[SentMessage]:
         """The messages sent to ``recipient`` once there are at least ``count`` (and ``until`` holds)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -148,7 +158,9 @@ class FakeGraphApi:
             if len(found) >= count and (until is None or until(found)):
                 return found
             time.sleep(0.1)
-        raise AssertionError(f"expected {count} messages to {recipient}, got: {[m.text for m in self.messages_to(recipient)]}")
+        raise AssertionError(
+            f"expected {count} messages to {recipient}, got: {[m.text for m in self.messages_to(recipient)]}"
+        )
 
     # --- the server, in its own thread ---------------------------------------------
 
@@ -170,11 +182,13 @@ class FakeGraphApi:
         with self._lock:
             self.sent.append(SentMessage(request.match_info["number_id"], body))
         recipient = body.get("to") or body.get("recipient")
-        return web.json_response({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": recipient, "wa_id": recipient}],
-            "messages": [{"id": f"wamid.FAKE{next(self._ids):08d}"}],
-        })
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": recipient, "wa_id": recipient}],
+                "messages": [{"id": f"wamid.FAKE{next(self._ids):08d}"}],
+            }
+        )
 
     async def _media_info(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -186,10 +200,16 @@ class FakeGraphApi:
         if found is None:
             return _graph_error(404, 100, "Unsupported get request: no such media")
         data, mime_type = found
-        return web.json_response({
-            "messaging_product": "whatsapp", "id": media_id, "url": f"{self.url}/media/{media_id}",
-            "mime_type": mime_type, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
-        })
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "id": media_id,
+                "url": f"{self.url}/media/{media_id}",
+                "mime_type": mime_type,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+            }
+        )
 
     async def _media_bytes(self, request: web.Request) -> web.Response:
         # Graph media needs the token; /public-media/ plays a Twilio media URL (public by default).

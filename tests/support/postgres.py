@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from tests.support.processes import free_port
 
@@ -28,19 +27,29 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="fa-pg-"))
         self.data = self.root / "data"
         # PostgreSQL refuses to run as root; drop to the postgres user when we are root.
-        self.run_as: Optional[str] = "postgres" if os.geteuid() == 0 else None
+        self.run_as: str | None = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *command: str) -> None:
         prefix = ["runuser", "-u", self.run_as, "--"] if self.run_as else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         if self.run_as:
             entry = pwd.getpwnam(self.run_as)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
+        )
         return self
 
     def create_database(self, name: str) -> str:

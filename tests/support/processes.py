@@ -6,9 +6,9 @@ import os
 import socket
 import subprocess
 import sys
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from assistant.stack.process import ManagedProcess, http_ok
 
 __all__ = ["ManagedProcess", "http_ok", "free_port", "assistant_cli"]
@@ -20,7 +20,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def assistant_cli(*args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 120) -> str:
+def assistant_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> str:
     """Run the real ``assistant`` command and return its stdout."""
     result = subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],

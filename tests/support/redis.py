@@ -29,7 +29,19 @@ class RedisServer:
         self.root = Path(tempfile.mkdtemp(prefix="fa-redis-"))
         self.process = ManagedProcess(
             "redis",
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+            ],
             self.root / "redis.log",
         )
 
@@ -37,7 +49,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.process.start().wait_until_ready(lambda: _answers_ping(self.port), timeout=30)
         return self
 

@@ -11,16 +11,17 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from assistant.config import PROJECT_DIR, Settings, load_settings
-from assistant.stack.secrets import rasa_token, service_token
+from assistant.core.config import PROJECT_DIR, Settings, load_settings
+from assistant.core.secrets import rasa_token
 from assistant.stack.services import stack_services
 from assistant.stack.supervisor import Supervisor
+from assistant.stack.tokens import service_token
 from assistant.stack.training import ensure_model
 from tests.support.processes import free_port
 
@@ -65,7 +66,7 @@ class RunningStack:
     def backend_db(self) -> Engine:
         return self.engine(self.backend_db_url)
 
-    def say(self, sender: str, message: str, metadata: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+    def say(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One user turn through Rasa's REST channel; the bot's messages come back."""
         response = requests.post(
             f"{self.rasa_url}/webhooks/rest/webhook",
@@ -87,7 +88,10 @@ class RunningStack:
         worker_id = f"T{uuid.uuid4().hex[:10].upper()}"
         with self.backend_db.begin() as connection:
             connection.execute(
-                text("INSERT INTO workers (id, name, facility_id, role, active) VALUES (:id, :name, :facility, :role, :active)"),
+                text(
+                    "INSERT INTO workers (id, name, facility_id, role, active) VALUES (:id, :name, :facility, "
+                    ":role, :active)"
+                ),
                 {"id": worker_id, "name": name, "facility": facility, "role": role, "active": True},
             )
         return worker_id

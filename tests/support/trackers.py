@@ -6,13 +6,14 @@ import functools
 import itertools
 import time
 import uuid
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,7 +22,7 @@ def domain() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
 
 
-def entity(kind: str, value: Any, text: str = "", surface: Optional[str] = None) -> dict[str, Any]:
+def entity(kind: str, value: Any, text: str = "", surface: str | None = None) -> dict[str, Any]:
     surface = surface if surface is not None else str(value)
     start = text.find(surface) if text else -1
     found = {"entity": kind, "value": value, "extractor": "DIETClassifier"}
@@ -34,8 +35,8 @@ def user_message(
     text: str,
     intent: str = "inform",
     entities: Iterable[dict[str, Any]] = (),
-    metadata: Optional[dict[str, Any]] = None,
-    message_id: Optional[str] = None,
+    metadata: dict[str, Any] | None = None,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "text": text,
@@ -57,12 +58,12 @@ def new_session() -> float:
 
 def tracker(
     message: dict[str, Any],
-    slots: Optional[dict[str, Any]] = None,
+    slots: dict[str, Any] | None = None,
     sender: str = "W001",
-    active_loop: Optional[str] = None,
+    active_loop: str | None = None,
     history: Iterable[dict[str, Any]] = (),
-    candidates: Optional[dict[str, Any]] = None,
-    session: Optional[float] = None,
+    candidates: dict[str, Any] | None = None,
+    session: float | None = None,
     latest_action: str = "action_listen",
 ) -> Tracker:
     """A conversation whose latest user turn is ``message``.
@@ -82,8 +83,16 @@ def tracker(
         {"event": "action", "name": "action_listen", "timestamp": started},
         *history,
     ]
-    events.append({"event": "user", "text": message["text"], "parse_data": message, "input_channel": "rest",
-                   "metadata": message.get("metadata"), "message_id": message["message_id"]})
+    events.append(
+        {
+            "event": "user",
+            "text": message["text"],
+            "parse_data": message,
+            "input_channel": "rest",
+            "metadata": message.get("metadata"),
+            "message_id": message["message_id"],
+        }
+    )
     extracted = [{"event": "slot", "name": name, "value": value} for name, value in (candidates or {}).items()]
     events += extracted
     resuming = latest_action != "action_listen"

@@ -11,18 +11,23 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from voice.audio import read_wav
 
 OPUS_RATE = 48_000  # Opus runs at 48 kHz internally; WhatsApp's voice notes are OGG/Opus mono
 
 
-def _speech(text: str, language: str, rate: int) -> "tuple[np.ndarray, int]":
+def _speech(text: str, language: str, rate: int) -> tuple[np.ndarray, int]:
     """Synthesised in a fresh process (tests/voice/synthesize.py), so the audio is the same on every run."""
     with tempfile.TemporaryDirectory(prefix="voice-note-") as scratch:
         subprocess.run(
-            [sys.executable, "-m", "tests.voice.synthesize", scratch], input=json.dumps([[language, rate, text]]),
-            text=True, check=True, cwd=PROJECT_DIR, capture_output=True, timeout=120,
+            [sys.executable, "-m", "tests.voice.synthesize", scratch],
+            input=json.dumps([[language, rate, text]]),
+            text=True,
+            check=True,
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            timeout=120,
         )
         audio = read_wav(Path(scratch) / "000.wav")
     return audio.mono(), audio.rate

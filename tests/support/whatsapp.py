@@ -9,7 +9,7 @@ import itertools
 import json
 import time
 import uuid
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -48,20 +48,39 @@ def new_phone() -> str:
 def _webhook(value: dict[str, Any]) -> dict[str, Any]:
     return {
         "object": "whatsapp_business_account",
-        "entry": [{"id": "WABA-TEST", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
-            **value,
-        }}]}],
+        "entry": [
+            {
+                "id": "WABA-TEST",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
     }
 
 
-def inbound(phone: Optional[str], kind: str, content: dict[str, Any], message_id: Optional[str] = None,
-            user_id: Optional[str] = None) -> dict[str, Any]:
+def inbound(
+    phone: str | None,
+    kind: str,
+    content: dict[str, Any],
+    message_id: str | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
     """A user's message; ``phone=None`` is a user who hides their number (only the business-scoped id)."""
     contact: dict[str, Any] = {"profile": {"name": "Test Worker"}}
-    message: dict[str, Any] = {"id": message_id or f"wamid.TEST{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                               "type": kind, kind: content}
+    message: dict[str, Any] = {
+        "id": message_id or f"wamid.TEST{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": kind,
+        kind: content,
+    }
     if phone:
         contact["wa_id"] = message["from"] = phone
     if user_id:
@@ -71,7 +90,7 @@ def inbound(phone: Optional[str], kind: str, content: dict[str, Any], message_id
     return _webhook({"contacts": [contact], "messages": [message]})
 
 
-def text(phone: Optional[str], body: str, **kwargs: Any) -> dict[str, Any]:
+def text(phone: str | None, body: str, **kwargs: Any) -> dict[str, Any]:
     return inbound(phone, "text", {"body": body}, **kwargs)
 
 
@@ -88,15 +107,27 @@ def voice_note(phone: str, media_id: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def status_callback(phone: str) -> dict[str, Any]:
-    return _webhook({"statuses": [{"id": f"wamid.OUT{uuid.uuid4().hex}", "status": "delivered",
-                                   "timestamp": str(int(time.time())), "recipient_id": phone}]})
+    return _webhook(
+        {
+            "statuses": [
+                {
+                    "id": f"wamid.OUT{uuid.uuid4().hex}",
+                    "status": "delivered",
+                    "timestamp": str(int(time.time())),
+                    "recipient_id": phone,
+                }
+            ]
+        }
+    )
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
-def post_webhook(rasa_url: str, body: Any, *, secret: Optional[str] = APP_SECRET, raw: Optional[bytes] = None) -> requests.Response:
+def post_webhook(
+    rasa_url: str, body: Any, *, secret: str | None = APP_SECRET, raw: bytes | None = None
+) -> requests.Response:
     """POST as Meta does: the exact bytes, signed with the app secret (``secret=None``: unsigned)."""
     raw = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json"}
@@ -111,7 +142,7 @@ def twilio_signature(url: str, params: dict[str, str], auth_token: str = TWILIO_
     return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-def post_twilio(rasa_url: str, params: dict[str, str], *, signature: Optional[str] = "valid") -> requests.Response:
+def post_twilio(rasa_url: str, params: dict[str, str], *, signature: str | None = "valid") -> requests.Response:
     url = f"{rasa_url}/webhooks/twilio_whatsapp/webhook"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if signature == "valid":

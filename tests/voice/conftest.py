@@ -13,14 +13,14 @@ import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from voice.audio import Audio, read_wav
 from voice.grammar import CommandVocabulary
 from voice.tts import DEFAULT_RATE
@@ -61,10 +61,21 @@ def korean_engine(korean_model_dir: Path):
 # What the worker says in the English tests, at the assistant's own voice and rate.
 ENGLISH_RATE = DEFAULT_RATE
 ENGLISH_PHRASES = (
-    "show me the hand hygiene checklist", "next", "repeat", "go back", "stop",
-    "log a new encounter", "patient id four five two one", "age thirty two", "female",
-    "fever and cough for three days", "blood pressure one hundred forty over ninety",
-    "temperature ninety eight point six", "pulse eighty eight", "yes", "no",
+    "show me the hand hygiene checklist",
+    "next",
+    "repeat",
+    "go back",
+    "stop",
+    "log a new encounter",
+    "patient id four five two one",
+    "age thirty two",
+    "female",
+    "fever and cough for three days",
+    "blood pressure one hundred forty over ninety",
+    "temperature ninety eight point six",
+    "pulse eighty eight",
+    "yes",
+    "no",
     # The encounter form asks for all vitals at once.
     "blood pressure one hundred forty over ninety temperature ninety eight point six pulse eighty eight",
 )
@@ -79,8 +90,14 @@ def speech_bank(tmp_path_factory: pytest.TempPathFactory) -> SpeechBank:
     wanted = [("ko", KOREAN_RATE, text) for text in (*KOREAN_PHRASES, *TELEPHONE_PHRASES, *KOREAN_EXTRA)]
     wanted += [("en", ENGLISH_RATE, text) for text in ENGLISH_PHRASES]
     outdir = tmp_path_factory.mktemp("speech")
-    done = subprocess.run([sys.executable, "-m", "tests.voice.synthesize", str(outdir)], input=json.dumps(wanted),
-                          text=True, capture_output=True, cwd=PROJECT_DIR, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.voice.synthesize", str(outdir)],
+        input=json.dumps(wanted),
+        text=True,
+        capture_output=True,
+        cwd=PROJECT_DIR,
+        timeout=300,
+    )
     assert done.returncode == 0, f"speech synthesis failed:\n{done.stderr}"
     bank = {(language, text): read_wav(outdir / f"{index:03d}.wav") for index, (language, _, text) in enumerate(wanted)}
 
@@ -104,10 +121,9 @@ def english_speech(speech_bank: SpeechBank) -> Callable[[str], Audio]:
 
 @pytest.fixture(scope="session")
 def whisper_engine():
+    from assistant.core.config import load_settings
     from voice.grammar import build_command_vocabulary
     from voice.whisper_engine import WhisperEngine
-
-    from assistant.config import load_settings
 
     return WhisperEngine(vocabulary=build_command_vocabulary(), cpu_threads=load_settings().whisper_threads)
 

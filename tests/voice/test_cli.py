@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 def assistant(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_transcribe_prints_json(korean_model_dir: Path, korean_speech: Callable[[str], Audio], tmp_path: Path) -> None:
@@ -38,8 +39,9 @@ def test_transcribe_prints_json(korean_model_dir: Path, korean_speech: Callable[
     assert report["mode"] == "dictation" and report["engine"] == "vosk"
 
 
-def test_transcribe_with_the_command_grammar(korean_model_dir: Path, korean_engine, tmp_path: Path,
-                                             korean_speech: Callable[[str], Audio]) -> None:
+def test_transcribe_with_the_command_grammar(
+    korean_model_dir: Path, korean_engine, tmp_path: Path, korean_speech: Callable[[str], Audio]
+) -> None:
     """The project's command grammar is English: on a Korean model it keeps only the few
     words the model shares with it, and every word heard is one of them or unknown."""
     from voice.engine import UNKNOWN_WORD
@@ -47,8 +49,17 @@ def test_transcribe_with_the_command_grammar(korean_model_dir: Path, korean_engi
 
     allowed = set(vosk_grammar(build_command_vocabulary(), korean_engine.knows_word, None)) | {UNKNOWN_WORD}
     clip = write_wav(tmp_path / "command.wav", korean_speech(KOREAN_PHRASES[0]))
-    done = assistant("transcribe", str(clip), "--engine", "vosk", "--model", str(korean_model_dir),
-                     "--grammar", "command", data_dir=tmp_path)
+    done = assistant(
+        "transcribe",
+        str(clip),
+        "--engine",
+        "vosk",
+        "--model",
+        str(korean_model_dir),
+        "--grammar",
+        "command",
+        data_dir=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["mode"] == "command"

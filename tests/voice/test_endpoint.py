@@ -6,7 +6,15 @@ import numpy as np
 
 from tests.voice.conftest import noise
 from voice.audio import Audio, concatenate, silence
-from voice.endpoint import EndpointConfig, Endpointer, PushToTalk, SpeechAudio, SpeechEnd, SpeechStart, collect_utterances
+from voice.endpoint import (
+    EndpointConfig,
+    Endpointer,
+    PushToTalk,
+    SpeechAudio,
+    SpeechEnd,
+    SpeechStart,
+    collect_utterances,
+)
 
 RATE = 16000
 

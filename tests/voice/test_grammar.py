@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant import vocabulary
+from assistant.core import vocabulary
 from voice.grammar import (
     DEFAULT_DOMAIN,
     DEFAULT_NLU_DIR,
@@ -27,7 +27,9 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_examples_lose_their_entity_annotations(tmp_path: Path) -> None:
-    write(tmp_path / "nlu" / "a.yml", """\
+    write(
+        tmp_path / "nlu" / "a.yml",
+        """\
         version: "3.1"
         nlu:
         - intent: get_checklist
@@ -44,12 +46,15 @@ def test_examples_lose_their_entity_annotations(tmp_path: Path) -> None:
         - regex: patient_id
           examples: |
             - \\b\\d{4,12}\\b
-        """)
+        """,
+    )
     write(tmp_path / "nlu" / "broken.yml", "nlu: [unclosed\n")  # being edited right now: skipped
     found = nlu_examples(tmp_path / "nlu")
     assert found == {
         "intent:get_checklist": [
-            "show me the hand hygiene checklist", "hand hygene steps", "ORS kaise banate hain",
+            "show me the hand hygiene checklist",
+            "hand hygene steps",
+            "ORS kaise banate hain",
         ],
         "synonym:cardiology": ["heart doctor"],
         "lookup:symptom": ["chest pain"],
@@ -81,7 +86,7 @@ def test_the_vocabulary_covers_nlu_canonical_terms_and_numbers() -> None:
 
 
 def test_number_words_come_from_the_spoken_numbers_module() -> None:
-    from assistant.spoken_numbers import parse_number
+    from assistant.core.spoken_numbers import parse_number
 
     for word in number_words():
         if word not in {"point", "dashamlav", "दशमलव"}:

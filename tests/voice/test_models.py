@@ -6,8 +6,8 @@ import hashlib
 import http.server
 import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -135,9 +135,16 @@ def _zip_of(model_dir: Path, target: Path) -> bytes:
 def test_download_resumes_verifies_and_installs(server: _Server, installed: Path, tmp_path: Path) -> None:
     payload = _zip_of(installed / "vosk-model-small-ko", tmp_path / "model.zip")
     server.payload, server.cut_after = payload, len(payload) // 3
-    spec = ModelSpec(key="test-ko", name="vosk-model-small-ko", language="ko", description="test",
-                     size=len(payload), checksum="sha256:" + hashlib.sha256(payload).hexdigest(),
-                     checksum_source="computed by the test", url=f"http://127.0.0.1:{server.server_port}/m.zip")
+    spec = ModelSpec(
+        key="test-ko",
+        name="vosk-model-small-ko",
+        language="ko",
+        description="test",
+        size=len(payload),
+        checksum="sha256:" + hashlib.sha256(payload).hexdigest(),
+        checksum_source="computed by the test",
+        url=f"http://127.0.0.1:{server.server_port}/m.zip",
+    )
     root = tmp_path / "root"
     with pytest.raises(VoiceError, match="next try resumes"):
         download(spec, root, progress_stream=None)
@@ -153,8 +160,16 @@ def test_download_resumes_verifies_and_installs(server: _Server, installed: Path
 
 def test_download_with_a_wrong_checksum_is_rejected_and_discarded(server: _Server, tmp_path: Path) -> None:
     server.payload = b"x" * 1000
-    spec = ModelSpec(key="t", name="bad", language="en", description="", size=1000,
-                     checksum="md5:" + "0" * 32, checksum_source="", url=f"http://127.0.0.1:{server.server_port}/b.zip")
+    spec = ModelSpec(
+        key="t",
+        name="bad",
+        language="en",
+        description="",
+        size=1000,
+        checksum="md5:" + "0" * 32,
+        checksum_source="",
+        url=f"http://127.0.0.1:{server.server_port}/b.zip",
+    )
     with pytest.raises(ModelError, match="fails its md5 check"):
         download(spec, tmp_path, progress_stream=None)
     assert not list((tmp_path / ".downloads").iterdir())  # nothing damaged is kept to resume from

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 
-from assistant.config import PROJECT_DIR
+from assistant.core.config import PROJECT_DIR
 from voice.audio import Audio, concatenate, read_wav, silence
 from voice.loop import VoiceLoop
 from voice.playback import Playback, WavDirSink, sink_from_spec
@@ -56,8 +56,14 @@ def test_a_hindi_reply_uses_the_hindi_voice(synthesizer: Synthesizer, tmp_path: 
     # espeak-ng's output depends a little on what it said before in the same
     # process, so the sample-exact comparison uses a fresh one: the reply path
     # must give exactly what espeak-ng's own Hindi voice gives.
-    subprocess.run([sys.executable, "-m", "tests.voice.synthesize", str(tmp_path)], check=True, cwd=PROJECT_DIR,
-                   input=json.dumps([["en", DEFAULT_RATE, HINDI_REPLY]]), text=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "tests.voice.synthesize", str(tmp_path)],
+        check=True,
+        cwd=PROJECT_DIR,
+        input=json.dumps([["en", DEFAULT_RATE, HINDI_REPLY]]),
+        text=True,
+        timeout=120,
+    )
     ours = read_wav(tmp_path / "000.wav").mono()
     hindi = espeak_cli(HINDI_REPLY, "hi", DEFAULT_RATE, tmp_path / "hi.wav")
     english = espeak_cli(HINDI_REPLY, "en", DEFAULT_RATE, tmp_path / "en.wav")
@@ -126,9 +132,9 @@ class _Engine:
 
 
 @pytest.mark.parametrize("barge_in", [True, False])
-async def test_worker_speech_cuts_the_reply_off_and_is_kept(synthesizer: Synthesizer,
-                                                           english_speech: Callable[[str], Audio],
-                                                           barge_in: bool) -> None:
+async def test_worker_speech_cuts_the_reply_off_and_is_kept(
+    synthesizer: Synthesizer, english_speech: Callable[[str], Audio], barge_in: bool
+) -> None:
     """The headset mic hears 1 s of quiet, then the worker saying "stop" while the reply plays."""
     reply = synthesizer.synthesize("Step 4 of 6: interlace your fingers and rub the backs of your hands.", "en")
     worker = english_speech("stop")

@@ -14,8 +14,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -37,13 +38,30 @@ def conversation_wav(speech: Callable[[str], Audio], phrases: tuple[str, ...], p
     return write_wav(path, concatenate(parts))
 
 
-def talk(stack: Any, worker: str, wav: Path, replies: Path) -> list[dict[str, Any]]:
+def talk(stack: Any, worker: str, wav: Path, replies: Path, rasa_url: str | None = None) -> list[dict[str, Any]]:
     """``assistant voice`` as the outside check runs it; one JSON line per turn."""
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "voice", "--input", str(wav), "--tts", f"wav:{replies}",
-         "--engine", "whisper", "--worker", worker, "--rasa-url", stack.rasa_url, "--rasa-token", stack.rasa_token,
-         "--json"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "ASSISTANT_DATA_DIR": str(wav.parent)},
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "voice",
+            "--input",
+            str(wav),
+            "--tts",
+            f"wav:{replies}",
+            "--engine",
+            "whisper",
+            "--worker",
+            worker,
+            "--rasa-url",
+            rasa_url or stack.rasa_url,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "ASSISTANT_DATA_DIR": str(wav.parent)},
     )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -51,8 +69,11 @@ def talk(stack: Any, worker: str, wav: Path, replies: Path) -> list[dict[str, An
 
 def transcript(turns: list[dict[str, Any]]) -> str:
     """The conversation as heard and answered, for assertion messages."""
-    return "\n".join(f"  [{t['mode']}, {t['confidence']}] {t['sent'] or '(rejected: ' + t['heard'] + ')'}"
-                     f" -> {' | '.join(t['replies'])}" for t in turns)
+    return "\n".join(
+        f"  [{t['mode']}, {t['confidence']}] {t['sent'] or '(rejected: ' + t['heard'] + ')'}"
+        f" -> {' | '.join(t['replies'])}"
+        for t in turns
+    )
 
 
 def steps(turn: dict[str, Any]) -> list[int]:
@@ -67,8 +88,9 @@ def user_metadata(stack: Any, worker: str) -> list[dict[str, Any]]:
 def test_checklist_by_voice(running_stack: Any, english_speech: Callable[[str], Audio], tmp_path: Path) -> None:
     worker = running_stack.new_worker()
     said = ("show me the hand hygiene checklist", "next", "repeat", "go back", "stop")
-    turns = talk(running_stack, worker, conversation_wav(english_speech, said, tmp_path / "checklist.wav"),
-                 tmp_path / "replies")
+    turns = talk(
+        running_stack, worker, conversation_wav(english_speech, said, tmp_path / "checklist.wav"), tmp_path / "replies"
+    )
 
     assert [turn["sent"] for turn in turns] == list(said), transcript(turns)
     assert all(turn["mode"] == "command" and not turn["rejected"] for turn in turns)
@@ -104,8 +126,12 @@ ENCOUNTER = (
 
 def test_encounter_by_voice(running_stack: Any, english_speech: Callable[[str], Audio], tmp_path: Path) -> None:
     worker = running_stack.new_worker()
-    turns = talk(running_stack, worker, conversation_wav(english_speech, ENCOUNTER, tmp_path / "encounter.wav"),
-                 tmp_path / "replies")
+    turns = talk(
+        running_stack,
+        worker,
+        conversation_wav(english_speech, ENCOUNTER, tmp_path / "encounter.wav"),
+        tmp_path / "replies",
+    )
     sent = [turn["sent"] for turn in turns]
     said = transcript(turns)
     # Spoken numbers reached the NLU as digits.
@@ -119,9 +145,11 @@ def test_encounter_by_voice(running_stack: Any, english_speech: Callable[[str], 
     assert "4521" in readback and "32 years" in readback, said
 
     with running_stack.backend_db.connect() as connection:
-        rows = connection.execute(
-            text("SELECT * FROM encounters WHERE worker_id = :worker"), {"worker": worker}
-        ).mappings().all()
+        rows = (
+            connection.execute(text("SELECT * FROM encounters WHERE worker_id = :worker"), {"worker": worker})
+            .mappings()
+            .all()
+        )
     assert len(rows) == 1, said
     saved = dict(rows[0])
     assert saved["patient_ref"] == "4521" and saved["age_years"] == 32 and saved["sex"] == "female"
@@ -131,24 +159,22 @@ def test_encounter_by_voice(running_stack: Any, english_speech: Callable[[str], 
     assert saved["channel"] == "voice"
 
 
-def test_with_rasa_unreachable_every_turn_is_still_answered(english_speech: Callable[[str], Audio], tmp_path: Path) -> None:
+def test_with_rasa_unreachable_every_turn_is_still_answered(
+    english_speech: Callable[[str], Audio], tmp_path: Path
+) -> None:
     """Nothing listens where Rasa should be: the worker hears that, turn after turn, and the loop goes on."""
     from tests.support.processes import free_port
 
     wav = conversation_wav(english_speech, ("show me the hand hygiene checklist", "next"), tmp_path / "unreachable.wav")
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "voice", "--input", str(wav), "--tts", f"wav:{tmp_path / 'replies'}",
-         "--engine", "whisper", "--worker", "W001", "--rasa-url", f"http://127.0.0.1:{free_port()}", "--json"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path)},
-    )
-    assert done.returncode == 0, done.stderr
-    turns = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    turns = talk(None, "W001", wav, tmp_path / "replies", rasa_url=nowhere)
     assert [turn["replies"] for turn in turns] == [[UNREACHABLE["en"]]] * 2
     assert len(list((tmp_path / "replies").glob("*.wav"))) == 2  # each one spoken
 
 
-def test_a_turn_whose_action_cannot_run_is_spoken_as_an_apology(running_stack: Any, english_speech: Callable[[str], Audio],
-                                                                tmp_path: Path) -> None:
+def test_a_turn_whose_action_cannot_run_is_spoken_as_an_apology(
+    running_stack: Any, english_speech: Callable[[str], Audio], tmp_path: Path
+) -> None:
     import signal
 
     worker = running_stack.new_worker()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -45,21 +45,24 @@ def test_loads_once_and_describes_itself(korean_engine: VoskEngine, korean_model
 
 @pytest.mark.parametrize("rate", [16000, 22050, 44100, 48000])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_streaming_decode_at_common_rates(korean_engine: VoskEngine, korean_speech: Callable[[str], Audio],
-                                          rate: int, channels: int) -> None:
+def test_streaming_decode_at_common_rates(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio], rate: int, channels: int
+) -> None:
     for phrase in KOREAN_PHRASES[:2] + TELEPHONE_PHRASES[:1]:
         assert decode(korean_engine, convert(korean_speech(phrase), rate, channels)) == phrase
 
 
 @pytest.mark.parametrize("channels", [1, 2])
-def test_streaming_decode_of_telephone_band_audio(korean_engine: VoskEngine, korean_speech: Callable[[str], Audio],
-                                                  channels: int) -> None:
+def test_streaming_decode_of_telephone_band_audio(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio], channels: int
+) -> None:
     for phrase in TELEPHONE_PHRASES:
         assert decode(korean_engine, convert(korean_speech(phrase), 8000, channels)) == phrase
 
 
-def test_partial_results_arrive_before_the_final_one(korean_engine: VoskEngine,
-                                                     korean_speech: Callable[[str], Audio]) -> None:
+def test_partial_results_arrive_before_the_final_one(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio]
+) -> None:
     phrase = KOREAN_PHRASES[0]
     samples = to_mono_rate(korean_speech(phrase), 16000)
     stream = korean_engine.open_stream("command")
@@ -89,8 +92,9 @@ def test_grammar_drops_words_the_model_lacks_and_adds_its_unknown_token(korean_e
     assert not set(grammar) & set(NOT_IN_KOREAN_MODEL)
 
 
-def test_every_command_mode_word_is_in_the_grammar_or_unknown(korean_engine: VoskEngine,
-                                                               korean_speech: Callable[[str], Audio]) -> None:
+def test_every_command_mode_word_is_in_the_grammar_or_unknown(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio]
+) -> None:
     """Out-of-grammar Korean speech still comes out as grammar words or the unknown token."""
     allowed = set(KOREAN_WORDS) | {UNKNOWN_WORD}
     for sentence in ("안녕하세요 오늘 날씨가 좋습니다", "의사 선생님을 불러 주세요", "환자 정지"):
@@ -102,8 +106,9 @@ def test_every_command_mode_word_is_in_the_grammar_or_unknown(korean_engine: Vos
     assert {w.text for w in dictation.words} <= allowed or sentence == "환자 정지"
 
 
-def test_alternatives_come_with_n_best_confidences(korean_engine: VoskEngine,
-                                                   korean_speech: Callable[[str], Audio]) -> None:
+def test_alternatives_come_with_n_best_confidences(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio]
+) -> None:
     """Open-vocabulary decoding of free speech has several hypotheses to offer."""
     samples = to_mono_rate(korean_speech("안녕하세요 오늘 날씨가 좋습니다"), 16000)
     result = transcribe(korean_engine, samples, "dictation", alternatives=3)
@@ -114,8 +119,9 @@ def test_alternatives_come_with_n_best_confidences(korean_engine: VoskEngine,
     assert min(w.confidence for w in result.words) < 1.0  # the hypotheses disagree somewhere
 
 
-def test_endpointing_splits_a_recording_into_utterances(korean_engine: VoskEngine,
-                                                        korean_speech: Callable[[str], Audio]) -> None:
+def test_endpointing_splits_a_recording_into_utterances(
+    korean_engine: VoskEngine, korean_speech: Callable[[str], Audio]
+) -> None:
     """Three commands separated by pauses, over quiet room noise, at 44.1 kHz stereo."""
     rate = 44100
     # Phrases that survive leading silence (Vosk's online adaptation hears "시작" as "환자" after a pause).
@@ -138,7 +144,7 @@ def test_endpointing_splits_a_recording_into_utterances(korean_engine: VoskEngin
     utterances = collect_utterances(Endpointer(16000, config), blocks, 16000)
 
     assert [u.reason for u in utterances] == ["silence"] * 3
-    for utterance, (start, end), phrase in zip(utterances, spans, phrases):
+    for utterance, (start, end), phrase in zip(utterances, spans, phrases, strict=True):
         # The utterance opens a pre-roll before the speech and closes within a frame or two of its end.
         assert start - config.pre_roll_ms / 1000 - 0.1 <= utterance.start <= start
         assert end - 0.1 <= utterance.end <= end + 0.1
@@ -155,8 +161,7 @@ def test_max_utterance_length_cuts_long_speech(korean_speech: Callable[[str], Au
     assert all(u.duration <= 1.0 + 0.31 for u in utterances)  # + pre-roll
 
 
-def test_concurrent_streams_share_one_model(korean_engine: VoskEngine,
-                                            korean_speech: Callable[[str], Audio]) -> None:
+def test_concurrent_streams_share_one_model(korean_engine: VoskEngine, korean_speech: Callable[[str], Audio]) -> None:
     inputs = [to_mono_rate(korean_speech(p), 16000) for p in KOREAN_PHRASES]
     expected = [transcribe(korean_engine, x, "command").text for x in inputs]
     results: dict[int, str] = {}

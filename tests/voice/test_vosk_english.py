@@ -7,12 +7,12 @@ provided: ``ASSISTANT_TEST_VOSK_EN_MODEL=/path/to/vosk-model-small-en-in-0.4``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from assistant.spoken_numbers import normalise_numbers
+from assistant.core.spoken_numbers import normalise_numbers
 from tests.voice.conftest import ENGLISH_PHRASES
 from voice.audio import Audio
 from voice.engine import transcribe
@@ -22,8 +22,11 @@ from voice.resample import to_mono_rate
 MODEL = os.environ.get("ASSISTANT_TEST_VOSK_EN_MODEL", "")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not MODEL, reason="no English Vosk model: set ASSISTANT_TEST_VOSK_EN_MODEL to an unpacked "
-                                         "model directory (none can be downloaded offline)"),
+    pytest.mark.skipif(
+        not MODEL,
+        reason="no English Vosk model: set ASSISTANT_TEST_VOSK_EN_MODEL to an unpacked "
+        "model directory (none can be downloaded offline)",
+    ),
 ]
 MAX_WORD_ERROR_RATE = 0.15
 

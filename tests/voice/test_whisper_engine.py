@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from assistant import vocabulary
-from assistant.spoken_numbers import normalise_numbers
+from assistant.core import vocabulary
+from assistant.core.spoken_numbers import normalise_numbers
 from tests.voice.conftest import ENGLISH_PHRASES, noise
 from voice.audio import Audio
 from voice.engine import transcribe
@@ -24,8 +24,9 @@ def heard(engine: WhisperEngine, audio: Audio, mode: str = "command"):
 
 
 @pytest.mark.parametrize("phrase", ENGLISH_PHRASES)
-def test_commands_come_through_with_numbers_as_digits(whisper_engine: WhisperEngine,
-                                                      english_speech: Callable[[str], Audio], phrase: str) -> None:
+def test_commands_come_through_with_numbers_as_digits(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio], phrase: str
+) -> None:
     """What the NLU receives is what the worker meant: "temperature 98.6", "blood pressure 140/90"."""
     result = heard(whisper_engine, english_speech(phrase))
     assert normalise_numbers(result.text) == normalise_numbers(phrase)
@@ -33,8 +34,9 @@ def test_commands_come_through_with_numbers_as_digits(whisper_engine: WhisperEng
     assert result.words and all(0.0 <= w.confidence <= 1.0 and w.start <= w.end for w in result.words)
 
 
-def test_detailed_words_are_aligned_to_the_audio(whisper_engine: WhisperEngine,
-                                                 english_speech: Callable[[str], Audio]) -> None:
+def test_detailed_words_are_aligned_to_the_audio(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio]
+) -> None:
     audio = english_speech("show me the hand hygiene checklist")
     result = transcribe(whisper_engine, to_mono_rate(audio, 16000), "command", detailed=True)
     assert [w.text for w in result.words] == result.text.split() == "show me the hand hygiene checklist".split()
@@ -43,8 +45,9 @@ def test_detailed_words_are_aligned_to_the_audio(whisper_engine: WhisperEngine,
     assert len({round(w.confidence, 3) for w in result.words}) > 1  # each word its own probability
 
 
-def test_dictation_is_unprompted_and_open(whisper_engine: WhisperEngine,
-                                          english_speech: Callable[[str], Audio]) -> None:
+def test_dictation_is_unprompted_and_open(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio]
+) -> None:
     stream = whisper_engine.open_stream("dictation")
     assert stream._prompt is None  # free text is not steered towards commands
     result = heard(whisper_engine, english_speech("fever and cough for three days"), "dictation")
@@ -52,8 +55,9 @@ def test_dictation_is_unprompted_and_open(whisper_engine: WhisperEngine,
 
 
 @pytest.mark.parametrize("what", ["noise", "korean"])
-def test_what_is_not_english_speech_is_not_trusted(whisper_engine: WhisperEngine,
-                                                   korean_speech: Callable[[str], Audio], what: str) -> None:
+def test_what_is_not_english_speech_is_not_trusted(
+    whisper_engine: WhisperEngine, korean_speech: Callable[[str], Audio], what: str
+) -> None:
     """Whisper makes something up ("thank you very much"); its score says not to act on it."""
     audio = noise(1.5, 16000, level_db=-30.0) if what == "noise" else korean_speech("안녕하세요 오늘 날씨가 좋습니다")
     result = heard(whisper_engine, audio)
@@ -92,7 +96,8 @@ _DECODE_ENVIRONMENTS = (
 
 
 def test_the_same_speech_gives_the_same_words_whatever_the_threads_or_libraries(
-        english_speech: Callable[[str], Audio], tmp_path: Path) -> None:
+    english_speech: Callable[[str], Audio], tmp_path: Path
+) -> None:
     """``assistant transcribe`` in fresh processes: words, timings and confidences are identical."""
     import json
     import os
@@ -101,13 +106,30 @@ def test_the_same_speech_gives_the_same_words_whatever_the_threads_or_libraries(
 
     from voice.audio import write_wav
 
-    wav = write_wav(tmp_path / "vitals.wav", english_speech(
-        "blood pressure one hundred forty over ninety temperature ninety eight point six pulse eighty eight"))
+    wav = write_wav(
+        tmp_path / "vitals.wav",
+        english_speech(
+            "blood pressure one hundred forty over ninety temperature ninety eight point six pulse eighty eight"
+        ),
+    )
     results = []
     for overrides in _DECODE_ENVIRONMENTS:
         done = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "transcribe", str(wav), "--engine", "whisper", "--grammar", "command"],
-            capture_output=True, text=True, timeout=300, env={**os.environ, **overrides},
+            [
+                sys.executable,
+                "-m",
+                "assistant.cli",
+                "transcribe",
+                str(wav),
+                "--engine",
+                "whisper",
+                "--grammar",
+                "command",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **overrides},
         )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)

@@ -37,7 +37,7 @@ class Asset:
     immutable: bool
 
     @classmethod
-    def of(cls, body: bytes, content_type: str, immutable: bool = False) -> "Asset":
+    def of(cls, body: bytes, content_type: str, immutable: bool = False) -> Asset:
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         return cls(body, gzip.compress(body, compresslevel=9, mtime=0), content_type, etag, immutable)
 

@@ -21,7 +21,8 @@ import datetime as dt
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -29,14 +30,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
-from assistant.channels.hub import HubRefused, HubUnavailable
+from assistant.channels.http_errors import error_response
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
-from assistant.channels.responses import error_response
 from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
 from assistant.channels.turns import run_turn
 from assistant.channels.webchat.assets import load_assets
 from assistant.channels.webchat.history import transcript
+from assistant.core.backend_client import BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, pattern: Optional[re.Pattern[str]] = None, limit: int = MAX_MESSAGE) -> str:
+def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None, limit: int = MAX_MESSAGE) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
         raise RequestError(400, "bad_request", f"{name} is required.")
@@ -80,20 +81,20 @@ class WebChatInput(InputChannel):
         return "web"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "WebChatInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
         secret = runtime.credential(credentials, "web", "session_secret")
         hours = float(runtime.credential(credentials, "web", "session_hours"))
         try:
-            signer: Optional[SessionSigner] = SessionSigner(secret, dt.timedelta(hours=hours))
+            signer: SessionSigner | None = SessionSigner(secret, dt.timedelta(hours=hours))
         except ValueError as exc:
             log.warning("web chat sign-in disabled: %s (ASSISTANT_WEB_SESSION_SECRET)", exc)
             signer = None
         return cls(signer)
 
-    def __init__(self, signer: Optional[SessionSigner]) -> None:
+    def __init__(self, signer: SessionSigner | None) -> None:
         self.signer = signer
         self.state = runtime.channel_state()
-        self.hub = runtime.hub()
+        self.backend = runtime.backend()
         self.assets = load_assets()
 
     # --- sessions -------------------------------------------------------------
@@ -121,23 +122,29 @@ class WebChatInput(InputChannel):
         worker_id = _field(body, "worker_id", WORKER_ID).upper()
         pin = _field(body, "pin", limit=16)
         try:
-            worker = await self.hub.pin_login(worker_id, pin)
-        except HubRefused as exc:
+            worker = await self.backend.pin_login(worker_id, pin)
+        except BackendRejected as exc:
             if exc.error.get("code") in WORKER_FACING_REFUSALS:
                 return response.json({"error": exc.error}, status=exc.status)
             log.error("the backend refused the channel's PIN check (%s): is ASSISTANT_SERVICE_TOKEN valid?", exc.status)
-            raise RequestError(503, "unavailable", "Sign-in is not working on this server; please tell your supervisor.") from None
-        except HubUnavailable as exc:
+            raise RequestError(
+                503, "unavailable", "Sign-in is not working on this server; please tell your supervisor."
+            ) from None
+        except BackendUnavailable as exc:
             log.warning("web sign-in impossible: %s", exc)
-            raise RequestError(503, "unavailable", "The hub cannot check your PIN right now. Please try again in a minute.") from None
+            raise RequestError(
+                503, "unavailable", "The hub cannot check your PIN right now. Please try again in a minute."
+            ) from None
         if worker.get("role") != CHAT_ROLE:
             raise RequestError(403, "forbidden", "This chat is for field health workers.")
         token, session = signer.issue(worker)
-        return response.json({
-            "token": token,
-            "worker": {"id": session.worker_id, "name": session.worker_name},
-            "expires_at": session.expires_at.isoformat(),
-        })
+        return response.json(
+            {
+                "token": token,
+                "worker": {"id": session.worker_id, "name": session.worker_name},
+                "expires_at": session.expires_at.isoformat(),
+            }
+        )
 
     async def logout(self, request: Request) -> HTTPResponse:
         session = await self._session(request)
@@ -159,8 +166,12 @@ class WebChatInput(InputChannel):
             raise RequestError(409, "in_progress", "This message is still being answered; try again shortly.")
         try:
             messages = await run_turn(
-                on_new_message, request.app.ctx.agent, channel=NAMESPACE, worker_id=session.worker_id, text=text,
-                metadata=user_metadata(NAMESPACE, text), message_id=f"web-{message_id}",
+                on_new_message,
+                channel=NAMESPACE,
+                worker_id=session.worker_id,
+                text=text,
+                metadata=user_metadata(NAMESPACE, text),
+                message_id=f"web-{message_id}",
             )
         except BaseException:
             await self.state.release(NAMESPACE, key)
@@ -171,22 +182,27 @@ class WebChatInput(InputChannel):
     async def history(self, request: Request) -> HTTPResponse:
         session = await self._session(request)
         tracker = await request.app.ctx.agent.tracker_store.retrieve(session.worker_id)
-        return response.json({
-            "worker": {"id": session.worker_id, "name": session.worker_name},
-            "messages": transcript(tracker) if tracker is not None else [],
-        })
+        return response.json(
+            {
+                "worker": {"id": session.worker_id, "name": session.worker_name},
+                "messages": transcript(tracker) if tracker is not None else [],
+            }
+        )
 
     # --- routes -------------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         web = Blueprint("web_chat", __name__)
 
-        def guarded(handler: Callable[[Request], Awaitable[HTTPResponse]]) -> Callable[[Request], Awaitable[HTTPResponse]]:
+        def guarded(
+            handler: Callable[[Request], Awaitable[HTTPResponse]],
+        ) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
             async def run(request: Request) -> HTTPResponse:
                 try:
                     return await handler(request)
                 except RequestError as exc:
                     return exc.response
+
             return run
 
         @web.route("/", methods=["GET"])
@@ -207,5 +223,7 @@ class WebChatInput(InputChannel):
         web.add_route(guarded(self.login), "/login", methods=["POST"], name="login")
         web.add_route(guarded(self.logout), "/logout", methods=["POST"], name="logout")
         web.add_route(guarded(self.history), "/history", methods=["GET"], name="history")
-        web.add_route(guarded(lambda request: self.message(request, on_new_message)), "/webhook", methods=["POST"], name="webhook")
+        web.add_route(
+            guarded(lambda request: self.message(request, on_new_message)), "/webhook", methods=["POST"], name="webhook"
+        )
         return web

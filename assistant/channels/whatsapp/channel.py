@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -20,17 +21,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
-from assistant.channels.hub import HubUnavailable
+from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, Incoming, MessagingInbound
-from assistant.channels.responses import error_response
 from assistant.channels.voice_notes import VoiceNoteTranscriber
 from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
 from assistant.channels.whatsapp.graph import GraphClient, RetryPolicy
 from assistant.channels.whatsapp.outbound import Recipient
-from assistant.channels.whatsapp.replies import WhatsAppReplies
 from assistant.channels.whatsapp.payload import InboundMessage, MalformedPayload, parse_webhook
+from assistant.channels.whatsapp.replies import WhatsAppReplies
 from assistant.channels.whatsapp.signature import signature_valid
+from assistant.core.backend_client import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,15 @@ class WhatsAppInput(InputChannel):
         return "whatsapp"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "WhatsAppInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
         settings = runtime.settings()
 
         def value(key: str) -> str:
             return runtime.credential(credentials, "whatsapp", key)
 
-        policy = RetryPolicy(attempts=max(1, settings.whatsapp_send_attempts), base_seconds=settings.whatsapp_retry_base_seconds)
+        policy = RetryPolicy(
+            attempts=max(1, settings.whatsapp_send_attempts), base_seconds=settings.whatsapp_retry_base_seconds
+        )
         graph = GraphClient(value("graph_url"), value("api_version"), value("access_token"), policy)
         return cls(value("verify_token"), value("app_secret"), value("phone_number_id"), graph)
 
@@ -59,16 +62,22 @@ class WhatsAppInput(InputChannel):
         self.state = runtime.channel_state()
         self.delivery = Delivery(graph, self.state)
         self.inbound = MessagingInbound(
-            NAMESPACE, Directory(runtime.hub(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
+            NAMESPACE, Directory(runtime.backend(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
         )
         if not app_secret:
-            log.warning("WhatsApp channel: no app secret configured (ASSISTANT_WHATSAPP_APP_SECRET); webhooks are refused")
+            log.warning(
+                "WhatsApp channel: no app secret configured (ASSISTANT_WHATSAPP_APP_SECRET); webhooks are refused"
+            )
 
     def verify(self, request: Request) -> HTTPResponse:
         mode = request.args.get("hub.mode")
         token = request.args.get("hub.verify_token") or ""
         challenge = request.args.get("hub.challenge") or ""
-        if mode == "subscribe" and self.verify_token and hmac.compare_digest(token.encode(), self.verify_token.encode()):
+        if (
+            mode == "subscribe"
+            and self.verify_token
+            and hmac.compare_digest(token.encode(), self.verify_token.encode())
+        ):
             return response.text(challenge)
         return error_response(403, "forbidden", "Verification token mismatch.")
 
@@ -94,10 +103,12 @@ class WhatsAppInput(InputChannel):
             log.warning("WhatsApp reported errors with codes %s", webhook.errors)
         for message in webhook.messages:
             recipient = Recipient(message.phone, message.user_id)
-            out = WhatsAppReplies(self.delivery, self.state, recipient, message.business_number_id or self.phone_number_id)
+            out = WhatsAppReplies(
+                self.delivery, self.state, recipient, message.business_number_id or self.phone_number_id
+            )
             try:
-                await self.inbound.handle(self._incoming(message), out, on_new_message, request.app.ctx.agent)
-            except HubUnavailable as exc:
+                await self.inbound.handle(self._incoming(message), out, on_new_message)
+            except BackendUnavailable as exc:
                 log.warning("WhatsApp message held for redelivery: %s", exc)
                 return error_response(503, "unavailable", "The hub is unreachable; deliver this again later.")
         return response.json({"status": "ok", "messages": len(webhook.messages), "statuses": webhook.statuses})
@@ -124,5 +135,6 @@ class WhatsAppInput(InputChannel):
         @webhook.listener("before_server_stop")
         async def close(_: Any, __: Any) -> None:
             await self.graph.close()
+            await runtime.backend().close()  # shared by every channel of this process; closing twice is harmless
 
         return webhook

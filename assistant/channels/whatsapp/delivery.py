@@ -31,7 +31,7 @@ class Delivery:
         """Send in order; once one waits for later delivery, the rest of the turn waits behind it."""
         await self.flush()
         still_waiting = bool(await self.state.undelivered(NAMESPACE, limit=1))
-        for position, body in enumerate(bodies):
+        for body in bodies:
             if not still_waiting:
                 try:
                     await self.graph.send(business_number_id, body)

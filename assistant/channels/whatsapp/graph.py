@@ -12,8 +12,9 @@ import asyncio
 import hashlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -31,8 +32,15 @@ TRANSIENT_GRAPH_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 13105
 
 
 class GraphError(Exception):
-    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[int] = None,
-                 retryable: bool = False, retry_after: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -65,7 +73,7 @@ async def with_retries(operation: Callable[[], Awaitable[T]], policy: RetryPolic
     raise AssertionError("unreachable")
 
 
-def _retry_after(response: aiohttp.ClientResponse) -> Optional[float]:
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     try:
         return float(response.headers["Retry-After"])
     except (KeyError, ValueError):
@@ -84,7 +92,10 @@ async def _raise_for_graph_error(response: aiohttp.ClientResponse) -> None:
     # Graph messages quote the request; keep only the code and type out of logs.
     raise GraphError(
         f"Graph API {response.status} (code {code}, {error.get('type', 'error')})",
-        status=response.status, code=code, retryable=retryable, retry_after=_retry_after(response),
+        status=response.status,
+        code=code,
+        retryable=retryable,
+        retry_after=_retry_after(response),
     )
 
 
@@ -93,7 +104,7 @@ class GraphClient:
         self.root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
         self.policy = policy
         self._headers = {"Authorization": f"Bearer {access_token}"}
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -9,11 +9,11 @@ message allows is split at paragraph, sentence or word boundaries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from assistant.channels.choices import Choice, numbered_text
+from assistant.channels.numbered_choices import Choice, numbered_text
 from assistant.channels.textsplit import split_text
-from voice.tts import language_of_text
+from assistant.core.language import script_language
 
 TEXT_LIMIT = 4096
 INTERACTIVE_BODY_LIMIT = 1024
@@ -24,8 +24,8 @@ LIST_BUTTON_LABEL = {"en": "Choose", "hi": "चुनें"}
 
 @dataclass(frozen=True)
 class Recipient:
-    phone: Optional[str] = None
-    user_id: Optional[str] = None
+    phone: str | None = None
+    user_id: str | None = None
 
     def address(self) -> dict[str, str]:
         # A phone number when we have one (Meta's advice); else the business-scoped user id.
@@ -44,11 +44,19 @@ class Outgoing:
 
 
 def _envelope(recipient: Recipient, kind: str, content: dict[str, Any]) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", **recipient.address(), "type": kind, kind: content}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **recipient.address(),
+        "type": kind,
+        kind: content,
+    }
 
 
 def text_bodies(recipient: Recipient, text: str) -> list[dict[str, Any]]:
-    return [_envelope(recipient, "text", {"body": piece, "preview_url": False}) for piece in split_text(text, TEXT_LIMIT)]
+    return [
+        _envelope(recipient, "text", {"body": piece, "preview_url": False}) for piece in split_text(text, TEXT_LIMIT)
+    ]
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -83,7 +91,7 @@ def _interactive(recipient: Recipient, body: str, choices: list[Choice]) -> dict
         if row["title"] != choice.title:
             row["description"] = _shorten(choice.title, ROW_DESCRIPTION_LIMIT)
         rows.append(row)
-    label = LIST_BUTTON_LABEL[language_of_text(body)]
+    label = LIST_BUTTON_LABEL[script_language(body) or "en"]
     action = {"button": label, "sections": [{"rows": rows}]}
     return _envelope(recipient, "interactive", {"type": "list", "body": {"text": body}, "action": action})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from assistant.channels.inbound import AUDIO, CHOICE, IGNORED, TEXT, UNSUPPORTED
 
@@ -26,11 +26,11 @@ class MalformedPayload(ValueError):
 class InboundMessage:
     message_id: str
     kind: str
-    phone: Optional[str]  # the sender's number (wa_id), absent for username-only users
-    user_id: Optional[str]  # the business-scoped user id, when Meta sends one
-    business_number_id: Optional[str]  # our number that received it: replies go out from it
+    phone: str | None  # the sender's number (wa_id), absent for username-only users
+    user_id: str | None  # the business-scoped user id, when Meta sends one
+    business_number_id: str | None  # our number that received it: replies go out from it
     text: str = ""  # the typed text, or the chosen button's id (our Rasa payload)
-    media_id: Optional[str] = None
+    media_id: str | None = None
 
 
 @dataclass
@@ -54,12 +54,14 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _text(value: Any, where: str, *, required: bool = True) -> Optional[str]:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
         raise MalformedPayload(f"{where} must be a non-empty string")
     return value
+
+
+def _optional_text(value: Any, where: str) -> str | None:
+    return None if value is None else _text(value, where)
 
 
 def parse_webhook(raw: bytes) -> Webhook:
@@ -88,12 +90,16 @@ def _read_value(value: dict[str, Any], webhook: Webhook) -> None:
     business_number_id = _object(metadata, "value.metadata").get("phone_number_id") if metadata is not None else None
     contacts = [_object(contact, "contacts[]") for contact in _list(value.get("contacts"), "value.contacts")]
     webhook.statuses += len(_list(value.get("statuses"), "value.statuses"))
-    webhook.errors += [error.get("code") for error in _list(value.get("errors"), "value.errors") if isinstance(error, dict)]
+    webhook.errors += [
+        error["code"]
+        for error in _list(value.get("errors"), "value.errors")
+        if isinstance(error, dict) and isinstance(error.get("code"), int)
+    ]
     for message in _list(value.get("messages"), "value.messages"):
         webhook.messages.append(_read_message(_object(message, "messages[]"), contacts, business_number_id))
 
 
-def _user_id(message: dict[str, Any], contacts: list[dict[str, Any]], phone: Optional[str]) -> Optional[str]:
+def _user_id(message: dict[str, Any], contacts: list[dict[str, Any]], phone: str | None) -> str | None:
     if isinstance(message.get("from_user_id"), str):
         return message["from_user_id"]
     for contact in contacts:
@@ -102,26 +108,30 @@ def _user_id(message: dict[str, Any], contacts: list[dict[str, Any]], phone: Opt
     return None
 
 
-def _read_message(message: dict[str, Any], contacts: list[dict[str, Any]], business_number_id: Optional[str]) -> InboundMessage:
+def _read_message(
+    message: dict[str, Any], contacts: list[dict[str, Any]], business_number_id: str | None
+) -> InboundMessage:
     message_id = _text(message.get("id"), "messages[].id")
     kind = _text(message.get("type"), "messages[].type")
-    phone = _text(message.get("from"), "messages[].from", required=False)
+    phone = _optional_text(message.get("from"), "messages[].from")
     user_id = _user_id(message, contacts, phone)
     if not phone and not user_id:
         raise MalformedPayload("a message needs 'from' or 'from_user_id'")
-    base = {"message_id": message_id, "phone": phone, "user_id": user_id, "business_number_id": business_number_id}
+
+    def inbound(kind: str, text: str = "", media_id: str | None = None) -> InboundMessage:
+        return InboundMessage(message_id, kind, phone, user_id, business_number_id, text, media_id)
+
     if kind == "text":
-        return InboundMessage(kind=TEXT, text=_text(_object(message.get("text"), "text").get("body"), "text.body"), **base)
+        return inbound(TEXT, _text(_object(message.get("text"), "text").get("body"), "text.body"))
     if kind == "interactive":
         interactive = _object(message.get("interactive"), "interactive")
         reply = interactive.get("button_reply") or interactive.get("list_reply")
         chosen = _text(_object(reply, "interactive reply").get("id"), "interactive reply id")
-        return InboundMessage(kind=CHOICE, text=chosen, **base)
+        return inbound(CHOICE, chosen)
     if kind == "button":  # a quick-reply button on a template message
         button = _object(message.get("button"), "button")
-        chosen = button.get("payload") or button.get("text")
-        return InboundMessage(kind=CHOICE, text=_text(chosen, "button.payload"), **base)
+        return inbound(CHOICE, _text(button.get("payload") or button.get("text"), "button.payload"))
     if kind in ("audio", "voice"):
         audio = _object(message.get(kind), kind)
-        return InboundMessage(kind=AUDIO, media_id=_text(audio.get("id"), f"{kind}.id"), **base)
-    return InboundMessage(kind=IGNORED if kind in _SILENT_TYPES else UNSUPPORTED, **base)
+        return inbound(AUDIO, media_id=_text(audio.get("id"), f"{kind}.id"))
+    return inbound(IGNORED if kind in _SILENT_TYPES else UNSUPPORTED)

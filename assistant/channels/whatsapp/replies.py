@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from assistant.channels.choices import choices_of
-from assistant.channels.state import ChannelState
+from assistant.channels.numbered_choices import choices_of
+from assistant.channels.state import ChannelState, Expected
 from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
 from assistant.channels.whatsapp.outbound import Recipient, choice_bodies
+from assistant.core.dialogue import NextInput
 
 
 class WhatsAppReplies:
@@ -19,8 +20,9 @@ class WhatsAppReplies:
         self.recipient = recipient
         self.business_number_id = business_number_id
 
-    async def deliver(self, worker_id: Optional[str], messages: list[dict[str, Any]]) -> None:
+    async def deliver(self, worker_id: str | None, messages: list[dict[str, Any]]) -> None:
         bodies: list[dict[str, Any]] = []
+        numbered: list[str] = []
         for message in messages:
             # A custom payload is a signal for screens (e.g. {"outbox": "queued"}); the text that
             # comes with it already tells a WhatsApp user. Images and attachments are not sent.
@@ -29,7 +31,8 @@ class WhatsAppReplies:
             if not text.strip() and not choices:
                 continue
             outgoing = choice_bodies(self.recipient, text, choices)
-            if outgoing.numbered and worker_id:
-                await self.state.remember_choices(NAMESPACE, worker_id, outgoing.numbered)
+            numbered = outgoing.numbered or numbered
             bodies += outgoing.bodies
+        if worker_id:
+            await self.state.expect(NAMESPACE, worker_id, Expected(tuple(numbered), NextInput.of(messages).mode))
         await self.delivery.send(self.business_number_id, bodies)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Optional
 
 PREFIX = "sha256="
 
@@ -13,7 +12,7 @@ def sign(app_secret: str, body: bytes) -> str:
     return PREFIX + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_valid(app_secret: str, body: bytes, header: Optional[str]) -> bool:
+def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
     """Over the raw bytes as received (re-serialised JSON would not match), in constant time."""
     if not app_secret or not header or not header.startswith(PREFIX):
         return False

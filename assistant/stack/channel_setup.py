@@ -10,31 +10,37 @@ under data_dir/secrets.
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
 
 from assistant.channels.runtime import state_url
-from assistant.config import ENV_PREFIX, Settings
-from assistant.stack.secrets import stored_secret
+from assistant.core.config import ENV_PREFIX, Settings
+from assistant.core.secrets import stored_secret
+
 
 def channel_environment(settings: Settings) -> dict[str, str]:
     env = {ENV_PREFIX + "CHANNELS_DB_URL": state_url(settings)}
-    env[ENV_PREFIX + "WEB_SESSION_SECRET"] = settings.web_session_secret or stored_secret(settings, "web_session_secret")
-    env[ENV_PREFIX + "WHATSAPP_VERIFY_TOKEN"] = settings.whatsapp_verify_token or stored_secret(settings, "whatsapp_verify_token")
+    env[ENV_PREFIX + "WEB_SESSION_SECRET"] = settings.web_session_secret or stored_secret(
+        settings, "web_session_secret"
+    )
+    env[ENV_PREFIX + "WHATSAPP_VERIFY_TOKEN"] = settings.whatsapp_verify_token or stored_secret(
+        settings, "whatsapp_verify_token"
+    )
     return env
 
 
 def _demo_pin(settings: Settings) -> str:
-    from assistant.backend.workers import check_pin_format, generate_pin
+    from assistant.core.pins import check_pin_format, generate_pin
 
-    return check_pin_format(settings.demo_pin) if settings.demo_pin else stored_secret(settings, "demo_pin", generate_pin)
+    return (
+        check_pin_format(settings.demo_pin) if settings.demo_pin else stored_secret(settings, "demo_pin", generate_pin)
+    )
 
 
-async def _ensure_demo_pins(settings: Settings, pin: str) -> Optional[str]:
+async def _ensure_demo_pins(settings: Settings, pin: str) -> str | None:
     """Give demo workers without a PIN the demo PIN; the first whose PIN it is, for the summary."""
-    from assistant.backend import workers
-    from assistant.backend.database import Database
-    from assistant.backend.models import Worker
     from assistant.backend.seed import load_demo
+    from assistant.backend.workers import issue_pin, pin_matches
+    from assistant.core.db.engine import Database
+    from assistant.core.db.models import Worker, WorkerPin
 
     demo_workers = [entry["id"] for entry in load_demo()["workers"] if entry["role"] == "worker"]
 
@@ -47,17 +53,17 @@ async def _ensure_demo_pins(settings: Settings, pin: str) -> Optional[str]:
                 worker = await session.get(Worker, worker_id)
                 if worker is None or not worker.active:
                     continue
-                if await session.get(workers.WorkerPin, worker_id) is None:
-                    await workers.issue_pin(session, worker_id, pin)
+                if await session.get(WorkerPin, worker_id) is None:
+                    await issue_pin(session, worker_id, pin)
                     shown = shown or worker_id
-                elif shown is None and await workers.pin_matches(session, worker_id, pin):
+                elif shown is None and await pin_matches(session, worker_id, pin):
                     shown = worker_id
             return shown
     finally:
         await db.dispose()
 
 
-def demo_login(settings: Settings) -> Optional[tuple[str, str]]:
+def demo_login(settings: Settings) -> tuple[str, str] | None:
     """(worker id, PIN) a newcomer can sign in with, when the demo data is loaded."""
     pin = _demo_pin(settings)
     worker = asyncio.run(_ensure_demo_pins(settings, pin))
@@ -69,7 +75,9 @@ def summary_lines(settings: Settings) -> list[str]:
     login = demo_login(settings)
     lines = [f"  web chat  {rasa}/webhooks/web/"]
     if login:
-        lines.append(f"            demo sign-in: worker {login[0]}, PIN {login[1]}  (`assistant worker pin ID` issues PINs)")
+        lines.append(
+            f"            demo sign-in: worker {login[0]}, PIN {login[1]}  (`assistant worker pin ID` issues PINs)"
+        )
     whatsapp = "" if settings.whatsapp_app_secret else "  (not configured: see docs/channels.md)"
     lines.append(f"  WhatsApp  {rasa}/webhooks/whatsapp/webhook{whatsapp}")
     if settings.twilio_auth_token:

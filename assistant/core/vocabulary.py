@@ -1,6 +1,6 @@
 """Canonical values shared by the NLU, the action server and the backend.
 
-These names are a contract (see MISSION.md): outside evaluation and the
+These names are a contract: outside evaluation and the
 training data use them verbatim. Display names are what the assistant speaks.
 """
 
@@ -24,6 +24,17 @@ SPECIALTIES: dict[str, dict[str, str]] = {
 URGENCIES: tuple[str, ...] = ("routine", "urgent", "emergency")
 
 SEXES: tuple[str, ...] = ("male", "female", "other")
+
+# How the assistant says each urgency and sex, in questions, read-backs and
+# buttons alike (the Hindi words are the ones its questions use).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "routine": {"en": "routine", "hi": "सामान्य"},
+    "urgent": {"en": "urgent", "hi": "जल्दी"},
+    "emergency": {"en": "emergency", "hi": "इमरजेंसी"},
+    "male": {"en": "male", "hi": "पुरुष"},
+    "female": {"en": "female", "hi": "महिला"},
+    "other": {"en": "other", "hi": "अन्य"},
+}
 
 PROCEDURES: tuple[str, ...] = (
     "hand_hygiene",

@@ -1,52 +1,32 @@
-"""Tables owned by the scheduling backend (SQLAlchemy 1.4, 2.0-style ORM)."""
+"""The backend database's tables: facilities, people, tokens, slots, records, checklists.
+
+Every table of this database is declared here (SQLAlchemy 1.4, 2.0-style
+ORM), so ``Base.metadata`` is the whole schema, whoever imports it first.
+The console keeps its own tables in the same database under a metadata of
+its own (``assistant.core.db.console``).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Optional
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import declarative_base, relationship
-from sqlalchemy.types import TypeDecorator
+from assistant.core.db.types import UTCDateTime, utcnow
+from assistant.core.rules import SLOT_HOLDING_STATUSES
 
-Base = declarative_base()
-
-# Consults in these states hold their slot. The partial unique index below is
-# what guarantees, in the database itself, that no slot is ever booked twice.
-SLOT_HOLDING_STATUSES = ("scheduled", "completed")
+_tables = registry()
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+class Base(metaclass=DeclarativeMeta):
+    """The declarative base of this database's tables (SQLAlchemy 1.4's explicit form, which type checkers read)."""
+
+    __abstract__ = True
+    registry = _tables
+    metadata = _tables.metadata
+    __init__ = _tables.constructor
 
 
-class UTCDateTime(TypeDecorator):
-    """Stores naive UTC (SQLite has no time zones) and always returns aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use aware UTC datetimes")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
-        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+__all__ = ["Base", "UTCDateTime", "utcnow"]  # the column types, for the tables' users
 
 
 class Facility(Base):
@@ -170,7 +150,9 @@ class Checklist(Base):
     source_year = Column(Integer, nullable=True)
     source_url = Column(String(500), nullable=True)
 
-    steps = relationship("ChecklistStep", order_by="ChecklistStep.number", lazy="selectin", cascade="all, delete-orphan")
+    steps = relationship(
+        "ChecklistStep", order_by="ChecklistStep.number", lazy="selectin", cascade="all, delete-orphan"
+    )
 
 
 class ChecklistStep(Base):
@@ -195,4 +177,26 @@ class IdempotencyRecord(Base):
     request_hash = Column(String(64), nullable=False)
     status_code = Column(Integer, nullable=True)
     response = Column(JSON, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WorkerPin(Base):
+    __tablename__ = "worker_pins"
+    worker_id = Column(String(64), ForeignKey("workers.id"), primary_key=True)
+    pin_hash = Column(String(200), nullable=False)
+    failed_attempts = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime, nullable=True)
+    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = Column(UTCDateTime, nullable=True)
+
+
+class WorkerChannelId(Base):
+    """A messaging identity that is not a phone number (WhatsApp's business-scoped user id)."""
+
+    __tablename__ = "worker_channel_ids"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_worker_channel_external"),)
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(16), nullable=False)
+    external_id = Column(String(128), nullable=False)
+    worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -8,10 +8,10 @@ run`` creates. ``--demo-login`` gives the demo supervisor the password that
 from __future__ import annotations
 
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
-from assistant.config import Settings
 from assistant.console.demo import DEMO_SUPERVISOR
+from assistant.core.config import Settings
 from assistant.stack.process import http_ok
 from assistant.stack.supervisor import ServiceSpec
 
@@ -25,9 +25,23 @@ def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
     url = console_url(settings)
     return ServiceSpec(
         name="console",
-        command=[sys.executable, "-m", "assistant.cli", "serve", "console", "--db", settings.database_url,
-                 "--tracker-db", settings.tracker_database_url, "--host", settings.host,
-                 "--port", str(settings.console_port), "--demo-login", DEMO_SUPERVISOR],
+        command=[
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "serve",
+            "console",
+            "--db",
+            settings.database_url,
+            "--tracker-db",
+            settings.tracker_database_url,
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.console_port),
+            "--demo-login",
+            DEMO_SUPERVISOR,
+        ],
         url=url,
         # Plain http health check; with TLS the port answers https only, so trust the process start.
         ready=(lambda: http_ok(f"{url}/health")) if url.startswith("http:") else (lambda: True),

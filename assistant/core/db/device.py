@@ -1,4 +1,4 @@
-"""The action server's own durable store: one SQLite file under the data directory.
+"""The action server's own durable store (``actions.db``): one SQLite file under the data directory.
 
 It holds the offline outbox and the checklists read while the hub was
 reachable, so both survive a restart of the action server or the phone.
@@ -8,6 +8,7 @@ SQLAlchemy 1.4 in 2.0 style; WAL mode so a reader never blocks the writer.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, event
 from sqlalchemy.engine import Engine
@@ -47,7 +48,7 @@ def open_engine(data_dir: Path) -> Engine:
     engine = create_engine(f"sqlite:///{data_dir / FILENAME}", future=True, connect_args={"timeout": 15})
 
     @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # a queued record must survive a power cut

@@ -8,10 +8,10 @@ Patient resource, only the reference the worker gave.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Optional
+from typing import Any
 
-from assistant.backend.models import Encounter
-from assistant.backend.serialize import iso
+from assistant.core.db.models import Encounter
+from assistant.core.records import iso
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -64,7 +64,7 @@ def _observation(encounter: Encounter, encounter_urn: str, code: dict[str, Any],
     }
 
 
-def _blood_pressure(encounter: Encounter, encounter_urn: str) -> Optional[dict[str, Any]]:
+def _blood_pressure(encounter: Encounter, encounter_urn: str) -> dict[str, Any] | None:
     components = [
         {"code": _concept(*concept), "valueQuantity": _quantity(value, "mm[Hg]", "mmHg")}
         for concept, value in ((SYSTOLIC, encounter.systolic_bp), (DIASTOLIC, encounter.diastolic_bp))
@@ -99,7 +99,9 @@ def encounter_bundle(encounter: Encounter) -> dict[str, Any]:
         value = getattr(encounter, attribute)
         if value is not None:
             observations.append(
-                _observation(encounter, encounter_urn, _concept(code, display), valueQuantity=_quantity(value, ucum, unit))
+                _observation(
+                    encounter, encounter_urn, _concept(code, display), valueQuantity=_quantity(value, ucum, unit)
+                )
             )
     entries += [{"fullUrl": _urn(), "resource": obs} for obs in observations if obs is not None]
     return {

@@ -19,16 +19,24 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping, Optional
 
 import yaml
 
-from assistant.vocabulary import LANGUAGES, PROCEDURES, SEXES, SPECIALTIES, URGENCIES
+from assistant.core.vocabulary import LANGUAGES, PROCEDURES, SEXES, SPECIALTIES, URGENCIES
 
 # Fields a worker can name when correcting a read-back. They are slot names.
 FIELDS: tuple[str, ...] = (
-    "patient_id", "age", "sex", "complaint", "vitals", "notes", "specialty", "urgency", "reason",
+    "patient_id",
+    "age",
+    "sex",
+    "complaint",
+    "vitals",
+    "notes",
+    "specialty",
+    "urgency",
+    "reason",
 )
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -72,13 +80,13 @@ class Canonicaliser:
             for value in values:
                 self._phrases[kind][normalise(value.replace("_", " "))] = value
         for phrase, value in synonyms.items():
-            kind = kind_of_value.get(value)
-            if kind is not None and normalise(phrase):
-                self._phrases[kind].setdefault(normalise(phrase), value)
+            owner = kind_of_value.get(value)
+            if owner is not None and normalise(phrase):
+                self._phrases[owner].setdefault(normalise(phrase), value)
         self._phrase_patterns: dict[str, re.Pattern[str]] = {}
 
     @classmethod
-    def from_nlu_files(cls, paths: Iterable[Path]) -> "Canonicaliser":
+    def from_nlu_files(cls, paths: Iterable[Path]) -> Canonicaliser:
         """Build from Rasa YAML training files (their ``synonym`` entries)."""
         synonyms: dict[str, str] = {}
         for path in paths:
@@ -94,7 +102,7 @@ class Canonicaliser:
     def is_canonical(self, kind: str, value: str) -> bool:
         return value in self.kinds.get(kind, ())
 
-    def canonical(self, kind: str, text: Optional[str]) -> Optional[str]:
+    def canonical(self, kind: str, text: str | None) -> str | None:
         """The canonical value of ``kind`` that ``text`` names, or ``None``."""
         phrases = self._phrases.get(kind)
         if not phrases or not text:
@@ -107,7 +115,7 @@ class Canonicaliser:
         if said in phrases:
             return phrases[said]
         words = said.split()
-        best: Optional[tuple[int, str]] = None
+        best: tuple[int, str] | None = None
         for phrase, value in phrases.items():
             phrase_words = phrase.split()
             if all(any(_similar(p, w) for w in words) for p in phrase_words):
@@ -119,7 +127,7 @@ class Canonicaliser:
         close = difflib.get_close_matches(said, list(phrases), n=1, cutoff=_TEXT_SIMILARITY)
         return phrases[close[0]] if close else None
 
-    def find(self, kind: str, text: str) -> Optional[tuple[str, int, int]]:
+    def find(self, kind: str, text: str) -> tuple[str, int, int] | None:
         """The value of ``kind`` that a known phrase in ``text`` names, with the phrase's span.
 
         Only whole known phrases count, never near misses: this looks inside a

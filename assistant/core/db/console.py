@@ -9,11 +9,21 @@ of the ``session_started`` event that opens them in Rasa's tracker store.
 from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Text
-from sqlalchemy.orm import declarative_base
+from sqlalchemy.orm import DeclarativeMeta, registry
 
-from assistant.backend.models import UTCDateTime, utcnow
+from assistant.core.db.types import UTCDateTime, utcnow
 
-ConsoleBase = declarative_base()
+_tables = registry()
+
+
+class ConsoleBase(metaclass=DeclarativeMeta):
+    """The declarative base of this database's tables (SQLAlchemy 1.4's explicit form, which type checkers read)."""
+
+    __abstract__ = True
+    registry = _tables
+    metadata = _tables.metadata
+    __init__ = _tables.constructor
+
 
 FLAG_REASONS: dict[str, str] = {
     "wrong_intent": "Wrong intent",

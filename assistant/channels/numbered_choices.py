@@ -8,10 +8,11 @@ message, so the number maps back to exactly the choice that was shown.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
-from voice.tts import language_of_text
+from assistant.core.language import script_language
 
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 _PROMPT = {"en": "Reply with a number.", "hi": "नंबर लिखकर जवाब दें।"}
@@ -38,11 +39,11 @@ def choices_of(buttons: Iterable[dict[str, Any]] | None) -> list[Choice]:
 
 def numbered_text(text: str, choices: list[Choice]) -> str:
     lines = [f"{number}. {choice.title}" for number, choice in enumerate(choices, start=1)]
-    prompt = _PROMPT[language_of_text(text or " ".join(choice.title for choice in choices))]
+    prompt = _PROMPT[script_language(text or " ".join(choice.title for choice in choices)) or "en"]
     return "\n".join(part for part in (text.strip(), "\n".join(lines), prompt) if part)
 
 
-def pick(typed: str, payloads: list[str]) -> Optional[str]:
+def pick(typed: str, payloads: list[str]) -> str | None:
     """The payload a bare number ("2", "2.") chooses, if the last reply offered that many."""
     match = _BARE_NUMBER.match(typed)
     if not match:

@@ -9,7 +9,6 @@ conversation already has. Short answers ("yes", "next", "4521") say nothing.
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 _WORD = re.compile(r"[a-z']+")
@@ -29,7 +28,7 @@ _ENGLISH_WORDS = frozenset(
 )
 
 
-def script_language(text: str) -> Optional[str]:
+def script_language(text: str) -> str | None:
     """ "hi" when ``text`` is written in Devanagari, else ``None`` (the script alone says no more)."""
     return "hi" if _DEVANAGARI.search(text) else None
 

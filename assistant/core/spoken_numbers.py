@@ -37,21 +37,41 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Optional
 
 # ---------------------------------------------------------------------------
 # Vocabulary. The first spelling of each entry is the one ``to_words`` uses.
 
 _ENGLISH_SMALL: dict[int, tuple[str, ...]] = {
     0: ("zero", "nought", "nil"),
-    1: ("one",), 2: ("two",), 3: ("three",), 4: ("four",), 5: ("five",),
-    6: ("six",), 7: ("seven",), 8: ("eight",), 9: ("nine",), 10: ("ten",),
-    11: ("eleven",), 12: ("twelve",), 13: ("thirteen",), 14: ("fourteen",),
-    15: ("fifteen",), 16: ("sixteen",), 17: ("seventeen",), 18: ("eighteen",),
-    19: ("nineteen",), 20: ("twenty",), 30: ("thirty",), 40: ("forty", "fourty"),
-    50: ("fifty",), 60: ("sixty",), 70: ("seventy",), 80: ("eighty",),
+    1: ("one",),
+    2: ("two",),
+    3: ("three",),
+    4: ("four",),
+    5: ("five",),
+    6: ("six",),
+    7: ("seven",),
+    8: ("eight",),
+    9: ("nine",),
+    10: ("ten",),
+    11: ("eleven",),
+    12: ("twelve",),
+    13: ("thirteen",),
+    14: ("fourteen",),
+    15: ("fifteen",),
+    16: ("sixteen",),
+    17: ("seventeen",),
+    18: ("eighteen",),
+    19: ("nineteen",),
+    20: ("twenty",),
+    30: ("thirty",),
+    40: ("forty", "fourty"),
+    50: ("fifty",),
+    60: ("sixty",),
+    70: ("seventy",),
+    80: ("eighty",),
     90: ("ninety", "ninty"),
 }
 
@@ -59,68 +79,207 @@ _ENGLISH_SMALL: dict[int, tuple[str, ...]] = {
 # spellings are listed; ``_fold`` absorbs doubled letters and long vowels.
 _HINDI_LATIN: dict[int, tuple[str, ...]] = {
     0: ("shunya", "sunya", "sifar"),
-    1: ("ek",), 2: ("do",), 3: ("teen",), 4: ("char",), 5: ("paanch", "panch"),
-    6: ("chhah", "chhe", "chha", "chah"), 7: ("saat",), 8: ("aath",), 9: ("nau", "nao"),
-    10: ("das", "dus"), 11: ("gyarah", "gyara", "igyarah"), 12: ("barah", "bara"),
-    13: ("terah", "tera"), 14: ("chaudah", "chauda", "chodah"), 15: ("pandrah", "pandra", "pundrah"),
-    16: ("solah", "sola"), 17: ("satrah", "satra"), 18: ("atharah", "athara", "attharah"),
-    19: ("unnis", "unees"), 20: ("bees", "bis"), 21: ("ikkis", "ikkees"),
-    22: ("bais", "baees", "baaees", "bayees"), 23: ("teis", "teyis", "tais", "teyees"),
-    24: ("chaubis", "chaubees", "chobis"), 25: ("pachis", "pachchis", "pacchis", "pachees"),
-    26: ("chhabbis", "chhabbees"), 27: ("sattais", "sattaees", "sataees"),
-    28: ("atthais", "atthaees", "athais", "attais"), 29: ("untis", "untees", "unatis"),
-    30: ("tees", "tis"), 31: ("ikattis", "iktis", "ikattees", "iktees"), 32: ("battis", "battees"),
-    33: ("taintis", "tentis", "taintees", "tetis"), 34: ("chauntis", "chautis", "chontis", "chauntees"),
-    35: ("paintis", "paintees", "pentis"), 36: ("chhattis", "chhattees"),
-    37: ("saintis", "saintees", "sentis"), 38: ("adtis", "artis", "arthis", "adtees"),
-    39: ("untalis", "untalees", "unchalis"), 40: ("chalis", "chaalis", "chalees"),
-    41: ("iktalis", "iktalees", "ikchalis"), 42: ("bayalis", "byalis", "bayalees", "beyalis"),
-    43: ("taintalis", "tentalis", "tetalis"), 44: ("chavalis", "chauvalis", "chawalis", "chavalees"),
-    45: ("paintalis", "pentalis", "paintalees"), 46: ("chhiyalis", "chhiyalees", "chiyalis"),
-    47: ("saintalis", "sentalis", "saintalees"), 48: ("adtalis", "artalis", "adtalees"),
-    49: ("unchas", "unanchas"), 50: ("pachas", "pachaas"), 51: ("ikyavan", "ikyawan", "ekyavan"),
-    52: ("bavan", "bawan"), 53: ("tirepan", "trepan", "tirpan"), 54: ("chauvan", "chauwan", "chowan"),
-    55: ("pachpan", "pachapan"), 56: ("chhappan", "chappan"), 57: ("sattavan", "sattawan", "satavan"),
-    58: ("atthavan", "atthawan", "athavan"), 59: ("unsath", "unsaath", "unsadh"),
-    60: ("saath", "sath"), 61: ("iksath", "iksaath", "ikasath"), 62: ("basath", "baasath", "basadh"),
-    63: ("tirsath", "tresath"), 64: ("chaunsath", "chausath", "chonsath"),
-    65: ("painsath", "pensath"), 66: ("chhiyasath", "chiyasath"), 67: ("sadsath", "sarsath"),
-    68: ("adsath", "arsath"), 69: ("unhattar", "unahattar"), 70: ("sattar", "satar"),
-    71: ("ikhattar", "ikahattar"), 72: ("bahattar", "bahtar"), 73: ("tihattar", "tehattar"),
-    74: ("chauhattar", "chohattar"), 75: ("pachhattar", "pachattar", "pachahattar"),
-    76: ("chhihattar", "chhiyattar", "chihattar"), 77: ("sathattar", "satattar", "satahattar"),
-    78: ("athhattar", "athattar", "athahattar"), 79: ("unasi", "unnasi", "unyasi"),
-    80: ("assi", "assee"), 81: ("ikyasi", "ikkyasi"), 82: ("bayasi", "biyasi"),
-    83: ("tirasi", "tiraasi"), 84: ("chaurasi", "chauraasi"), 85: ("pachasi", "pachchasi"),
-    86: ("chhiyasi", "chiyasi"), 87: ("sattasi", "sattaasi"), 88: ("athasi", "atthasi"),
-    89: ("navasi", "nawasi"), 90: ("nabbe", "nabbey", "nabbay"), 91: ("ikyanve", "ikyanbe"),
-    92: ("banve", "baanve", "banbe"), 93: ("tiranve", "tiranbe"), 94: ("chauranve", "chauranbe"),
-    95: ("pachanve", "pachanbe"), 96: ("chhiyanve", "chhiyanbe"), 97: ("sattanve", "sattanbe"),
-    98: ("atthanve", "athanve", "atthanbe"), 99: ("ninyanve", "ninyanbe", "nirannave"),
+    1: ("ek",),
+    2: ("do",),
+    3: ("teen",),
+    4: ("char",),
+    5: ("paanch", "panch"),
+    6: ("chhah", "chhe", "chha", "chah"),
+    7: ("saat",),
+    8: ("aath",),
+    9: ("nau", "nao"),
+    10: ("das", "dus"),
+    11: ("gyarah", "gyara", "igyarah"),
+    12: ("barah", "bara"),
+    13: ("terah", "tera"),
+    14: ("chaudah", "chauda", "chodah"),
+    15: ("pandrah", "pandra", "pundrah"),
+    16: ("solah", "sola"),
+    17: ("satrah", "satra"),
+    18: ("atharah", "athara", "attharah"),
+    19: ("unnis", "unees"),
+    20: ("bees", "bis"),
+    21: ("ikkis", "ikkees"),
+    22: ("bais", "baees", "baaees", "bayees"),
+    23: ("teis", "teyis", "tais", "teyees"),
+    24: ("chaubis", "chaubees", "chobis"),
+    25: ("pachis", "pachchis", "pacchis", "pachees"),
+    26: ("chhabbis", "chhabbees"),
+    27: ("sattais", "sattaees", "sataees"),
+    28: ("atthais", "atthaees", "athais", "attais"),
+    29: ("untis", "untees", "unatis"),
+    30: ("tees", "tis"),
+    31: ("ikattis", "iktis", "ikattees", "iktees"),
+    32: ("battis", "battees"),
+    33: ("taintis", "tentis", "taintees", "tetis"),
+    34: ("chauntis", "chautis", "chontis", "chauntees"),
+    35: ("paintis", "paintees", "pentis"),
+    36: ("chhattis", "chhattees"),
+    37: ("saintis", "saintees", "sentis"),
+    38: ("adtis", "artis", "arthis", "adtees"),
+    39: ("untalis", "untalees", "unchalis"),
+    40: ("chalis", "chaalis", "chalees"),
+    41: ("iktalis", "iktalees", "ikchalis"),
+    42: ("bayalis", "byalis", "bayalees", "beyalis"),
+    43: ("taintalis", "tentalis", "tetalis"),
+    44: ("chavalis", "chauvalis", "chawalis", "chavalees"),
+    45: ("paintalis", "pentalis", "paintalees"),
+    46: ("chhiyalis", "chhiyalees", "chiyalis"),
+    47: ("saintalis", "sentalis", "saintalees"),
+    48: ("adtalis", "artalis", "adtalees"),
+    49: ("unchas", "unanchas"),
+    50: ("pachas", "pachaas"),
+    51: ("ikyavan", "ikyawan", "ekyavan"),
+    52: ("bavan", "bawan"),
+    53: ("tirepan", "trepan", "tirpan"),
+    54: ("chauvan", "chauwan", "chowan"),
+    55: ("pachpan", "pachapan"),
+    56: ("chhappan", "chappan"),
+    57: ("sattavan", "sattawan", "satavan"),
+    58: ("atthavan", "atthawan", "athavan"),
+    59: ("unsath", "unsaath", "unsadh"),
+    60: ("saath", "sath"),
+    61: ("iksath", "iksaath", "ikasath"),
+    62: ("basath", "baasath", "basadh"),
+    63: ("tirsath", "tresath"),
+    64: ("chaunsath", "chausath", "chonsath"),
+    65: ("painsath", "pensath"),
+    66: ("chhiyasath", "chiyasath"),
+    67: ("sadsath", "sarsath"),
+    68: ("adsath", "arsath"),
+    69: ("unhattar", "unahattar"),
+    70: ("sattar", "satar"),
+    71: ("ikhattar", "ikahattar"),
+    72: ("bahattar", "bahtar"),
+    73: ("tihattar", "tehattar"),
+    74: ("chauhattar", "chohattar"),
+    75: ("pachhattar", "pachattar", "pachahattar"),
+    76: ("chhihattar", "chhiyattar", "chihattar"),
+    77: ("sathattar", "satattar", "satahattar"),
+    78: ("athhattar", "athattar", "athahattar"),
+    79: ("unasi", "unnasi", "unyasi"),
+    80: ("assi", "assee"),
+    81: ("ikyasi", "ikkyasi"),
+    82: ("bayasi", "biyasi"),
+    83: ("tirasi", "tiraasi"),
+    84: ("chaurasi", "chauraasi"),
+    85: ("pachasi", "pachchasi"),
+    86: ("chhiyasi", "chiyasi"),
+    87: ("sattasi", "sattaasi"),
+    88: ("athasi", "atthasi"),
+    89: ("navasi", "nawasi"),
+    90: ("nabbe", "nabbey", "nabbay"),
+    91: ("ikyanve", "ikyanbe"),
+    92: ("banve", "baanve", "banbe"),
+    93: ("tiranve", "tiranbe"),
+    94: ("chauranve", "chauranbe"),
+    95: ("pachanve", "pachanbe"),
+    96: ("chhiyanve", "chhiyanbe"),
+    97: ("sattanve", "sattanbe"),
+    98: ("atthanve", "athanve", "atthanbe"),
+    99: ("ninyanve", "ninyanbe", "nirannave"),
 }
 
 _HINDI_DEVANAGARI: dict[int, tuple[str, ...]] = {
-    0: ("शून्य",), 1: ("एक",), 2: ("दो",), 3: ("तीन",), 4: ("चार",), 5: ("पाँच", "पांच"),
-    6: ("छह", "छः", "छे", "छै"), 7: ("सात",), 8: ("आठ",), 9: ("नौ",), 10: ("दस",),
-    11: ("ग्यारह",), 12: ("बारह",), 13: ("तेरह",), 14: ("चौदह",), 15: ("पंद्रह", "पन्द्रह"),
-    16: ("सोलह",), 17: ("सत्रह",), 18: ("अठारह",), 19: ("उन्नीस",), 20: ("बीस",),
-    21: ("इक्कीस",), 22: ("बाईस",), 23: ("तेईस",), 24: ("चौबीस",), 25: ("पच्चीस",),
-    26: ("छब्बीस",), 27: ("सत्ताईस",), 28: ("अट्ठाईस",), 29: ("उनतीस",), 30: ("तीस",),
-    31: ("इकतीस",), 32: ("बत्तीस",), 33: ("तैंतीस",), 34: ("चौंतीस",), 35: ("पैंतीस",),
-    36: ("छत्तीस",), 37: ("सैंतीस",), 38: ("अड़तीस",), 39: ("उनतालीस",), 40: ("चालीस",),
-    41: ("इकतालीस",), 42: ("बयालीस",), 43: ("तैंतालीस",), 44: ("चवालीस", "चौवालीस"),
-    45: ("पैंतालीस",), 46: ("छियालीस",), 47: ("सैंतालीस",), 48: ("अड़तालीस",), 49: ("उनचास",),
-    50: ("पचास",), 51: ("इक्यावन",), 52: ("बावन",), 53: ("तिरेपन", "तिरपन"), 54: ("चौवन",),
-    55: ("पचपन",), 56: ("छप्पन",), 57: ("सत्तावन",), 58: ("अट्ठावन",), 59: ("उनसठ",),
-    60: ("साठ",), 61: ("इकसठ",), 62: ("बासठ",), 63: ("तिरसठ",), 64: ("चौंसठ",),
-    65: ("पैंसठ",), 66: ("छियासठ",), 67: ("सड़सठ",), 68: ("अड़सठ",), 69: ("उनहत्तर",),
-    70: ("सत्तर",), 71: ("इकहत्तर",), 72: ("बहत्तर",), 73: ("तिहत्तर",), 74: ("चौहत्तर",),
-    75: ("पचहत्तर",), 76: ("छिहत्तर",), 77: ("सतहत्तर",), 78: ("अठहत्तर",),
-    79: ("उन्यासी", "उनासी"), 80: ("अस्सी",), 81: ("इक्यासी",), 82: ("बयासी",), 83: ("तिरासी",),
-    84: ("चौरासी",), 85: ("पचासी",), 86: ("छियासी",), 87: ("सत्तासी",), 88: ("अट्ठासी",),
-    89: ("नवासी",), 90: ("नब्बे",), 91: ("इक्यानबे", "इक्यानवे"), 92: ("बानबे", "बानवे"),
-    93: ("तिरानबे", "तिरानवे"), 94: ("चौरानबे", "चौरानवे"), 95: ("पचानबे", "पचानवे"),
-    96: ("छियानबे", "छियानवे"), 97: ("सत्तानबे", "सत्तानवे"), 98: ("अट्ठानबे", "अट्ठानवे"),
+    0: ("शून्य",),
+    1: ("एक",),
+    2: ("दो",),
+    3: ("तीन",),
+    4: ("चार",),
+    5: ("पाँच", "पांच"),
+    6: ("छह", "छः", "छे", "छै"),
+    7: ("सात",),
+    8: ("आठ",),
+    9: ("नौ",),
+    10: ("दस",),
+    11: ("ग्यारह",),
+    12: ("बारह",),
+    13: ("तेरह",),
+    14: ("चौदह",),
+    15: ("पंद्रह", "पन्द्रह"),
+    16: ("सोलह",),
+    17: ("सत्रह",),
+    18: ("अठारह",),
+    19: ("उन्नीस",),
+    20: ("बीस",),
+    21: ("इक्कीस",),
+    22: ("बाईस",),
+    23: ("तेईस",),
+    24: ("चौबीस",),
+    25: ("पच्चीस",),
+    26: ("छब्बीस",),
+    27: ("सत्ताईस",),
+    28: ("अट्ठाईस",),
+    29: ("उनतीस",),
+    30: ("तीस",),
+    31: ("इकतीस",),
+    32: ("बत्तीस",),
+    33: ("तैंतीस",),
+    34: ("चौंतीस",),
+    35: ("पैंतीस",),
+    36: ("छत्तीस",),
+    37: ("सैंतीस",),
+    38: ("अड़तीस",),
+    39: ("उनतालीस",),
+    40: ("चालीस",),
+    41: ("इकतालीस",),
+    42: ("बयालीस",),
+    43: ("तैंतालीस",),
+    44: ("चवालीस", "चौवालीस"),
+    45: ("पैंतालीस",),
+    46: ("छियालीस",),
+    47: ("सैंतालीस",),
+    48: ("अड़तालीस",),
+    49: ("उनचास",),
+    50: ("पचास",),
+    51: ("इक्यावन",),
+    52: ("बावन",),
+    53: ("तिरेपन", "तिरपन"),
+    54: ("चौवन",),
+    55: ("पचपन",),
+    56: ("छप्पन",),
+    57: ("सत्तावन",),
+    58: ("अट्ठावन",),
+    59: ("उनसठ",),
+    60: ("साठ",),
+    61: ("इकसठ",),
+    62: ("बासठ",),
+    63: ("तिरसठ",),
+    64: ("चौंसठ",),
+    65: ("पैंसठ",),
+    66: ("छियासठ",),
+    67: ("सड़सठ",),
+    68: ("अड़सठ",),
+    69: ("उनहत्तर",),
+    70: ("सत्तर",),
+    71: ("इकहत्तर",),
+    72: ("बहत्तर",),
+    73: ("तिहत्तर",),
+    74: ("चौहत्तर",),
+    75: ("पचहत्तर",),
+    76: ("छिहत्तर",),
+    77: ("सतहत्तर",),
+    78: ("अठहत्तर",),
+    79: ("उन्यासी", "उनासी"),
+    80: ("अस्सी",),
+    81: ("इक्यासी",),
+    82: ("बयासी",),
+    83: ("तिरासी",),
+    84: ("चौरासी",),
+    85: ("पचासी",),
+    86: ("छियासी",),
+    87: ("सत्तासी",),
+    88: ("अट्ठासी",),
+    89: ("नवासी",),
+    90: ("नब्बे",),
+    91: ("इक्यानबे", "इक्यानवे"),
+    92: ("बानबे", "बानवे"),
+    93: ("तिरानबे", "तिरानवे"),
+    94: ("चौरानबे", "चौरानवे"),
+    95: ("पचानबे", "पचानवे"),
+    96: ("छियानबे", "छियानवे"),
+    97: ("सत्तानबे", "सत्तानवे"),
+    98: ("अट्ठानबे", "अट्ठानवे"),
     99: ("निन्यानबे", "निन्यानवे"),
 }
 
@@ -154,16 +313,84 @@ _ORDINALS: dict[int, tuple[str, ...]] = {
 _AMBIGUOUS_WORDS = ("one", "एक", "दो")
 _AMBIGUOUS_HINDI = ("ek", "do", "teen", "char", "saat", "saath", "bara", "tera", "bees", "tees")
 _CUES_BEFORE = {
-    "step", "steps", "number", "no", "num", "patient", "id", "age", "umar", "umr", "aayu",
-    "bp", "pulse", "temp", "temperature", "spo2", "oxygen", "weight", "wajan", "vajan",
-    "over", "bata", "batta", "upon", "slash", "बटा",  # the second number of a blood pressure
-    "स्टेप", "चरण", "नंबर", "उम्र", "आयु", "मरीज़", "मरीज", "बीपी", "पल्स", "तापमान", "वजन", "वज़न",
+    "step",
+    "steps",
+    "number",
+    "no",
+    "num",
+    "patient",
+    "id",
+    "age",
+    "umar",
+    "umr",
+    "aayu",
+    "bp",
+    "pulse",
+    "temp",
+    "temperature",
+    "spo2",
+    "oxygen",
+    "weight",
+    "wajan",
+    "vajan",
+    "over",
+    "bata",
+    "batta",
+    "upon",
+    "slash",
+    "बटा",  # the second number of a blood pressure
+    "स्टेप",
+    "चरण",
+    "नंबर",
+    "उम्र",
+    "आयु",
+    "मरीज़",
+    "मरीज",
+    "बीपी",
+    "पल्स",
+    "तापमान",
+    "वजन",
+    "वज़न",
 }
 _UNITS_AFTER = {
-    "saal", "sal", "year", "years", "yr", "yrs", "kg", "kilo", "kilos", "degree", "degrees",
-    "din", "day", "days", "mahina", "mahine", "month", "months", "hafte", "week", "weeks",
-    "baje", "percent", "ghante", "hours", "minute", "minutes", "number",
-    "साल", "वर्ष", "किलो", "डिग्री", "दिन", "महीने", "महीना", "हफ्ते", "बजे", "नंबर",
+    "saal",
+    "sal",
+    "year",
+    "years",
+    "yr",
+    "yrs",
+    "kg",
+    "kilo",
+    "kilos",
+    "degree",
+    "degrees",
+    "din",
+    "day",
+    "days",
+    "mahina",
+    "mahine",
+    "month",
+    "months",
+    "hafte",
+    "week",
+    "weeks",
+    "baje",
+    "percent",
+    "ghante",
+    "hours",
+    "minute",
+    "minutes",
+    "number",
+    "साल",
+    "वर्ष",
+    "किलो",
+    "डिग्री",
+    "दिन",
+    "महीने",
+    "महीना",
+    "हफ्ते",
+    "बजे",
+    "नंबर",
 }
 _BP_SEPARATORS = {"/", "over", "by", "buy", "bye", "upon", "slash", "bata", "batta", "बटा", "ओवर", "बाई"}
 _AND_WORDS = {"and"}
@@ -255,7 +482,7 @@ _ORDINAL_LOOKUP = {
 }
 
 
-def _lookup(word: str) -> Optional[_Word]:
+def _lookup(word: str) -> _Word | None:
     lowered = word.lower()
     if lowered in _ENGLISH:
         return _ENGLISH[lowered]
@@ -274,9 +501,9 @@ class _Token:
     start: int  # span in the text of the word itself, without edge punctuation
     end: int
     text: str
-    word: Optional[_Word]  # a number word, or None
-    literal: Optional[str]  # digits already written as digits
-    fraction: Optional[str] = None  # "1.5" for "dedh"
+    word: _Word | None  # a number word, or None
+    literal: str | None  # digits already written as digits
+    fraction: str | None = None  # "1.5" for "dedh"
     plus_half: bool = False
     breaks_after: bool = False  # punctuation after it ends a number
 
@@ -293,7 +520,7 @@ def _tokens(text: str) -> list[_Token]:
         if not core:
             continue
         lead = piece.index(core)
-        trailing = piece[lead + len(core):]
+        trailing = piece[lead + len(core) :]
         # "98.6." keeps its decimal: strip only a final sentence period.
         breaks = bool(trailing.strip("%"))
         parts = core.split("-") if not _DIGITS_RE.match(core) else [core]
@@ -329,7 +556,7 @@ class _Reader:
         self.chunks: list[str] = []
         self.high = 0  # thousands and lakhs of the chunk being read
         self.low = 0  # the part below a thousand
-        self.last: Optional[str] = None  # kind of the last word in the open chunk
+        self.last: str | None = None  # kind of the last word in the open chunk
         self.last_big = 0
 
     @property
@@ -423,7 +650,7 @@ def _read_run(tokens: list[_Token]) -> str:
         elif token.word is not None and token.word.kind == "multiplier":
             reader.multiplier(token.word.value)
         elif token.word is not None and token.word.kind == "point":
-            digits, used = _decimal_digits(tokens[index + 1:])
+            digits, used = _decimal_digits(tokens[index + 1 :])
             if reader.open:
                 reader.close(digits)
             else:  # "98 point 6": the literal is already a chunk
@@ -453,8 +680,7 @@ def _continues_number(tokens: list[_Token], index: int, run: list[_Token]) -> bo
     if token.word is not None and token.word.kind == "point":
         nxt = tokens[index + 1] if index + 1 < len(tokens) else None
         return nxt is not None and (
-            (nxt.literal is not None and "." not in nxt.literal)
-            or (nxt.word is not None and nxt.word.kind == "small")
+            (nxt.literal is not None and "." not in nxt.literal) or (nxt.word is not None and nxt.word.kind == "small")
         )
     if prev.literal is not None and token.literal is not None:
         return False  # "88 92" are two numbers already written as digits
@@ -484,7 +710,11 @@ def _read_homophones(tokens: list[_Token]) -> None:
             if tokens[end - 1].breaks_after:
                 break
         first, last = index, end
-        if first < last and not tokens[first].numeric and not (first == 0 or _word_at(tokens, first - 1) in _CUES_BEFORE):
+        if (
+            first < last
+            and not tokens[first].numeric
+            and not (first == 0 or _word_at(tokens, first - 1) in _CUES_BEFORE)
+        ):
             first += 1
         if first < last and not tokens[last - 1].numeric and last < len(tokens) and not tokens[last - 1].breaks_after:
             last -= 1
@@ -520,13 +750,13 @@ def _runs(tokens: list[_Token]) -> Iterable[list[_Token]]:
             candidate = tokens[index]
             if _is_zero_word(candidate) and not run[-1].breaks_after and candidate.word is None:
                 candidate.word = _Word(0, "small")
+            after = tokens[index + 1].word if index + 1 < len(tokens) else None
             if (
                 candidate.text.lower() in _AND_WORDS
                 and run[-1].word is not None
                 and run[-1].word.kind == "multiplier"
-                and index + 1 < len(tokens)
-                and tokens[index + 1].word is not None
-                and tokens[index + 1].word.kind == "small"
+                and after is not None
+                and after.kind == "small"
                 and not run[-1].breaks_after
             ):
                 index += 1  # "one hundred and forty": the "and" is dropped
@@ -538,8 +768,8 @@ def _runs(tokens: list[_Token]) -> Iterable[list[_Token]]:
                 index += 1
                 run.append(tokens[index])
             if candidate.word is not None and candidate.word.kind == "point":
-                digits, used = _decimal_digits(tokens[index + 1:])
-                run.extend(tokens[index + 1:index + 1 + used])
+                digits, used = _decimal_digits(tokens[index + 1 :])
+                run.extend(tokens[index + 1 : index + 1 + used])
                 index += used
             index += 1
         # A trailing "oh" that started nothing stays a word.
@@ -575,7 +805,7 @@ def _replace_numbers(text: str, *, assume_number: bool) -> str:
             continue  # already digits
         if not assume_number and _is_ambiguous(run) and not _has_cue(tokens, run):
             continue
-        pieces.append(text[cursor:run[0].start])
+        pieces.append(text[cursor : run[0].start])
         pieces.append(_read_run(run))
         cursor = run[-1].end
     pieces.append(text[cursor:])
@@ -583,7 +813,9 @@ def _replace_numbers(text: str, *, assume_number: bool) -> str:
 
 
 _BP_RE = re.compile(
-    r"(?<![\d.])(\d{2,3})\s*(" + "|".join(re.escape(s) for s in sorted(_BP_SEPARATORS, key=len, reverse=True)) + r")\s*(\d{2,3})(?![\d.])",
+    r"(?<![\d.])(\d{2,3})\s*("
+    + "|".join(re.escape(s) for s in sorted(_BP_SEPARATORS, key=len, reverse=True))
+    + r")\s*(\d{2,3})(?![\d.])",
     re.IGNORECASE,
 )
 
@@ -627,7 +859,7 @@ def _number_follows(tokens: list[_Token], index: int) -> bool:
     return 0 <= index < len(tokens) and _starts_number(tokens, index)
 
 
-def _after_run(tokens: list[_Token], last: int) -> Optional[tuple[str, int]]:
+def _after_run(tokens: list[_Token], last: int) -> tuple[str, int] | None:
     """What cuts the number ending at ``tokens[last]`` short, and the index it ends at."""
     if tokens[last].breaks_after and tokens[last].text.endswith("/"):
         return None
@@ -673,7 +905,9 @@ def unfinished_numbers(text: str) -> list[Unfinished]:
         cut = _after_run(tokens, last)
         if cut is not None:
             kind, end = cut
-            found.append(Unfinished(tokens[first].start, tokens[end].end, text[tokens[first].start:tokens[end].end], kind))
+            found.append(
+                Unfinished(tokens[first].start, tokens[end].end, text[tokens[first].start : tokens[end].end], kind)
+            )
     for index, token in enumerate(tokens):  # "saadhe" that starts nothing
         if token.plus_half and not _starts_number(tokens, index):
             found.append(Unfinished(token.start, token.end, token.text, "half"))
@@ -695,7 +929,7 @@ def normalise_numbers(text: str) -> str:
     return _replace_numbers(text, assume_number=False)
 
 
-def parse_number(text: str) -> Optional[float]:
+def parse_number(text: str) -> float | None:
     """The single number ``text`` stands for ("45 saal", "teesra", "ninety eight point six").
 
     Returns ``None`` when the text holds no number, more than one (a blood
@@ -761,7 +995,10 @@ def _hindi_words(n: int, table: dict[int, tuple[str, ...]], multipliers: dict[in
     for size in (100_000, 1000, 100):
         if n >= size:
             head, rest = divmod(n, size)
-            return _hindi_words(head, table, multipliers) + " " + multipliers[size] + (
-                " " + _hindi_words(rest, table, multipliers) if rest else ""
+            return (
+                _hindi_words(head, table, multipliers)
+                + " "
+                + multipliers[size]
+                + (" " + _hindi_words(rest, table, multipliers) if rest else "")
             )
     raise AssertionError("unreachable")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from assistant.backend.models import Base
+from assistant.core.db.models import Base
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -44,7 +45,7 @@ def _sqlite_engine(url: str, begin_statement: str) -> AsyncEngine:
     engine = create_async_engine(url, future=True, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10)
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -55,7 +56,7 @@ def _sqlite_engine(url: str, begin_statement: str) -> AsyncEngine:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin_statement)
 
     return engine
@@ -72,11 +73,15 @@ class Database:
         # first-come-first-served; leaving it to busy_timeout makes them poll
         # with growing sleeps and gives multi-second tails under load.
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
-        self._reader_sessions = sessionmaker(self.reader_engine, class_=AsyncSession, expire_on_commit=False, future=True)
-        self._writer_sessions = sessionmaker(self.writer_engine, class_=AsyncSession, expire_on_commit=False, future=True)
+        self._reader_sessions = sessionmaker(
+            self.reader_engine, class_=AsyncSession, expire_on_commit=False, future=True
+        )
+        self._writer_sessions = sessionmaker(
+            self.writer_engine, class_=AsyncSession, expire_on_commit=False, future=True
+        )
 
     @classmethod
-    def connect(cls, url: str) -> "Database":
+    def connect(cls, url: str) -> Database:
         if is_sqlite(url):
             path = make_url(url).database
             if path and path != ":memory:":

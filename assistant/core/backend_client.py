@@ -1,0 +1,198 @@
+"""The one client of the scheduling backend (docs/contracts.md), for the action server and the channels.
+
+Every request carries a bearer token; the action server's service token acts
+for a worker with ``X-On-Behalf-Of``. One pooled aiohttp session per client
+and event loop keeps connections open between turns. Failures split in two:
+
+- ``BackendUnavailable``: connection refused, timeout or a 5xx, after bounded
+  retries with exponential backoff. Writes then go to the offline outbox.
+- ``BackendRejected``: a 4xx with the backend's error body. Retrying cannot
+  help; the caller says why (or, for a worker's PIN, shows it).
+
+Both are ``BackendError``. Retrying a POST is safe because every write sends
+an ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from assistant.core.rules import CANCELLABLE_STATUSES
+
+log = logging.getLogger(__name__)
+
+ON_BEHALF_HEADER = "X-On-Behalf-Of"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class BackendError(Exception):
+    """The backend did not do what was asked."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached or did not answer in time; trying later may work."""
+
+
+class BackendRejected(BackendError):
+    """The backend answered with a 4xx: the request itself is wrong or not allowed."""
+
+    def __init__(self, status: int, error: Mapping[str, Any]) -> None:
+        self.status = status
+        self.error: dict[str, Any] = dict(error)
+        self.code = str(self.error.get("code", "error"))
+        self.message = str(self.error.get("message", ""))
+        self.field: str | None = self.error.get("field")
+        super().__init__(f"{status} {self.code}: {self.message}")
+
+    @property
+    def unknown_worker(self) -> bool:
+        return self.code == "unknown_worker" or self.status == 401
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 2.0
+    total: float = 5.0
+    retries: int = 2  # attempts after the first
+    backoff: float = 0.25  # seconds, doubled after each attempt
+
+
+class BackendClient:
+    def __init__(self, base_url: str, token: str, timeouts: Timeouts = Timeouts(), default_worker: str = "") -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeouts = timeouts
+        self._default_worker = default_worker
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- consults (the action server, for a worker) -----------------------------------
+    async def create_consult(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return await self.post("/consults", worker_id, body, key)
+
+    async def open_consults(self, worker_id: str) -> list[dict[str, Any]]:
+        """The worker's consults that can still be cancelled, newest first."""
+        page = await self.get("/consults", worker_id, {"requested_by": worker_id, "limit": "50"})
+        return [item for item in page.get("items", []) if item.get("status") in CANCELLABLE_STATUSES]
+
+    async def cancel_consult(self, worker_id: str, consult_id: int, key: str) -> dict[str, Any]:
+        return await self.post(f"/consults/{int(consult_id)}/cancel", worker_id, {}, key)
+
+    # --- encounters and checklists ----------------------------------------------------
+    async def create_encounter(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return await self.post("/encounters", worker_id, body, key)
+
+    async def checklists(self, worker_id: str) -> list[dict[str, Any]]:
+        return (await self.get("/checklists", worker_id)).get("items", [])
+
+    async def checklist(self, worker_id: str, slug: str, language: str) -> dict[str, Any]:
+        return await self.get(f"/checklists/{slug}", worker_id, {"lang": language})
+
+    # --- sign-in and senders (the channels) -------------------------------------------
+    async def pin_login(self, worker_id: str, pin: str) -> dict[str, Any]:
+        """The worker (``{"id", "name", "role", ...}``); ``BackendRejected`` 401/423 for a wrong PIN or lockout."""
+        return (await self._request("POST", "/auth/pin", None, body={"worker_id": worker_id, "pin": pin}, retry=False))[
+            "worker"
+        ]
+
+    async def resolve_sender(self, channel: str, phone: str | None, user_id: str | None) -> dict[str, Any] | None:
+        """The registered worker behind a messaging identity, or ``None``."""
+        try:
+            found = await self._request(
+                "POST", "/workers/resolve", None, body={"channel": channel, "phone": phone, "user_id": user_id}
+            )
+        except BackendRejected as exc:
+            if exc.status == 404:
+                return None
+            # 401/403: the service token is wrong; no retry will fix it, but no sender is refused for it either.
+            raise BackendUnavailable(f"backend refused the lookup ({exc.status}: {exc.message})") from exc
+        return found["worker"]
+
+    # --- transport -------------------------------------------------------------------
+    async def get(self, path: str, worker_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return await self._request("GET", path, worker_id, params=params)
+
+    async def post(self, path: str, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return await self._request("POST", path, worker_id, body=body, key=key)
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def _pooled_session(self) -> aiohttp.ClientSession:
+        """One session per event loop: a session is bound to the loop it was made in."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            timeout = aiohttp.ClientTimeout(total=self._timeouts.total, connect=self._timeouts.connect)
+            self._session = aiohttp.ClientSession(timeout=timeout, headers={"Authorization": f"Bearer {self._token}"})
+            self._loop = loop
+        return self._session
+
+    async def _request(self, method: str, path: str, worker_id: str | None, **options: Any) -> dict[str, Any]:
+        try:
+            return await self._send(method, path, worker_id, **options)
+        except BackendRejected as rejected:
+            # Decided here rather than per turn so that a record queued
+            # offline for an unregistered sender is attributed the same way
+            # when the outbox delivers it.
+            if (
+                worker_id is None
+                or rejected.code != "unknown_worker"
+                or not self._default_worker
+                or worker_id == self._default_worker
+            ):
+                raise
+        log.info("sender is not a registered worker; acting for the default worker")
+        params = options.get("params") or {}
+        options["params"] = {
+            name: self._default_worker if value == worker_id else value for name, value in params.items()
+        }
+        return await self._send(method, path, self._default_worker, **options)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        worker_id: str | None,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        key: str | None = None,
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        headers = {ON_BEHALF_HEADER: worker_id} if worker_id else {}
+        if key:
+            headers[IDEMPOTENCY_HEADER] = key
+        attempts = self._timeouts.retries + 1 if retry else 1
+        delay = self._timeouts.backoff
+        last_problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay *= 2
+            try:
+                async with self._pooled_session().request(
+                    method, self.base_url + path, headers=headers, params=params, json=body
+                ) as response:
+                    if response.status >= 500:
+                        last_problem = f"HTTP {response.status}"
+                        continue
+                    payload = await response.json(content_type=None)
+                    if response.status >= 400:
+                        error = payload.get("error") if isinstance(payload, dict) else None
+                        raise BackendRejected(response.status, error if isinstance(error, dict) else {})
+                    return payload if isinstance(payload, dict) else {}
+            except (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ContentTypeError, ValueError) as exc:
+                last_problem = exc.__class__.__name__
+        # Only the method and path: bodies and query strings hold patient references.
+        log.warning(
+            "backend unavailable: %s %s after %d attempts (%s)", method, path.split("?")[0], attempts, last_problem
+        )
+        raise BackendUnavailable(last_problem)

@@ -1,0 +1,68 @@
+"""The chat channels' own database (``channels.db``, or ``ASSISTANT_CHANNELS_DB_URL``).
+
+What must survive a restart of Rasa and be shared by several Rasa servers:
+inbound message claims, ended web sessions, the input each worker's next message answers,
+remembered senders and replies not yet delivered (``assistant.channels.state``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Integer, String
+from sqlalchemy.orm import DeclarativeMeta, registry
+
+from assistant.core.db.types import UTCDateTime, utcnow
+
+_tables = registry()
+
+
+class Base(metaclass=DeclarativeMeta):
+    """The declarative base of this database's tables (SQLAlchemy 1.4's explicit form, which type checkers read)."""
+
+    __abstract__ = True
+    registry = _tables
+    metadata = _tables.metadata
+    __init__ = _tables.constructor
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    channel = Column(String(32), primary_key=True)
+    message_key = Column(String(256), primary_key=True)
+    state = Column(String(16), nullable=False)  # processing | done
+    claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    response = Column(JSON, nullable=True)
+
+
+class EndedSession(Base):
+    __tablename__ = "ended_sessions"
+    session_id = Column(String(64), primary_key=True)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class ExpectedInput(Base):
+    """What the worker's next message answers: the numbered choices last shown, and the input mode."""
+
+    __tablename__ = "expected_inputs"
+    channel = Column(String(32), primary_key=True)
+    worker_id = Column(String(64), primary_key=True)
+    payloads = Column(JSON, nullable=False)  # the numbered choices' payloads, in order
+    mode = Column(String(16), nullable=False, default="command")  # command | dictation (a voice note)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class KnownSender(Base):
+    __tablename__ = "known_senders"
+    channel = Column(String(32), primary_key=True)
+    identity_hash = Column(String(64), primary_key=True)
+    worker = Column(JSON, nullable=False)
+    checked_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class UndeliveredReply(Base):
+    __tablename__ = "undelivered_replies"
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    route = Column(JSON, nullable=False)  # where to send it (sender number id, recipient)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    attempts = Column(Integer, nullable=False, default=0)

@@ -1,0 +1,91 @@
+"""Consults and encounters as JSON: the one shape the backend answers with and the console shows.
+
+Times are ISO-8601 UTC with a ``Z``. ``advice`` is what the worker must be
+told besides the booking itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from assistant.core.db.models import Consult, Encounter
+from assistant.core.rules import VITAL_RANGES
+from assistant.core.vocabulary import EMERGENCY_NUMBER
+
+EMERGENCY_ADVICE = (
+    f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. "
+    "The on-call specialist has been booked for an immediate call."
+)
+NO_SPECIALIST_ADVICE = (
+    f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. No on-call specialist is available; the hub has "
+    f"been alerted."
+)
+QUEUED_NOTE = "No free slot; the request is queued for the hub coordinator."
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO-8601 in UTC with a ``Z``, the form every client here parses."""
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def advice_for(consult: Consult) -> str | None:
+    """What the worker must be told besides the booking itself."""
+    if consult.urgency == "emergency":
+        return EMERGENCY_ADVICE if consult.specialist_id else NO_SPECIALIST_ADVICE
+    if consult.status == "requested" and consult.hub_queue:
+        return QUEUED_NOTE
+    return None
+
+
+def consult_json(consult: Consult) -> dict[str, Any]:
+    specialist = consult.specialist
+    return {
+        "id": consult.id,
+        "patient_ref": consult.patient_ref,
+        "specialty": consult.specialty,
+        "urgency": consult.urgency,
+        "reason": consult.reason,
+        "status": consult.status,
+        "requested_by": consult.requested_by,
+        "facility_id": consult.facility_id,
+        "specialist": None
+        if specialist is None
+        else {
+            "id": specialist.id,
+            "name": specialist.name,
+            "specialty": specialist.specialty,
+            "upn": specialist.upn,
+            "facility_id": specialist.facility_id,
+        },
+        "scheduled_for": iso(consult.scheduled_for),
+        "call_link": consult.call_link,
+        "hub_queue": consult.hub_queue,
+        "advice": advice_for(consult),
+        "channel": consult.channel,
+        "conversation_id": consult.conversation_id,
+        "cancel_reason": consult.cancel_reason,
+        "created_at": iso(consult.created_at),
+        "updated_at": iso(consult.updated_at),
+        "cancelled_at": iso(consult.cancelled_at),
+    }
+
+
+def encounter_json(encounter: Encounter) -> dict[str, Any]:
+    return {
+        "id": encounter.id,
+        "patient_ref": encounter.patient_ref,
+        "age": encounter.age_years,
+        "sex": encounter.sex,
+        "complaint": encounter.complaint,
+        "vitals": {name: getattr(encounter, name) for name in VITAL_RANGES},
+        "notes": encounter.notes,
+        "worker_id": encounter.worker_id,
+        "facility_id": encounter.facility_id,
+        "channel": encounter.channel,
+        "conversation_id": encounter.conversation_id,
+        "created_at": iso(encounter.created_at),
+        "updated_at": iso(encounter.updated_at),
+    }
