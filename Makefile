@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONHASHSEED := 0
 
-LINTED := assistant actions voice rasa_sdk_plugins tests bench
+LINTED := assistant actions voice tests bench
 
 .PHONY: setup run test test-fast lint bench nlu-report train clean
 
@@ -12,7 +12,7 @@ setup:
 
 ## The main job: bring the whole assistant up and open a terminal chat.
 run: setup
-	$(BIN)/assistant up --chat
+	$(BIN)/assistant up --chat --worker W001
 
 ## The whole test-suite (CI runs exactly this, and `make lint`).
 test: setup

@@ -1,4 +1,4 @@
-"""The rasa-sdk action server: ``rasa run actions --actions actions``.
+"""The action server's actions, run by ``python -m actions.server`` (loopback only, for Rasa).
 
 One module per concern: ``consult``, ``checklist``, ``encounter``,
 ``validation`` (form validation and questions), ``session`` (language, stop).

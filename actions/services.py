@@ -32,9 +32,7 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings, timeouts: Timeouts | None = None) -> Services:
         engine = open_engine(settings.data_dir)
-        backend = BackendClient(
-            settings.backend_base_url, settings.service_token, timeouts or Timeouts(), settings.default_worker
-        )
+        backend = BackendClient(settings.backend_base_url, settings.service_token, timeouts)
         nlu_dir = settings.project_dir / "nlu"
         return cls(
             settings=settings,

@@ -1,8 +1,7 @@
 """Background delivery of the outbox, inside the action server process.
 
-Started by the rasa-sdk plugin hook (``rasa_sdk_plugins``) when the action
-server starts, so queued writes go out after a restart even if nobody talks
-to the assistant. Each round sends what is pending; the pause between rounds
+Started with the action server (``actions.server``), so queued writes go out
+after a restart even if nobody talks to the assistant. Each round sends what is pending; the pause between rounds
 is short while the hub answers and grows (up to ``MAX_PAUSE``) while it does
 not, so a phone on 2G does not spend its battery knocking on a closed door.
 """
@@ -42,7 +41,7 @@ async def run_forever(pause: float = PAUSE, max_pause: float = MAX_PAUSE) -> Non
 
 
 def attach(app: Any) -> None:
-    """Run ``run_forever`` for the life of the Sanic app of ``rasa run actions``."""
+    """Run ``run_forever`` for the life of the Sanic app of the action server."""
 
     @app.listener("after_server_start")
     async def _start(app: Any, _loop: Any) -> None:

@@ -12,6 +12,7 @@ import sys
 BENCHMARKS: tuple[str, ...] = (
     "backend",
     "console",
+    "fuzz",
     "voice",
     "turns",
     "webchat",

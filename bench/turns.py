@@ -27,6 +27,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support.sockets import descendants
 from tests.support.stack import RunningStack, start_stack, trained_model
 
 TURNS = int(os.environ.get("BENCH_TURNS", "40"))
@@ -43,26 +44,9 @@ def _timed(call: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(parents.get(current, []))
-    return found
-
-
 def _rss_mb(pid: int) -> float:
     total_kb = 0
-    for process in _descendants(pid):
+    for process in descendants(pid):
         try:
             for line in Path(f"/proc/{process}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -167,7 +167,7 @@ def bench_loop(vocabulary: CommandVocabulary) -> None:
             engine = WhisperEngine(vocabulary=vocabulary)
 
             async def converse() -> list[Any]:
-                async with RasaClient(stack.rasa_url) as rasa:
+                async with RasaClient(stack.rasa_url, stack.worker_token(worker)) as rasa:
                     loop = VoiceLoop(engine, rasa, Synthesizer(), WavDirSink(Path(scratch) / "replies"), worker)
                     return await loop.run(FileSource(recording, paced=True))
 

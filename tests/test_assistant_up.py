@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -15,23 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.processes import free_port, http_ok
+from tests.support.processes import UP_COMMAND, http_ok, launch_up, up_env, wait_for_line
 from tests.support.stack import MODEL_CACHE, trained_model
 
 pytestmark = pytest.mark.stack
-
-
-def wait_for_line(log: Path, pattern: str, process: subprocess.Popen[bytes], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace") if log.exists() else ""
-        match = re.search(pattern, text)
-        if match:
-            return text
-        if process.poll() is not None:
-            raise AssertionError(f"assistant up exited with {process.returncode}:\n{text[-3000:]}")
-        time.sleep(0.5)
-    raise AssertionError(f"no {pattern!r} within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 def processes() -> Iterator[tuple[int, list[str]]]:
@@ -55,22 +41,9 @@ def pid_of(*words: str) -> int:
 
 def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     trained_model()  # shared with the other end-to-end tests; `up` must find it, not retrain
-    ports = {name: free_port() for name in ("BACKEND", "ACTIONS", "RASA", "CONSOLE")}
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_MODEL_DIR": str(MODEL_CACHE),
-        **{f"ASSISTANT_{name}_PORT": str(port) for name, port in ports.items()},
-    }
+    env, ports = up_env(tmp_path / "data", MODEL_CACHE)
     log = tmp_path / "up.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "up"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+    process = launch_up(env, log)
     backend = f"http://127.0.0.1:{ports['BACKEND']}"
     rasa = f"http://127.0.0.1:{ports['RASA']}"
     try:
@@ -79,15 +52,31 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         for port in ports.values():
             assert f"127.0.0.1:{port}" in summary
 
-        parse_url = re.search(r"(http://\S+/model/parse\?token=\S+)", summary).group(1)
-        parsed = requests.post(parse_url, json={"text": "bacchon ke doctor se consult chahiye"}, timeout=60).json()
+        assert "/model/parse?token=..." in summary  # where the API is, never the token itself
+        api_token = (tmp_path / "data" / "secrets" / "rasa_token").read_text().strip()
+        parsed = requests.post(
+            f"{rasa}/model/parse",
+            params={"token": api_token},
+            json={"text": "bacchon ke doctor se consult chahiye"},
+            timeout=60,
+        ).json()
         assert parsed["intent"]["name"] == "request_consult"
         assert (
             requests.post(f"{rasa}/model/parse", json={"text": "hi"}, timeout=30).status_code == 401
         )  # the API needs the token
 
+        worker_token = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "token", "create", "--role", "worker", "--worker", "W001"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         replies = requests.post(
-            f"{rasa}/webhooks/rest/webhook", json={"sender": "W001", "message": "hello"}, timeout=60
+            f"{rasa}/webhooks/rest/webhook",
+            json={"message": "hello"},
+            headers={"Authorization": f"Bearer {worker_token}"},
+            timeout=60,
         ).json()
         assert replies and replies[0].get("text")
         assert requests.get(f"{backend}/health", timeout=5).json() == {"status": "ok"}  # seeded and serving
@@ -108,38 +97,19 @@ def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_assistant_up_refuses_a_taken_port_at_once(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("BACKEND", "ACTIONS", "RASA", "CONSOLE")}
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_MODEL_DIR": str(tmp_path / "no-model-yet"),  # would train for minutes if it went on
-        **{f"ASSISTANT_{name}_PORT": str(port) for name, port in ports.items()},
-    }
+    env, ports = up_env(tmp_path / "data", tmp_path / "no-model-yet")  # would train for minutes if it went on
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", ports["RASA"]))
         other_program.listen()
-        result = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "up"], capture_output=True, text=True, env=env, timeout=120
-        )
+        result = subprocess.run(UP_COMMAND, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode != 0
-    assert f"rasa port {ports['RASA']} on 127.0.0.1 already in use" in result.stderr + result.stdout
+    assert f"rasa port 127.0.0.1:{ports['RASA']} already in use" in result.stderr + result.stdout
     assert not (tmp_path / "no-model-yet").exists() or not any((tmp_path / "no-model-yet").iterdir())
 
 
 # --- every way of stopping `assistant up` ends every service ----------------------------------
 
 STOP_WAYS = ("ctrl-c with tee", "SIGTERM", "SIGHUP", "closed output pipe", "SIGKILL")
-
-
-def _stack_env(tmp_path: Path) -> tuple[dict[str, str], dict[str, int]]:
-    ports = {name: free_port() for name in ("BACKEND", "ACTIONS", "RASA", "CONSOLE")}
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_MODEL_DIR": str(MODEL_CACHE),
-        **{f"ASSISTANT_{name}_PORT": str(port) for name, port in ports.items()},
-    }
-    return env, ports
 
 
 def _services_of(ports: dict[str, int]) -> list[int]:
@@ -162,9 +132,9 @@ def _wait_until_all_gone(ports: dict[str, int], timeout: float = 60.0) -> list[i
 @pytest.mark.parametrize("way", STOP_WAYS)
 def test_every_way_of_stopping_ends_every_service(tmp_path: Path, way: str) -> None:
     trained_model()
-    env, ports = _stack_env(tmp_path)
+    env, ports = up_env(tmp_path / "data", MODEL_CACHE)
     log = tmp_path / "up.log"
-    command = [sys.executable, "-m", "assistant.cli", "up"]
+    command = UP_COMMAND
     if way == "ctrl-c with tee":
         # As typed in a terminal: Ctrl-C reaches the whole pipeline, so tee dies too.
         process = subprocess.Popen(

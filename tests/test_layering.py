@@ -26,7 +26,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "assistant.backend": frozenset({"assistant.core"}),
     "assistant.console": frozenset({"assistant.core"}),
     "actions": frozenset({"assistant.core"}),
-    "rasa_sdk_plugins": frozenset({"assistant.core", "actions"}),  # the action server's plugin hook
     "voice": frozenset({"assistant.core"}),
     "assistant.nlu": frozenset({"assistant.core"}),
     "assistant.channels": frozenset({"assistant.core", "voice"}),  # voice notes are transcribed by the voice engine
@@ -46,7 +45,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"assistant.core", "assistant.backend", "assistant.console", "assistant.stack", "assistant.nlu", "voice"}
     ),
 }
-PROJECT_ROOTS = ("assistant", "actions", "voice", "rasa_sdk_plugins")
+PROJECT_ROOTS = ("assistant", "actions", "voice")
 
 
 def package_of(module: str) -> str | None:

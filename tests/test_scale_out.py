@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import text
 
 from assistant.core.config import load_settings
@@ -65,16 +64,13 @@ def district(
     stack.stop()
 
 
-def say(url: str, sender: str, message: str) -> str:
-    response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
-    response.raise_for_status()
-    return "\n".join(reply.get("text", "") for reply in response.json())
-
-
 def test_a_conversation_moves_between_rasa_servers(district: tuple[RunningStack, str]) -> None:
     stack, second_url = district
     first_url = stack.rasa_url
     worker = stack.new_worker()
+
+    def say(url: str, sender: str, message: str) -> str:
+        return "\n".join(reply.get("text", "") for reply in stack.say(sender, message, url=url))
 
     assert "Step 1 of" in say(first_url, worker, "show me the hand hygiene checklist")
     assert "Step 2 of" in say(second_url, worker, "next")

@@ -157,6 +157,7 @@ def _push_to_talk_keys(segmenter: Any) -> None:
 
 
 def voice_command(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.api_tokens import command_worker_token
     from voice.audio import read_wav
     from voice.endpoint import EndpointConfig, PushToTalk
     from voice.loop import VoiceLoop
@@ -165,6 +166,7 @@ def voice_command(args: argparse.Namespace, settings: Settings) -> int:
     from voice.sources import FileSource
     from voice.tts import Synthesizer
 
+    token = command_worker_token(settings, args.worker.upper())
     sink = sink_from_spec(args.tts)
     from_file = args.input != "mic"
     audio = read_wav(args.input) if from_file else None
@@ -184,7 +186,7 @@ def voice_command(args: argparse.Namespace, settings: Settings) -> int:
         print("push-to-talk: press Enter to speak, Enter again when done", file=sys.stderr)
 
     async def converse() -> list[Any]:
-        async with RasaClient(args.rasa_url or settings.rasa_base_url) as rasa:
+        async with RasaClient(args.rasa_url or settings.rasa_base_url, token) as rasa:
             loop = VoiceLoop(
                 engine,
                 rasa,

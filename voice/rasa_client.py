@@ -1,6 +1,7 @@
 """Talking to Rasa through its REST channel.
 
-See docs/contracts.md: the sender is the worker id; user-message metadata
+See docs/contracts.md: every request carries the worker's own token (the
+channel takes the sender from it, ``assistant.channels.rest``); user-message metadata
 carries channel, ASR confidence, input mode and language. What comes next
 (dictation or a command, and the reply language) is in the bot's messages
 themselves (``assistant.core.dialogue.NextInput``).
@@ -31,13 +32,14 @@ def spoken_text(reply: dict[str, Any]) -> str:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, worker_token: str, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {worker_token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> RasaClient:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

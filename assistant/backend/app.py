@@ -11,7 +11,7 @@ from aiohttp import web
 from assistant.backend import catalog, consults, encounters, workers
 from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS
 from assistant.backend.auth import authenticate, principal_cache
-from assistant.backend.errors import json_errors
+from assistant.backend.errors import json_errors, plain_text_only
 from assistant.backend.openapi import openapi_document
 from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.db.engine import Database
@@ -24,7 +24,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool = True) -> web.Application:
-    app = web.Application(middlewares=[json_errors, authenticate], client_max_size=max_body_bytes)
+    app = web.Application(middlewares=[json_errors, plain_text_only, authenticate], client_max_size=max_body_bytes)
     app[DB] = db
     app[MAX_BODY_BYTES] = max_body_bytes
     app[PRINCIPALS] = principal_cache()

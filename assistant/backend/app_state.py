@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from assistant.backend.cache import TTLCache
+from assistant.core.cache import TTLCache
 from assistant.core.db.engine import Database
 
 if TYPE_CHECKING:

@@ -1,36 +1,25 @@
-"""Bearer tokens (stored as SHA-256 hashes) and who a request may see.
-
-Tokens are 256-bit random secrets, so a plain SHA-256 is enough to make a
-leaked table useless and keeps lookup a single indexed query.
-"""
+"""Who a request is (its bearer token, ``assistant.core.api_tokens``) and what it may see."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB, PRINCIPALS
-from assistant.backend.cache import TTLCache
 from assistant.backend.errors import ApiError, Handler, invalid
-from assistant.core.db.models import ApiToken, Worker
+from assistant.core.api_tokens import hash_token, usable_token
+from assistant.core.cache import TTLCache
+from assistant.core.db.models import Worker
+from assistant.core.rules import IDENTITY_RECHECK_SECONDS
 from assistant.core.scoping import visible_facilities
-from assistant.core.vocabulary import ROLES
 
-TOKEN_PREFIX = "fa_"
 # Resolving a token costs several queries; a revoked token or a moved worker
 # takes effect within this many seconds.
-PRINCIPAL_CACHE_SECONDS = 30.0
+PRINCIPAL_CACHE_SECONDS = IDENTITY_RECHECK_SECONDS
 ON_BEHALF_HEADER = "X-On-Behalf-Of"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -43,8 +32,21 @@ class Principal:
     visible_facilities: frozenset[str] | None
     acting_for: str | None = None  # set when a service token acts for a worker
 
-    def can_see(self, facility_id: str) -> bool:
+    @property
+    def own_records_only(self) -> bool:
+        """A field worker sees and cancels only the records they made; others see their facilities'."""
+        return self.role == "worker"
+
+    def can_see(self, facility_id: str, owner: str | None = None) -> bool:
+        if self.own_records_only and owner is not None and owner != self.worker_id:
+            return False
         return self.visible_facilities is None or facility_id in self.visible_facilities
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Keys are per acting worker: the same key from two workers is two requests, and a
+        retry after the service token was rotated is still the same one."""
+        return f"worker:{self.worker_id}" if self.worker_id else f"token:{self.token_id}"
 
     def require_worker(self) -> str:
         """The worker a clinical record is written for."""
@@ -55,31 +57,13 @@ class Principal:
         return self.worker_id
 
 
-async def create_token(session: AsyncSession, role: str, worker_id: str | None = None, label: str | None = None) -> str:
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
-    if role in ("worker", "supervisor") and not worker_id:
-        raise ValueError(f"a {role} token needs --worker")
-    if worker_id is not None:
-        worker = await session.get(Worker, worker_id)
-        if worker is None:
-            raise ValueError(f"no worker {worker_id!r}")
-        if worker.role != role and role != "service":
-            raise ValueError(f"worker {worker_id} has role {worker.role}, not {role}")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=hash_token(token), role=role, worker_id=worker_id, label=label))
-    return token
-
-
 async def resolve_principal(session: AsyncSession, authorization: str, on_behalf_of: str | None) -> Principal:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
-    record = (
-        await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
-    ).scalar_one_or_none()
-    if record is None or record.revoked_at is not None:
-        raise ApiError(401, "unauthorized", "The token is not valid.")
+    record = await usable_token(session, token.strip())
+    if record is None:
+        raise ApiError(401, "unauthorized", "The token is not valid (unknown, revoked or expired).")
 
     if on_behalf_of:
         if record.role != "service":
@@ -99,8 +83,10 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
     if record.worker_id is None:
         return Principal(record.id, record.role, None, None, None)
     worker = await session.get(Worker, record.worker_id)
-    if worker is None or not worker.active:
-        raise ApiError(401, "unauthorized", "The token's worker is not active.")
+    if worker is None:
+        raise ApiError(401, "unauthorized", "The token is not valid.")
+    if not worker.active:
+        raise ApiError(403, "inactive_worker", "This worker has been deactivated.")
     return Principal(record.id, record.role, worker.id, worker.facility_id, await visible_facilities(session, worker))
 
 
@@ -134,6 +120,11 @@ def require_role(request: web.Request, *roles: str) -> Principal:
     if who.role not in roles:
         raise ApiError(403, "forbidden", f"This needs one of the roles: {', '.join(roles)}.")
     return who
+
+
+def record_channel(who: Principal, said: str) -> str:
+    """The channel a record came through: the action server (acting for a worker) knows it; anyone else is the API."""
+    return said if who.acting_for is not None else "api"
 
 
 def clinical_author(request: web.Request) -> Principal:

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.backend.app_state import CHECKLISTS, DB
-from assistant.backend.cache import TTLCache
 from assistant.backend.errors import unknown_value
+from assistant.core.cache import TTLCache
 from assistant.core.db.models import Checklist, Specialist
 from assistant.core.vocabulary import LANGUAGES, SPECIALTIES
 

@@ -8,17 +8,16 @@ from aiohttp import web
 from sqlalchemy import select
 
 from assistant.backend.app_state import DB
-from assistant.backend.auth import Principal, clinical_author, principal
+from assistant.backend.auth import Principal, clinical_author, principal, record_channel
 from assistant.backend.booking import book
-from assistant.backend.errors import ApiError, conflict, not_found, unknown_value
+from assistant.backend.errors import conflict, not_found, unknown_value
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
-from assistant.backend.validation import parse_consult, path_id, read_json_object
+from assistant.backend.validation import optional_text, parse_consult, path_id, read_json_object
 from assistant.core.db.models import Consult, utcnow
 from assistant.core.records import consult_json
+from assistant.core.rules import CANCELLABLE_STATUSES
 from assistant.core.vocabulary import CONSULT_STATUSES
-
-CANCELLABLE = ("requested", "scheduled")
 
 
 async def create_consult(request: web.Request) -> web.Response:
@@ -35,8 +34,8 @@ async def create_consult(request: web.Request) -> web.Response:
             status="requested",
             requested_by=who.worker_id,
             facility_id=who.facility_id,
-            channel=parsed.channel,
-            conversation_id=parsed.conversation_id,
+            channel=record_channel(who, parsed.channel),
+            conversation_id=who.worker_id,  # the sender id is the worker id, whatever the body says
         )
         session.add(consult)
         await session.flush()
@@ -48,6 +47,9 @@ async def create_consult(request: web.Request) -> web.Response:
 
 async def list_consults(request: web.Request) -> web.Response:
     query = select(Consult)
+    who = principal(request)
+    if who.own_records_only:
+        query = query.where(Consult.requested_by == who.worker_id)
     if request.query.get("requested_by"):
         query = query.where(Consult.requested_by == request.query["requested_by"])
     if request.query.get("patient_ref"):
@@ -64,7 +66,7 @@ async def list_consults(request: web.Request) -> web.Response:
 async def _visible_consult(session: Any, who: Principal, consult_id: int) -> Consult:
     consult: Consult | None = await session.get(Consult, consult_id)
     # An invisible record looks exactly like a missing one.
-    if consult is None or not who.can_see(consult.facility_id):
+    if consult is None or not who.can_see(consult.facility_id, owner=consult.requested_by):
         raise not_found("consult")
     return consult
 
@@ -82,17 +84,15 @@ async def cancel_consult(request: web.Request) -> web.Response:
         who.require_worker()
     consult_id = path_id(request)
     body = await read_json_object(request, allow_empty=True)
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise ApiError(422, "validation_error", "reason must be text.", field="reason")
+    reason = optional_text(body, "reason", limit=500)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         consult = await _visible_consult(session, who, consult_id)
-        if consult.status not in CANCELLABLE:
+        if consult.status not in CANCELLABLE_STATUSES:
             raise conflict(f"Consult {consult.id} is {consult.status} and cannot be cancelled.")
         consult.status = "cancelled"
         consult.cancelled_at = utcnow()
-        consult.cancel_reason = (reason or "").strip()[:500] or None
+        consult.cancel_reason = reason
         await session.flush()
         await session.refresh(consult)
         return 200, consult_json(consult)

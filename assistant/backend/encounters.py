@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from assistant.backend.app_state import DB
-from assistant.backend.auth import clinical_author, principal
+from assistant.backend.auth import clinical_author, principal, record_channel
 from assistant.backend.errors import not_found
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
@@ -32,8 +32,8 @@ async def create_encounter(request: web.Request) -> web.Response:
             notes=parsed.notes,
             worker_id=who.worker_id,
             facility_id=who.facility_id,
-            channel=parsed.channel,
-            conversation_id=parsed.conversation_id,
+            channel=record_channel(who, parsed.channel),
+            conversation_id=who.worker_id,  # the sender id is the worker id, whatever the body says
             **parsed.vitals,
         )
         session.add(encounter)
@@ -46,6 +46,9 @@ async def create_encounter(request: web.Request) -> web.Response:
 
 async def list_encounters(request: web.Request) -> web.Response:
     query = select(Encounter)
+    who = principal(request)
+    if who.own_records_only:
+        query = query.where(Encounter.worker_id == who.worker_id)
     if request.query.get("worker"):
         query = query.where(Encounter.worker_id == request.query["worker"])
     if request.query.get("patient_ref"):
@@ -58,7 +61,7 @@ async def _visible_encounter(request: web.Request) -> Encounter:
     encounter_id = path_id(request)
     async with request.app[DB].read() as session:
         encounter: Encounter | None = await session.get(Encounter, encounter_id)
-    if encounter is None or not principal(request).can_see(encounter.facility_id):
+    if encounter is None or not principal(request).can_see(encounter.facility_id, owner=encounter.worker_id):
         raise not_found("encounter")
     return encounter
 

@@ -9,10 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from assistant.backend.app_state import MAX_BODY_BYTES
+from assistant.core.rules import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Headers whose values reach the database or the logs.
+CHECKED_HEADERS = ("X-On-Behalf-Of", "Idempotency-Key")
 
 
 class ApiError(Exception):
@@ -64,6 +67,20 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+
+@web.middleware
+async def plain_text_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No control character (NUL above all) in the path, the query or the headers we read reaches a handler.
+
+    PostgreSQL refuses NUL in text, and a log line or a screen must not be
+    steered by them; bodies are checked field by field (``validation``).
+    """
+    said = [request.path, *request.query.keys(), *request.query.values()]
+    said += [request.headers.get(name, "") for name in CHECKED_HEADERS]
+    if any(CONTROL_CHARACTERS.search(value) for value in said):
+        return _error_response(400, "Control characters are not allowed in the path, query or headers.")
+    return await handler(request)
 
 
 @web.middleware

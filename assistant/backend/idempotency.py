@@ -58,7 +58,7 @@ async def run_idempotent(request: web.Request, body: Any, operation: Operation) 
     if len(key) > MAX_KEY_LENGTH:
         raise invalid(HEADER, f"{HEADER} must be at most {MAX_KEY_LENGTH} characters.")
 
-    scope = f"token:{principal(request).token_id}"
+    scope = principal(request).idempotency_scope
     request_hash = _request_hash(request, body)
     try:
         async with db.write() as session:

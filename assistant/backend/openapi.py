@@ -273,8 +273,11 @@ PATHS: dict[str, Any] = {
 SCHEMAS["Worker"] = {
     "type": "object",
     "properties": {
-        name: {"type": "string", "nullable": name == "designation"}
-        for name in ("id", "name", "role", "facility_id", "designation")
+        **{
+            name: {"type": "string", "nullable": name == "designation"}
+            for name in ("id", "name", "role", "facility_id", "designation")
+        },
+        "active": {"type": "boolean"},
     },
 }
 PATHS["/auth/pin"] = {
@@ -321,6 +324,33 @@ PATHS["/workers/resolve"] = {
                 }
             },
         },
+        "responses": {
+            "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
+            "404": _json(_ref("Error")),
+            **ERRORS,
+        },
+    }
+}
+
+
+PATHS["/me"] = {
+    "get": {
+        "summary": "Who the token belongs to: its role and, for a person, the worker (active or not)",
+        "responses": {
+            "200": _json(
+                {
+                    "type": "object",
+                    "properties": {"role": {"type": "string"}, "worker": {**_ref("Worker"), "nullable": True}},
+                }
+            ),
+            **ERRORS,
+        },
+    }
+}
+PATHS["/workers/{id}"] = {
+    "get": {
+        "summary": "One worker, active or not (service, supervisor within their facilities, admin)",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {
             "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
             "404": _json(_ref("Error")),

@@ -11,7 +11,16 @@ from typing import Any
 from aiohttp import web
 
 from assistant.backend.errors import bad_request, invalid, unknown_value
-from assistant.core.rules import AGE_RANGE, FAHRENHEIT_BAND, INTEGER_VITALS, MAX_REF, MAX_TEXT, VITAL_RANGES
+from assistant.core.rules import (
+    AGE_RANGE,
+    CONTROL_CHARACTERS,
+    FAHRENHEIT_BAND,
+    INTEGER_VITALS,
+    MAX_ID,
+    MAX_REF,
+    MAX_TEXT,
+    VITAL_RANGES,
+)
 from assistant.core.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
 
 
@@ -23,7 +32,7 @@ async def read_json_object(request: web.Request, *, allow_empty: bool = False) -
         raise bad_request("The request body is empty; send a JSON object.")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise bad_request(f"The request body is not valid JSON ({exc.__class__.__name__}).") from exc
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
@@ -41,7 +50,14 @@ def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_T
     text = str(value).strip()
     if len(text) > limit:
         raise invalid(name, f"{name} is longer than {limit} characters.")
+    if CONTROL_CHARACTERS.search(text):
+        raise invalid(name, f"{name} must not contain control characters.")
     return text
+
+
+def optional_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str | None:
+    """A text field that may be left out (``None``), checked like every other."""
+    return _text(body, name, required=False, limit=limit)
 
 
 def _required_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str:
@@ -79,7 +95,9 @@ def _number(container: dict[str, Any], name: str, label: str | None = None) -> f
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise invalid(label or name, f"{label or name} must be a number, not {value!r}.") from None
+        raise invalid(label or name, f"{label or name} must be a number, not {str(value)[:40]!r}.") from None
+    except OverflowError:  # 10**400: a number, but no float can hold it
+        raise invalid(label or name, f"{label or name} is far out of range.") from None
     if not math.isfinite(number):
         raise invalid(label or name, f"{label or name} must be a finite number.")
     return number
@@ -179,17 +197,18 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid(name, f"{name} must be a whole number.") from None
-    if not low <= value <= high:
-        raise invalid(name, f"{name} must be between {low} and {high}.")
-    return value
+    return _bounded_int(raw, name, low, high)
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise invalid(name, f"{name} must be a whole number.") from None
+    """A record id from the path: 1 to ``MAX_ID``, as every database here stores it."""
+    return _bounded_int(request.match_info[name], name, 1, MAX_ID)
+
+
+def _bounded_int(raw: str, name: str, low: int, high: int) -> int:
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 20:
+        raise invalid(name, f"{name} must be a whole number.")
+    value = int(raw)
+    if not low <= value <= high:
+        raise invalid(name, f"{name} must be between {low} and {high}.")
+    return value

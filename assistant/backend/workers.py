@@ -22,18 +22,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB
-from assistant.backend.auth import require_role
+from assistant.backend.auth import principal, require_role
 from assistant.backend.errors import ApiError, invalid, not_found
 from assistant.backend.validation import read_json_object
 from assistant.core.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
 from assistant.core.passwords import hash_secret, verify_secret
+from assistant.core.people import person_json
 from assistant.core.phones import phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
-from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID
 
 log = logging.getLogger(__name__)
 
@@ -89,78 +90,73 @@ def _bad_credentials() -> ApiError:
     return ApiError(401, "invalid_credentials", "Worker id or PIN is wrong.")
 
 
-def worker_json(worker: Worker) -> dict[str, Any]:
-    return {
-        "id": worker.id,
-        "name": worker.name,
-        "role": worker.role,
-        "facility_id": worker.facility_id,
-        "designation": worker.designation,
-    }
+worker_json = person_json
 
 
 @dataclass(frozen=True)
-class _PinState:
-    pin_hash: str | None
-    locked_until: dt.datetime | None
-    worker: Worker | None
+class _Attempt:
+    """One PIN attempt, counted before it is judged (or refused: ``locked_until``)."""
+
+    pin_hash: str | None = None  # None: no such active worker, or no PIN (judged against a dummy hash)
+    worker: Worker | None = None
+    locked_until: dt.datetime | None = None
 
 
-async def _pin_state(db: Any, worker_id: str) -> _PinState:
-    async with db.read() as session:
-        worker = await session.get(Worker, worker_id)
-        record = await session.get(WorkerPin, worker_id)
-    usable = worker is not None and worker.active and record is not None
-    return _PinState(
-        record.pin_hash if usable else None, record.locked_until if record else None, worker if usable else None
-    )
+async def _claim_attempt(db: Any, worker_id: str) -> _Attempt:
+    """Count the attempt, or refuse it, in one write transaction, before the slow PIN check.
 
-
-async def _record_failure(db: Any, worker_id: str) -> dt.datetime | None:
-    """Count one wrong PIN; returns the lockout end when this one tripped it.
-
-    The increment happens in the database inside a write transaction, so
-    guesses sent in parallel are all counted.
+    Counting first is what bounds parallel guesses: the sixth of a burst finds
+    five attempts counted (whether or not they have been judged yet) and is
+    refused without a check. ``with_for_update`` serialises the counters on
+    PostgreSQL; SQLite has one writer at a time anyway. (Nothing is raised
+    inside the transaction: that would roll the lockout back.)
     """
     async with db.write() as session:
-        await session.execute(
-            update(WorkerPin)
-            .where(WorkerPin.worker_id == worker_id)
-            .values(failed_attempts=WorkerPin.failed_attempts + 1)
-        )
-        record = (await session.execute(select(WorkerPin).where(WorkerPin.worker_id == worker_id))).scalar_one()
-        if record.failed_attempts < MAX_FAILED_ATTEMPTS:
-            return None
-        record.failed_attempts = 0
-        record.locked_until = utcnow() + LOCKOUT
-        return record.locked_until
+        now = utcnow()
+        worker = await session.get(Worker, worker_id)
+        record = (
+            await session.execute(select(WorkerPin).where(WorkerPin.worker_id == worker_id).with_for_update())
+        ).scalar_one_or_none()
+        if worker is None or not worker.active or record is None:
+            return _Attempt()
+        if record.locked_until is not None and record.locked_until > now:
+            return _Attempt(locked_until=record.locked_until)
+        if record.failed_attempts >= MAX_FAILED_ATTEMPTS:
+            record.failed_attempts, record.locked_until = 0, now + LOCKOUT
+            return _Attempt(locked_until=record.locked_until)
+        record.failed_attempts += 1
+        return _Attempt(record.pin_hash, worker)
+
+
+async def _judged(db: Any, worker_id: str, right: bool) -> dt.datetime | None:
+    """A right PIN clears the count; a wrong one that used up the last attempt locks the worker out (returned)."""
+    async with db.write() as session:
+        record = (
+            await session.execute(select(WorkerPin).where(WorkerPin.worker_id == worker_id).with_for_update())
+        ).scalar_one()
+        now = utcnow()
+        if right:
+            record.failed_attempts, record.locked_until, record.last_login_at = 0, None, now
+        elif record.failed_attempts >= MAX_FAILED_ATTEMPTS and record.locked_until is None:
+            record.failed_attempts, record.locked_until = 0, now + LOCKOUT
+            return record.locked_until
+    return None
 
 
 async def verify_pin_login(db: Any, worker_id: str, pin: str) -> dict[str, Any]:
-    now = utcnow()
-    state = await _pin_state(db, worker_id)
-    if state.locked_until is not None and state.locked_until > now:
-        raise _locked_error(state.locked_until, now)
+    attempt = await _claim_attempt(db, worker_id)
+    if attempt.locked_until is not None:
+        raise _locked_error(attempt.locked_until, utcnow())
     # scrypt is deliberately slow and memory-hard: keep it off the event loop.
-    loop = asyncio.get_running_loop()
-    ok = await loop.run_in_executor(None, verify_secret, pin, state.pin_hash or _dummy_hash())
-    if state.worker is None or not ok:
-        if state.worker is not None:
-            locked_until = await _record_failure(db, worker_id)
-            log.info("PIN sign-in failed for worker %s%s", worker_id, " (now locked)" if locked_until else "")
-            if locked_until is not None:
-                raise _locked_error(locked_until, utcnow())
+    right = await asyncio.to_thread(verify_secret, pin, attempt.pin_hash or _dummy_hash())
+    if attempt.worker is None:
         raise _bad_credentials()
-    async with db.write() as session:
-        record = await session.get(WorkerPin, worker_id)
-        # A parallel wrong guess may have locked the account meanwhile.
-        if record.locked_until is not None and record.locked_until > utcnow():
-            raise _locked_error(record.locked_until, utcnow())
-        record.failed_attempts = 0
-        record.locked_until = None
-        record.last_login_at = utcnow()
+    locked_until = await _judged(db, worker_id, right)
+    if not right:
+        log.info("PIN sign-in failed for worker %s%s", worker_id, " (now locked)" if locked_until else "")
+        raise _locked_error(locked_until, utcnow()) if locked_until else _bad_credentials()
     log.info("PIN sign-in for worker %s", worker_id)
-    return {"worker": worker_json(state.worker)}
+    return {"worker": worker_json(attempt.worker)}
 
 
 # --- Messaging identities ----------------------------------------------------
@@ -250,6 +246,30 @@ async def resolve(request: web.Request) -> web.Response:
         return web.json_response({"worker": worker_json(worker)})
 
 
+async def me(request: web.Request) -> web.Response:
+    """Who the token is: the channels check a worker's own token with it (the REST channel)."""
+    who = principal(request)
+    worker = None
+    if who.worker_id is not None:
+        async with request.app[DB].read() as session:
+            found = await session.get(Worker, who.worker_id)
+        worker = worker_json(found) if found is not None else None
+    return web.json_response({"role": who.role, "worker": worker})
+
+
+async def get_worker(request: web.Request) -> web.Response:
+    """One worker, active or not: the channels re-check a signed-in worker with it."""
+    who = require_role(request, "service", "supervisor", "admin")
+    worker_id = request.match_info["id"]
+    async with request.app[DB].read() as session:
+        worker = await session.get(Worker, worker_id) if WORKER_ID.match(worker_id) else None
+    if worker is None or not who.can_see(worker.facility_id):
+        raise not_found("worker")
+    return web.json_response({"worker": worker_json(worker)})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/auth/pin", pin_login)
     app.router.add_post("/workers/resolve", resolve)
+    app.router.add_get("/me", me)
+    app.router.add_get("/workers/{id}", get_worker)

@@ -11,6 +11,7 @@
 - Sender -> worker answers from the backend, so known workers keep working
   while the hub is unreachable.
 - WhatsApp replies that could not be delivered yet, retried later.
+- Failed web-chat sign-ins per address (keyed hashes), for the per-address limit.
 
 SQLite under the data directory by default (``ASSISTANT_CHANNELS_DB_URL``
 takes a PostgreSQL URL for scale-out). Sender identities are stored as keyed
@@ -26,18 +27,30 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from assistant.core.db.channels import Base, EndedSession, ExpectedInput, InboundMessage, KnownSender, UndeliveredReply
+from assistant.core.db.channels import (
+    Base,
+    EndedSession,
+    ExpectedInput,
+    FailedSignIn,
+    InboundMessage,
+    KnownSender,
+    UndeliveredReply,
+)
 from assistant.core.db.engine import Database
+from assistant.core.db.locks import serialise
+from assistant.core.db.schema import ensure_schema
 from assistant.core.db.types import utcnow
 from assistant.core.dialogue import Mode
+from assistant.core.rules import ADDRESS_FAILURE_FACTOR, LOCKOUT, MAX_FAILED_ATTEMPTS
 
 CLAIM_LEASE = dt.timedelta(minutes=2)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
 KEEP_MESSAGE_IDS = dt.timedelta(days=30)
 IDENTITY_CACHE_TTL = dt.timedelta(days=30)
+ADDRESS_MAX_FAILURES = MAX_FAILED_ATTEMPTS * ADDRESS_FAILURE_FACTOR
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ class ChannelState:
             if self._db is None:
                 db = Database.connect(self.url)
                 async with db.writer_engine.begin() as connection:
-                    await connection.run_sync(Base.metadata.create_all)
+                    await connection.run_sync(ensure_schema, Base.metadata)
                 self._db = db
                 await self.purge()
         return self._db
@@ -88,6 +101,7 @@ class ChannelState:
             await session.execute(delete(InboundMessage).where(InboundMessage.claimed_at < now - KEEP_MESSAGE_IDS))
             await session.execute(delete(EndedSession).where(EndedSession.expires_at < now))
             await session.execute(delete(KnownSender).where(KnownSender.checked_at < now - IDENTITY_CACHE_TTL))
+            await session.execute(delete(FailedSignIn).where(FailedSignIn.at < now - LOCKOUT))
 
     # --- claims --------------------------------------------------------------
 
@@ -142,6 +156,37 @@ class ChannelState:
         db = await self._database()
         async with db.read() as session:
             return await session.get(EndedSession, session_id) is not None
+
+    # --- sign-ins per address ------------------------------------------------------
+
+    async def claim_sign_in(self, address: str) -> int | None:
+        """Count a sign-in from ``address`` as failed until it succeeds; ``None`` when the address is over its limit.
+
+        The count and the claim are one serialised write, so a burst of
+        parallel guesses cannot all read "under the limit".
+        """
+        db = await self._database()
+        address_hash = self.identity_hash("address:" + address)
+        async with db.write() as session:
+            await serialise(session, "web-sign-in")
+            since = utcnow() - LOCKOUT
+            failures = (
+                await session.execute(
+                    select(func.count()).where(FailedSignIn.address_hash == address_hash, FailedSignIn.at > since)
+                )
+            ).scalar_one()
+            if failures >= ADDRESS_MAX_FAILURES:
+                return None
+            claim = FailedSignIn(address_hash=address_hash, at=utcnow())
+            session.add(claim)
+            await session.flush()
+            return int(claim.id)
+
+    async def sign_in_settled(self, claim: int) -> None:
+        """The sign-in succeeded (or was never judged): it does not count against the address."""
+        db = await self._database()
+        async with db.write() as session:
+            await session.execute(delete(FailedSignIn).where(FailedSignIn.id == claim))
 
     # --- what the next message answers ---------------------------------------------
 

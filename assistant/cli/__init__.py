@@ -14,8 +14,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from assistant.core import log_safety
 from assistant.core.commands import CommandError
 from assistant.core.config import load_settings
+from assistant.core.private_files import private_umask
 
 # Modules that add sub-commands. Each defines ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -48,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log_safety.install()
+    private_umask()  # databases, logs and secrets are created readable by their owner only
     try:
         return int(args.handler(args, settings) or 0)
     except CommandError as exc:

@@ -21,6 +21,8 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from assistant.console.app_state import DB, SETTINGS
+from assistant.core.client_address import FORWARDED_FOR, trusted_proxies
+from assistant.core.client_address import client_address as address_of
 from assistant.core.config import Settings
 from assistant.core.db.console import ConsoleSession
 from assistant.core.db.models import Worker, utcnow
@@ -64,8 +66,9 @@ def hash_token(token: str) -> str:
 
 
 def client_address(request: web.Request) -> str:
-    # The direct peer. A reverse proxy in front would need its own trusted header handling.
-    return request.remote or "unknown"
+    """The direct peer, or the client a trusted reverse proxy names (``assistant.core.client_address``)."""
+    settings: Settings = request.app[SETTINGS]
+    return address_of(request.remote, request.headers.get(FORWARDED_FOR), trusted_proxies(settings.trusted_proxies))
 
 
 def set_cookie(response: web.StreamResponse, settings: Settings, name: str, value: str, max_age: int) -> None:

@@ -11,7 +11,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from assistant.console import conversation_views, login, overview_views, record_views, retention, review_views, tracker
+from assistant.console import (
+    conversation_views,
+    login,
+    overview_views,
+    people_views,
+    record_views,
+    retention,
+    review_views,
+    tracker,
+)
 from assistant.console.access import Handler, check_csrf, require_sign_in
 from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
 from assistant.console.rendering import render
@@ -19,6 +28,7 @@ from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.config import Settings
 from assistant.core.db.console import ConsoleBase
 from assistant.core.db.engine import Database
+from assistant.core.db.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +90,7 @@ async def home(request: web.Request) -> web.Response:
 
 async def _prepare(app: web.Application) -> None:
     async with app[DB].writer_engine.begin() as connection:
-        await connection.run_sync(ConsoleBase.metadata.create_all)
+        await connection.run_sync(ensure_schema, ConsoleBase.metadata)
     if not await tracker.ready(app):
         log.warning("the tracker store has no events table yet (Rasa creates it on start); lists stay empty until then")
 
@@ -121,7 +131,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)
-    for module in (login, conversation_views, record_views, review_views, overview_views):
+    for module in (login, conversation_views, record_views, review_views, overview_views, people_views):
         module.add_routes(app)
     app.cleanup_ctx.append(_background)
     return app

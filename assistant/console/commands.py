@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = command_group(subparsers, "serve", "run one service in the foreground")
     console = serve.add_parser("console", help="the supervisor console (web)")
     _add_db_options(console)
-    console.add_argument("--host", help="listen address (env ASSISTANT_HOST)")
+    console.add_argument("--host", help="listen address (env ASSISTANT_CONSOLE_HOST, default 127.0.0.1)")
     console.add_argument("--port", type=int, help="listen port (env ASSISTANT_CONSOLE_PORT, default 8710)")
     console.add_argument(
         "--demo-login",
@@ -73,11 +73,12 @@ async def _ensure_demo_login(settings: Settings, worker_id: str) -> None:
     from assistant.console import login
     from assistant.console.demo import demo_password
     from assistant.core.db.console import ConsoleBase
+    from assistant.core.db.schema import ensure_schema
 
     db = _connect(settings.database_url)
     try:
         async with db.writer_engine.begin() as connection:
-            await connection.run_sync(ConsoleBase.metadata.create_all)
+            await connection.run_sync(ensure_schema, ConsoleBase.metadata)
         if not await login.has_password(db, worker_id):
             await login.set_password(db, worker_id, demo_password(settings))
             log.info("demo console login set for %s", worker_id)
@@ -97,7 +98,7 @@ def serve_console(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         _connect(settings.database_url),
         _connect(settings.tracker_database_url),
-        args.host or settings.host,
+        args.host or settings.console_host,
         args.port or settings.console_port,
     )
     return 0
@@ -115,6 +116,7 @@ def _read_password(from_stdin: bool) -> str:
 def set_password(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import login
     from assistant.core.db.console import ConsoleBase
+    from assistant.core.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     password = _read_password(args.password_stdin)
@@ -125,7 +127,7 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
         try:
             async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ConsoleBase.metadata.create_all)
+                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
             await login.set_password(db, args.worker, password)
         finally:
             await db.dispose()
@@ -147,6 +149,7 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
 def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import retention
     from assistant.core.db.console import ConsoleBase
+    from assistant.core.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     days = args.days if args.days is not None else settings.console_retention_days
@@ -157,7 +160,7 @@ def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> retention.PurgeResult:
         try:
             async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ConsoleBase.metadata.create_all)
+                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
             return await retention.purge(tracker_db, db, days)
         finally:
             await db.dispose()

@@ -42,7 +42,7 @@ async def conversation_list(request: web.Request) -> web.Response:
     since, until = params.day_bounds(chosen.date_from, chosen.date_to, settings.timezone)
     db = request.app[DB]
     pairs = {
-        kind: await directory.record_times(db, directory.RECORD_MODELS[kind], visible.senders, since, None)
+        kind: await directory.record_times(db, who, directory.RECORD_MODELS[kind], visible.senders, since, None)
         for kind in chosen.record_kinds
     }
     await audit.record(request, "view_conversation_list", json.dumps(chosen.as_query(), sort_keys=True)[:200])
@@ -64,7 +64,7 @@ async def conversation_list(request: web.Request) -> web.Response:
     senders = sorted({row.sender_id for row in page.rows})
     since_page = min((row.started_at for row in page.rows), default=0.0)
     records = {
-        kind: conversations.assign_records(page.rows, await directory.records_for(db, model, senders, since_page))
+        kind: conversations.assign_records(page.rows, await directory.records_for(db, who, model, senders, since_page))
         for kind, model in directory.RECORD_MODELS.items()
     }
     reviews, flag_counts = await _review_state(request, [row.id for row in page.rows])
@@ -87,7 +87,9 @@ async def _records_of(request: web.Request, conversation: Conversation) -> tuple
     db = request.app[DB]
     found = []
     for model in (Consult, Encounter):
-        candidates = await directory.records_for(db, model, [conversation.sender_id], conversation.started_at)
+        candidates = await directory.records_for(
+            db, viewer(request), model, [conversation.sender_id], conversation.started_at
+        )
         end = conversation.end_ts or conversations.FAR_FUTURE
         found.append([item for item in candidates if item.created_at.timestamp() < end])
     return found[0], found[1]

@@ -28,6 +28,17 @@ class WorkerInfo:
 
 # The two kinds of record a conversation links to.
 Record = type[Consult] | type[Encounter]
+# Who made each kind: a record belongs to a conversation only if its author is the conversation's worker.
+AUTHORS: dict[type, Any] = {Consult: Consult.requested_by, Encounter: Encounter.worker_id}
+
+
+def linked_records(model: Record, viewer: Viewer) -> list[Any]:
+    """Conditions for the records a viewer sees in conversations: made by the conversation's
+    worker (a ``conversation_id`` naming anyone else was planted) and in the viewer's facilities."""
+    conditions = [model.conversation_id.is_not(None), model.conversation_id == AUTHORS[model]]
+    if viewer.visible_facilities is not None:
+        conditions.append(model.facility_id.in_(viewer.visible_facilities))
+    return conditions
 
 
 async def facilities(db: Database, viewer: Viewer) -> list[Facility]:
@@ -60,7 +71,12 @@ async def subtree(db: Database, facility_id: str) -> frozenset[str]:
 
 
 async def record_times(
-    db: Database, model: Record, senders: Sequence[str] | None, since: float | None, until: float | None
+    db: Database,
+    viewer: Viewer,
+    model: Record,
+    senders: Sequence[str] | None,
+    since: float | None,
+    until: float | None,
 ) -> list[tuple[str, float]]:
     """(conversation id, creation time) of every consult or encounter linked to a conversation.
 
@@ -69,7 +85,7 @@ async def record_times(
     """
     query = (
         select(model.conversation_id, json_array_agg(epoch_seconds(model.created_at)))
-        .where(model.conversation_id.is_not(None))
+        .where(*linked_records(model, viewer))
         .group_by(model.conversation_id)
     )
     if senders is not None:
@@ -83,13 +99,14 @@ async def record_times(
     return [(sender, float(moment)) for sender, times in rows for moment in json.loads(times)]
 
 
-async def records_for(db: Database, model: Record, senders: Sequence[str], since: float) -> list[Any]:
+async def records_for(db: Database, viewer: Viewer, model: Record, senders: Sequence[str], since: float) -> list[Any]:
     """Consults or encounters of these conversations created since ``since`` (oldest first)."""
     if not senders:
         return []
     query = (
         select(model)
         .where(
+            *linked_records(model, viewer),
             model.conversation_id.in_(list(senders)),
             model.created_at >= dt.datetime.fromtimestamp(since, dt.timezone.utc),
         )

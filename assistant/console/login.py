@@ -4,15 +4,23 @@ Failed attempts are counted in the database, so the limit holds across
 restarts and across several console processes. An account's count restarts
 after a successful sign-in; an address gets more room than an account
 because a clinic's staff often share one.
+
+An attempt is counted (as failed) before its password is checked, in one
+serialised write with the check of the limit, and marked a success after:
+parallel guesses can never get more answers than the limit. The check
+itself (scrypt, slow by design) runs off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.console import audit
 from assistant.console.access import (
@@ -28,12 +36,13 @@ from assistant.console.access import (
 from assistant.console.app_state import DB, SETTINGS
 from assistant.console.rendering import render
 from assistant.core.config import Settings
-from assistant.core.db.console import ConsolePassword, LoginAttempt
+from assistant.core.db.console import ConsolePassword, ConsoleSession, LoginAttempt
 from assistant.core.db.engine import Database
+from assistant.core.db.locks import serialise
 from assistant.core.db.models import Worker, utcnow
 from assistant.core.passwords import hash_secret, verify_secret
+from assistant.core.rules import ADDRESS_FAILURE_FACTOR
 
-ADDRESS_FACTOR = 4
 LOGIN_COOKIE_SECONDS = 3600
 # Verified when the account has no password, so unknown ids take as long as known ones.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
@@ -41,18 +50,27 @@ WRONG = "Wrong id or password."
 NOT_FOR_WORKERS = "Only supervisors and admins can sign in to the console. Health workers use the assistant itself."
 
 
-def _safe_next(raw: str | None) -> str:
-    """Only paths on this console: never an open redirect."""
-    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
-    return "/conversations"
+def safe_next(raw: str | None) -> str:
+    """Only paths on this console: never an open redirect.
+
+    Browsers drop tabs and newlines from a URL and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would become ``//evil.example``: any whitespace,
+    control character or backslash refuses the path.
+    """
+    default = "/conversations"
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return default
+    if any(character.isspace() or not character.isprintable() for character in raw):
+        return default
+    parts = urlsplit(raw)
+    return default if parts.scheme or parts.netloc else raw
 
 
 async def login_form(
     request: web.Request, *, error: str | None = None, status: int = 200, username: str = ""
 ) -> web.Response:
     if "viewer" in request and error is None:
-        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
@@ -61,49 +79,62 @@ async def login_form(
         login_token=token,
         error=error,
         username=username,
-        next=_safe_next(request.query.get("next")),
+        next=safe_next(request.query.get("next")),
     )
     set_cookie(response, request.app[SETTINGS], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
     return response
 
 
-async def _failures(request: web.Request, username: str, address: str) -> tuple[int, int]:
+async def _claim_attempt(request: web.Request, username: str, address: str) -> int | None:
+    """The attempt's id, counted as failed until it succeeds; ``None`` when the account or address is over its limit."""
     settings: Settings = request.app[SETTINGS]
-    since = utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes)
-    async with request.app[DB].read() as session:
-        last_success = (
-            await session.execute(
-                select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success == 1)
-            )
-        ).scalar_one()
-        account_since = max(since, last_success) if last_success else since
-        by_account = (
-            await session.execute(
-                select(func.count()).where(
-                    LoginAttempt.username == username, LoginAttempt.success == 0, LoginAttempt.at > account_since
-                )
-            )
-        ).scalar_one()
-        by_address = (
-            await session.execute(
-                select(func.count()).where(
-                    LoginAttempt.address == address, LoginAttempt.success == 0, LoginAttempt.at > since
-                )
-            )
-        ).scalar_one()
-    return by_account, by_address
-
-
-async def _remember(request: web.Request, username: str, address: str, success: bool) -> None:
-    settings: Settings = request.app[SETTINGS]
+    window = dt.timedelta(minutes=settings.console_login_window_minutes)
     async with request.app[DB].write() as session:
+        await serialise(session, "console-login")
         # Keep the table small: attempts outside the window no longer matter.
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - window))
+        by_account, by_address = await _failures(session, username, address, utcnow() - window)
+        if (
+            by_account >= settings.console_login_max_failures
+            or by_address >= settings.console_login_max_failures * ADDRESS_FAILURE_FACTOR
+        ):
+            return None
+        attempt = LoginAttempt(address=address, username=username, success=0)
+        session.add(attempt)
+        await session.flush()
+        return int(attempt.id)
+
+
+async def _succeeded(request: web.Request, attempt_id: int) -> None:
+    async with request.app[DB].write() as session:
+        attempt = await session.get(LoginAttempt, attempt_id)
+        if attempt is not None:
+            attempt.success = 1
+
+
+async def _failures(session: AsyncSession, username: str, address: str, since: dt.datetime) -> tuple[int, int]:
+    """Failed attempts since ``since`` of the account (since its last success) and of the address."""
+    last_success = (
         await session.execute(
-            delete(LoginAttempt).where(
-                LoginAttempt.at < utcnow() - dt.timedelta(minutes=settings.console_login_window_minutes)
+            select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success == 1)
+        )
+    ).scalar_one()
+    account_since = max(since, last_success) if last_success else since
+    by_account = (
+        await session.execute(
+            select(func.count()).where(
+                LoginAttempt.username == username, LoginAttempt.success == 0, LoginAttempt.at > account_since
             )
         )
-        session.add(LoginAttempt(address=address, username=username, success=int(success)))
+    ).scalar_one()
+    by_address = (
+        await session.execute(
+            select(func.count()).where(
+                LoginAttempt.address == address, LoginAttempt.success == 0, LoginAttempt.at > since
+            )
+        )
+    ).scalar_one()
+    return by_account, by_address
 
 
 async def _check(request: web.Request, username: str, password: str) -> tuple[Worker | None, str | None]:
@@ -111,7 +142,8 @@ async def _check(request: web.Request, username: str, password: str) -> tuple[Wo
     async with request.app[DB].read() as session:
         worker = await session.get(Worker, username)
         stored = await session.get(ConsolePassword, username)
-    password_ok = verify_secret(password, stored.password_hash if stored else _DUMMY_HASH) and stored is not None
+    right = await asyncio.to_thread(verify_secret, password, stored.password_hash if stored else _DUMMY_HASH)
+    password_ok = right and stored is not None
     if worker is None or not password_ok or not worker.active:
         return None, WRONG
     if worker.role not in CONSOLE_ROLES:
@@ -127,11 +159,8 @@ async def login(request: web.Request) -> web.Response:
     if not username or not password:
         return await login_form(request, error="Enter your id and password.", status=400, username=username)
     address = client_address(request)
-    by_account, by_address = await _failures(request, username, address)
-    if (
-        by_account >= settings.console_login_max_failures
-        or by_address >= settings.console_login_max_failures * ADDRESS_FACTOR
-    ):
+    attempt_id = await _claim_attempt(request, username, address)
+    if attempt_id is None:
         await audit.record(request, "login_throttled", f"account {username}", actor=username)
         response = await login_form(
             request,
@@ -143,7 +172,6 @@ async def login(request: web.Request) -> web.Response:
         return response
 
     worker, problem = await _check(request, username, password)
-    await _remember(request, username, address, success=worker is not None)
     if worker is None:
         await audit.record(
             request,
@@ -155,9 +183,10 @@ async def login(request: web.Request) -> web.Response:
             request, error=problem, status=403 if problem == NOT_FOR_WORKERS else 401, username=username
         )
 
+    await _succeeded(request, attempt_id)
     token, _ = await start_session(request, worker.id)
     await audit.record(request, "login", f"account {worker.id}", actor=worker.id, role=worker.role)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
+    response = web.HTTPSeeOther(safe_next(str(form.get("next", ""))))
     set_cookie(response, settings, SESSION_COOKIE, token, settings.console_session_minutes * 60)
     response.del_cookie(LOGIN_COOKIE, path="/")
     raise response
@@ -185,6 +214,8 @@ async def set_password(db: Database, worker_id: str, password: str) -> None:
         else:
             stored.password_hash = hash_secret(password)
             stored.updated_at = utcnow()
+        # Whoever signed in with the old password is signed out.
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.worker_id == worker_id))
 
 
 async def has_password(db: Database, worker_id: str) -> bool:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -64,11 +65,10 @@ class Timeouts:
 
 
 class BackendClient:
-    def __init__(self, base_url: str, token: str, timeouts: Timeouts = Timeouts(), default_worker: str = "") -> None:
+    def __init__(self, base_url: str, token: str, timeouts: Timeouts | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self._timeouts = timeouts
-        self._default_worker = default_worker
+        self._timeouts = timeouts or Timeouts()
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -114,6 +114,20 @@ class BackendClient:
             raise BackendUnavailable(f"backend refused the lookup ({exc.status}: {exc.message})") from exc
         return found["worker"]
 
+    async def worker(self, worker_id: str) -> dict[str, Any] | None:
+        """A worker, active or not (``"active"``); ``None`` when there is no such worker."""
+        try:
+            return (await self._request("GET", f"/workers/{quote(worker_id, safe='')}", None))["worker"]
+        except BackendRejected as exc:
+            if exc.status == 404:
+                return None
+            raise BackendUnavailable(f"backend refused the lookup ({exc.status}: {exc.message})") from exc
+
+    async def token_owner(self, token: str) -> dict[str, Any]:
+        """``{"role", "worker"}`` of someone else's bearer token (the REST channel's callers);
+        ``BackendRejected`` 401 for a token that is not (or no longer) valid, 403 for a deactivated worker."""
+        return await self._request("GET", "/me", None, authorization=f"Bearer {token}")
+
     # --- transport -------------------------------------------------------------------
     async def get(self, path: str, worker_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         return await self._request("GET", path, worker_id, params=params)
@@ -136,25 +150,7 @@ class BackendClient:
         return self._session
 
     async def _request(self, method: str, path: str, worker_id: str | None, **options: Any) -> dict[str, Any]:
-        try:
-            return await self._send(method, path, worker_id, **options)
-        except BackendRejected as rejected:
-            # Decided here rather than per turn so that a record queued
-            # offline for an unregistered sender is attributed the same way
-            # when the outbox delivers it.
-            if (
-                worker_id is None
-                or rejected.code != "unknown_worker"
-                or not self._default_worker
-                or worker_id == self._default_worker
-            ):
-                raise
-        log.info("sender is not a registered worker; acting for the default worker")
-        params = options.get("params") or {}
-        options["params"] = {
-            name: self._default_worker if value == worker_id else value for name, value in params.items()
-        }
-        return await self._send(method, path, self._default_worker, **options)
+        return await self._send(method, path, worker_id, **options)
 
     async def _send(
         self,
@@ -166,8 +162,11 @@ class BackendClient:
         body: Mapping[str, Any] | None = None,
         key: str | None = None,
         retry: bool = True,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         headers = {ON_BEHALF_HEADER: worker_id} if worker_id else {}
+        if authorization:
+            headers["Authorization"] = authorization  # instead of the client's own token
         if key:
             headers[IDEMPOTENCY_HEADER] = key
         attempts = self._timeouts.retries + 1 if retry else 1

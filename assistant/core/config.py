@@ -19,12 +19,30 @@ import tomli
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "ASSISTANT_"
+# The action server holds the backend's service token: it is never reachable from the network.
+ACTIONS_HOST = "127.0.0.1"
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def reachable(host: str) -> str:
+    """The address a local client uses for a service listening on ``host`` (any-address: loopback)."""
+    address = _ANY_ADDRESS.get(host, host)
+    return f"[{address}]" if ":" in address else address
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path = PROJECT_DIR / "data"
+    # Listen addresses. ``host`` is Rasa's: the web chat and the WhatsApp/Twilio
+    # webhooks, the only things phones need (0.0.0.0 on a clinic LAN, behind a
+    # TLS proxy: README "Deployment"). The backend and the console have their
+    # own, loopback unless set; the action server always listens on loopback.
     host: str = "127.0.0.1"
+    backend_host: str = "127.0.0.1"
+    console_host: str = "127.0.0.1"
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For is believed, for
+    # per-address sign-in limits; e.g. 127.0.0.1 for a TLS proxy on this machine.
+    trusted_proxies: str = ""
     backend_port: int = 8700
     actions_port: int = 5055
     rasa_port: int = 5005
@@ -43,12 +61,8 @@ class Settings:
     tracker_db_url: str = ""
     lock_store_url: str = ""
     rasa_token: str = ""
-    # The worker that conversations from an unregistered sender id act for
-    # (the local REST channel, used for testing and evaluation; the demo
-    # data's ASHA). Records still carry the real sender as conversation_id.
-    # Empty: such senders are refused. Web chat and WhatsApp always map the
-    # sender to a registered worker themselves.
-    default_worker: str = "W001"
+    # Shared by Rasa and the action server, which refuses any call without it (empty = generated).
+    action_secret: str = ""
     timezone: str = "Asia/Kolkata"
     log_level: str = "INFO"
     # Largest accepted request body on the backend, in bytes.
@@ -115,15 +129,15 @@ class Settings:
 
     @property
     def rasa_base_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return f"http://{reachable(self.host)}:{self.rasa_port}"
 
     @property
     def actions_base_url(self) -> str:
-        return f"http://{self.host}:{self.actions_port}"
+        return f"http://{ACTIONS_HOST}:{self.actions_port}"
 
     @property
     def backend_base_url(self) -> str:
-        return (self.backend_url or f"http://{self.host}:{self.backend_port}").rstrip("/")
+        return (self.backend_url or f"http://{reachable(self.backend_host)}:{self.backend_port}").rstrip("/")
 
     @property
     def project_dir(self) -> Path:

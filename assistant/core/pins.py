@@ -10,7 +10,7 @@ from assistant.core.rules import GENERATED_PIN_DIGITS, PIN_PATTERN
 def check_pin_format(pin: str) -> str:
     pin = pin.strip()
     if not PIN_PATTERN.match(pin):
-        raise ValueError("a PIN is 4 to 8 digits")
+        raise ValueError("a PIN is 6 to 8 digits")
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
         raise ValueError("choose a PIN that is not all one digit or a run like 1234")
     return pin

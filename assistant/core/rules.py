@@ -35,9 +35,40 @@ FAHRENHEIT_BAND = (86.0, 113.0)
 SLOT_HOLDING_STATUSES = ("scheduled", "completed")
 CANCELLABLE_STATUSES = ("requested", "scheduled")
 
+# Worker ids: letters, digits, "-", "_" and ".".
+WORKER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+# Record ids and every other integer a caller sends are at most this (a
+# signed 32-bit integer, what every database here stores).
+MAX_ID = 2**31 - 1
+# Text never carries NUL or other control characters (tab and newline aside):
+# PostgreSQL refuses NUL, and logs and screens must not be steered by them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# How long a bearer token lives unless ``--days`` says otherwise (None: until revoked).
+TOKEN_LIFETIMES: dict[str, dt.timedelta | None] = {
+    "worker": dt.timedelta(days=90),
+    "supervisor": dt.timedelta(days=30),
+    "admin": dt.timedelta(days=30),
+    "service": None,
+}
+
+# A deactivated worker or a revoked token is refused on every channel within
+# 30 seconds: the backend's token cache and each channel's cache of the
+# backend's answer each keep an answer at most this long.
+IDENTITY_RECHECK_SECONDS = 15.0
+
 # Worker PINs for the chat channels.
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = dt.timedelta(minutes=15)
-PIN_PATTERN = re.compile(r"^\d{4,8}$")
+# One address (a phone, a browser) may fail this many times the per-account
+# limit within the lockout window: staff often share a clinic's machine.
+ADDRESS_FAILURE_FACTOR = 4
+PIN_PATTERN = re.compile(r"^\d{6,8}$")  # for a PIN being issued; one issued earlier still works
 GENERATED_PIN_DIGITS = 6
 MESSAGING_CHANNELS = ("whatsapp",)
+
+# The Rasa input channels (``/webhooks/<name>/``) that phones, Meta and Twilio
+# reach. With Rasa on the clinic LAN, nothing else answers a caller that is
+# not on this machine (``assistant.rasa_server.lan_guard``).
+LAN_INPUT_CHANNELS = ("web", "whatsapp", "twilio_whatsapp")

@@ -37,5 +37,16 @@ def stored_secret(settings: Settings, name: str, make: Callable[[], str] = lambd
     return value
 
 
+# Secrets reach child processes in their environment, never on their command line.
+RASA_TOKEN_VARIABLE = "ASSISTANT_RASA_TOKEN"
+# Rasa sends it to the action server in this header (``action_endpoint`` in endpoints.yml).
+ACTION_SECRET_VARIABLE = "ASSISTANT_ACTION_SECRET"
+ACTION_SECRET_HEADER = "X-Action-Secret"
+
+
 def rasa_token(settings: Settings) -> str:
     return settings.rasa_token or stored_secret(settings, "rasa_token")
+
+
+def action_secret(settings: Settings) -> str:
+    return settings.action_secret or stored_secret(settings, "action_secret")

@@ -54,6 +54,8 @@ PROCEDURES: tuple[str, ...] = (
 CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed")
 
 ROLES: tuple[str, ...] = ("worker", "supervisor", "admin", "service")
+# The roles a person holds; "service" is for the assistant's own components only.
+PEOPLE_ROLES: tuple[str, ...] = ("worker", "supervisor", "admin")
 
 CHANNELS: tuple[str, ...] = ("voice", "web", "whatsapp", "rest", "api")
 

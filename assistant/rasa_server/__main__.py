@@ -1,12 +1,30 @@
-"""``python -m assistant.rasa_server run ...``: ``rasa`` with the assistant's extensions installed."""
+"""``python -m assistant.rasa_server run ...``: ``rasa`` with the assistant's extensions installed.
+
+- ``action_failures``: every turn is answered, even when an action cannot run;
+- ``lan_guard``: on the clinic LAN, only the phones' routes answer other machines;
+- log arguments are escaped (``assistant.core.log_safety``);
+- the HTTP API token comes from ``ASSISTANT_RASA_TOKEN``, never from the
+  command line, where every user of the machine could read it (``ps``).
+"""
 
 from __future__ import annotations
 
-from assistant.rasa_server.action_failures import install
+import os
+import sys
+
+from assistant.core import log_safety
+from assistant.core.secrets import RASA_TOKEN_VARIABLE
+from assistant.rasa_server import action_failures, lan_guard
 
 
 def main() -> None:
-    install()
+    action_failures.install()
+    lan_guard.install()
+    log_safety.install()
+    token = os.environ.get(RASA_TOKEN_VARIABLE, "")
+    if token and sys.argv[1:2] == ["run"] and not any(arg.startswith("--auth-token") for arg in sys.argv):
+        # In this process's own copy of argv only: /proc/<pid>/cmdline keeps what was executed.
+        sys.argv.append(f"--auth-token={token}")  # with "=": a generated token may start with "-"
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

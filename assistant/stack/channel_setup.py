@@ -13,7 +13,7 @@ import asyncio
 
 from assistant.channels.runtime import state_url
 from assistant.core.config import ENV_PREFIX, Settings
-from assistant.core.secrets import stored_secret
+from assistant.core.secrets import stored_secret, write_secret
 
 
 def channel_environment(settings: Settings) -> dict[str, str]:
@@ -29,10 +29,15 @@ def channel_environment(settings: Settings) -> dict[str, str]:
 
 def _demo_pin(settings: Settings) -> str:
     from assistant.core.pins import check_pin_format, generate_pin
+    from assistant.core.rules import PIN_PATTERN
 
-    return (
-        check_pin_format(settings.demo_pin) if settings.demo_pin else stored_secret(settings, "demo_pin", generate_pin)
-    )
+    if settings.demo_pin:
+        return check_pin_format(settings.demo_pin)
+    pin = stored_secret(settings, "demo_pin", generate_pin)
+    if not PIN_PATTERN.match(pin):  # kept from before PINs had 6 digits: workers who have it keep it
+        pin = generate_pin()
+        write_secret(settings, "demo_pin", pin)
+    return pin
 
 
 async def _ensure_demo_pins(settings: Settings, pin: str) -> str | None:

@@ -25,15 +25,23 @@ def render(message: dict[str, Any]) -> tuple[str, list[str]]:
     return "\n".join(lines), payloads
 
 
+class Refused(Exception):
+    """The assistant will not talk to this worker (deactivated, or the token revoked)."""
+
+
 class TerminalChat:
-    def __init__(self, rasa_url: str, worker_id: str) -> None:
+    def __init__(self, rasa_url: str, worker_id: str, worker_token: str) -> None:
         self.webhook = f"{rasa_url.rstrip('/')}/webhooks/rest/webhook"
         self.worker_id = worker_id
+        self.headers = {"Authorization": f"Bearer {worker_token}"}
         self.choices: list[str] = []
 
     async def send(self, session: aiohttp.ClientSession, text: str) -> list[dict[str, Any]]:
         payload = {"sender": self.worker_id, "message": text, "metadata": {"channel": "rest"}}
-        async with session.post(self.webhook, json=payload) as response:
+        async with session.post(self.webhook, json=payload, headers=self.headers) as response:
+            if response.status in (401, 403):
+                error = (await response.json(content_type=None) or {}).get("error") or {}
+                raise Refused(error.get("message") or f"HTTP {response.status}")
             response.raise_for_status()
             return await response.json()
 
@@ -54,6 +62,9 @@ class TerminalChat:
                     continue
                 try:
                     replies = await self.send(session, self.resolve(typed.strip()))
+                except Refused as refused:
+                    print(f"assistant> (refused: {refused}) Ask your supervisor.")
+                    return
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     print(
                         f"assistant> (not reachable at {self.webhook}: {exc.__class__.__name__}; is `assistant "
@@ -96,8 +107,8 @@ async def _next_line() -> str | None:
     return await line
 
 
-def run_chat(rasa_url: str, worker_id: str) -> None:
+def run_chat(rasa_url: str, worker_id: str, worker_token: str) -> None:
     try:
-        asyncio.run(TerminalChat(rasa_url, worker_id).run())
+        asyncio.run(TerminalChat(rasa_url, worker_id, worker_token).run())
     except KeyboardInterrupt:
         print(file=sys.stderr)

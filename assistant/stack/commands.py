@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from assistant.core.commands import CommandError
-from assistant.core.config import Settings
+from assistant.core.config import ACTIONS_HOST, Settings
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +17,12 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction) -> None:
     up = subparsers.add_parser("up", help="start the whole assistant (backend, actions, Rasa) in the foreground")
     _add_port_options(up)
-    up.add_argument("--chat", action="store_true", help="also open a terminal chat once everything is up")
-    up.add_argument("--worker", default="W001", help="worker id for --chat (default W001)")
+    up.add_argument("--chat", action="store_true", help="also open a terminal chat (as --worker) once everything is up")
+    up.add_argument("--worker", help="the registered worker --chat talks as, e.g. W001")
     up.set_defaults(handler=bring_up)
 
     chat = subparsers.add_parser("chat", help="chat in the terminal with a running assistant")
-    chat.add_argument("--worker", default="W001", help="worker id to chat as (default W001)")
+    chat.add_argument("--worker", required=True, help="the registered worker to chat as, e.g. W001")
     chat.add_argument("--url", help="Rasa server URL (default http://HOST:RASA_PORT)")
     chat.set_defaults(handler=chat_command)
 
@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_port_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="listen address for all services (env ASSISTANT_HOST)")
+    parser.add_argument(
+        "--host", help="Rasa's listen address: web chat and webhooks (env ASSISTANT_HOST; 0.0.0.0 for the clinic LAN)"
+    )
     parser.add_argument("--backend-port", type=int, help="env ASSISTANT_BACKEND_PORT (8700)")
     parser.add_argument("--actions-port", type=int, help="env ASSISTANT_ACTIONS_PORT (5055)")
     parser.add_argument("--rasa-port", type=int, help="env ASSISTANT_RASA_PORT (5005)")
@@ -58,13 +60,15 @@ def train_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
 
-    run_chat(args.url or settings.rasa_base_url, args.worker)
+    worker = args.worker.upper()
+    run_chat(args.url or settings.rasa_base_url, worker, command_worker_token(settings, worker))
     return 0
 
 
-def _summary(settings: Settings, supervisor: Any, rasa_api_token: str) -> str:
+def _summary(settings: Settings, supervisor: Any) -> str:
     from assistant.console.demo import login_hint
     from assistant.stack.channel_setup import summary_lines
 
@@ -72,11 +76,11 @@ def _summary(settings: Settings, supervisor: Any, rasa_api_token: str) -> str:
     for spec in supervisor.specs:
         lines.append(f"  {spec.name:<9} {spec.url}")
     lines += [
-        f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook",
         (
-            f"  Rasa API  {settings.rasa_base_url}/model/parse?token={rasa_api_token}  (token kept in "
-            f"data/secrets/rasa_token)"
+            f"  REST      {settings.rasa_base_url}/webhooks/rest/webhook  (a worker's own token: "
+            "`assistant token create --role worker --worker ID`)"
         ),
+        f"  Rasa API  {settings.rasa_base_url}/model/parse?token=...  (in {settings.data_dir}/secrets/rasa_token)",
         *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
         login_hint(settings),
@@ -96,20 +100,22 @@ def _check_ports_free(settings: Settings) -> None:
     from assistant.stack.process import port_free
 
     wanted = {
-        "backend": settings.backend_port,
-        "actions": settings.actions_port,
-        "rasa": settings.rasa_port,
-        "console": settings.console_port,
+        "backend": (settings.backend_host, settings.backend_port),
+        "actions": (ACTIONS_HOST, settings.actions_port),
+        "rasa": (settings.host, settings.rasa_port),
+        "console": (settings.console_host, settings.console_port),
     }
-    taken = [f"{name} port {port}" for name, port in wanted.items() if not port_free(settings.host, port)]
+    taken = [f"{name} port {host}:{port}" for name, (host, port) in wanted.items() if not port_free(host, port)]
     if taken:
         raise CommandError(
-            f"{', '.join(taken)} on {settings.host} already in use. Is the assistant already running? "
+            f"{', '.join(taken)} already in use. Is the assistant already running? "
             "Stop it, or choose free ports (--backend-port, --actions-port, --rasa-port, or ASSISTANT_*_PORT)."
         )
 
 
 def bring_up(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.api_tokens import command_worker_token
+    from assistant.core.private_files import lock_down
     from assistant.core.secrets import rasa_token
     from assistant.stack.chat import run_chat
     from assistant.stack.services import stack_services
@@ -119,8 +125,10 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
 
     settings = _with_flags(args, settings)
+    if args.chat and not args.worker:
+        raise CommandError("--chat needs --worker ID: the registered worker the chat talks as (e.g. W001)")
     _check_ports_free(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_down(settings.data_dir)
     if not model_path(settings).is_file():
         say("Training the assistant's language model (first run or changed data: a few minutes)...")
     try:
@@ -137,12 +145,13 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
         try:
             say("Starting backend, action server and Rasa...")
             supervisor.start_all()
-            say(_summary(settings, supervisor, api_token))
+            say(_summary(settings, supervisor))
             if args.chat:
                 threading.Thread(
                     target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone}, name="supervisor", daemon=True
                 ).start()
-                run_chat(settings.rasa_base_url, args.worker)
+                worker = args.worker.upper()
+                run_chat(settings.rasa_base_url, worker, command_worker_token(settings, worker))
             else:
                 supervisor.watch(on_poll=_stop_if_output_gone)
         except (StopRequested, KeyboardInterrupt):

@@ -11,14 +11,14 @@ import sys
 from collections.abc import Mapping
 
 from assistant.console.demo import DEMO_SUPERVISOR
-from assistant.core.config import Settings
+from assistant.core.config import Settings, reachable
 from assistant.stack.process import http_ok
 from assistant.stack.supervisor import ServiceSpec
 
 
 def console_url(settings: Settings) -> str:
     scheme = "https" if settings.console_tls_cert else "http"
-    return f"{scheme}://{settings.host}:{settings.console_port}"
+    return f"{scheme}://{reachable(settings.console_host)}:{settings.console_port}"
 
 
 def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
@@ -30,13 +30,9 @@ def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
             "-m",
             "assistant.cli",
             "serve",
-            "console",
-            "--db",
-            settings.database_url,
-            "--tracker-db",
-            settings.tracker_database_url,
+            "console",  # the database URLs (they may hold a password) travel in the environment
             "--host",
-            settings.host,
+            settings.console_host,
             "--port",
             str(settings.console_port),
             "--demo-login",

@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from assistant.core.config import Settings
+from assistant.core.secrets import ACTION_SECRET_HEADER, ACTION_SECRET_VARIABLE
 
 
 def tracker_store_config(url: str) -> dict[str, Any]:
@@ -49,7 +50,11 @@ def lock_store_config(url: str) -> dict[str, Any] | None:
 
 def write_endpoints(settings: Settings) -> Path:
     endpoints: dict[str, Any] = {
-        "action_endpoint": {"url": f"{settings.actions_base_url}/webhook"},
+        # Rasa reads ${VARIABLE}s from its environment: the secret itself is never written here.
+        "action_endpoint": {
+            "url": f"{settings.actions_base_url}/webhook",
+            "headers": {ACTION_SECRET_HEADER: "${" + ACTION_SECRET_VARIABLE + "}"},
+        },
         "tracker_store": tracker_store_config(settings.tracker_database_url),
     }
     lock_store = lock_store_config(settings.lock_store_url)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.core.config import PROJECT_DIR, Settings, settings_environment
+from assistant.core.secrets import ACTION_SECRET_VARIABLE, RASA_TOKEN_VARIABLE, action_secret
 from assistant.stack.channel_setup import channel_environment
 from assistant.stack.console_service import console_service
 from assistant.stack.endpoints import write_endpoints
@@ -35,6 +36,7 @@ def service_environment(settings: Settings, service_token: str) -> dict[str, str
         "ASSISTANT_DB_URL": settings.database_url,
         "ASSISTANT_BACKEND_URL": settings.backend_base_url,
         "ASSISTANT_SERVICE_TOKEN": service_token,
+        ACTION_SECRET_VARIABLE: action_secret(settings),
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **channel_environment(settings),
@@ -52,8 +54,7 @@ def rasa_service(
             "-m",
             "assistant.rasa_server",
             "run",
-            "--enable-api",
-            f"--auth-token={rasa_token}",  # with "=": a generated token may start with "-"
+            "--enable-api",  # its token comes from the environment: argv is visible to every user (ps)
             "--model",
             str(model),
             "--endpoints",
@@ -67,7 +68,7 @@ def rasa_service(
         ],
         url=settings.rasa_base_url,
         ready=lambda: _rasa_model_loaded(settings, rasa_token),
-        env={**env, "ASSISTANT_RASA_PORT": str(settings.rasa_port)},
+        env={**env, "ASSISTANT_RASA_PORT": str(settings.rasa_port), RASA_TOKEN_VARIABLE: rasa_token},
         startup_timeout=300.0,
     )
 
@@ -82,11 +83,9 @@ def stack_services(settings: Settings, model: Path, service_token: str, rasa_tok
             "-m",
             "assistant.cli",
             "serve",
-            "backend",
-            "--db",
-            settings.database_url,
+            "backend",  # the database URL (it may hold a password) travels in the environment
             "--host",
-            settings.host,
+            settings.backend_host,
             "--port",
             str(settings.backend_port),
         ],
@@ -96,7 +95,7 @@ def stack_services(settings: Settings, model: Path, service_token: str, rasa_tok
     )
     actions = ServiceSpec(
         name="actions",
-        command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        command=[python, "-m", "actions.server", "--port", str(settings.actions_port)],
         url=settings.actions_base_url,
         ready=lambda: http_ok(f"{settings.actions_base_url}/health"),
         env=env,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from actions.services import Services, use
+from actions.services import Services, services, use
 from assistant.core.backend_client import Timeouts
 from assistant.core.config import load_settings
 from tests.support.backend import RunningBackend
@@ -23,21 +23,20 @@ TEST_TIMEOUTS = Timeouts(connect=1.0, total=2.0, retries=1, backoff=0.05)
 def make_services(tmp_path: Path) -> Callable[..., Services]:
     """``make_services(backend_url, token, data_dir=...)``: build and install the action server's parts."""
 
-    def make(
-        backend_url: str, token: str = "no-token", data_dir: Path = tmp_path / "device", default_worker: str = ""
-    ) -> Services:
-        settings = dataclasses.replace(
-            load_settings(),
-            data_dir=data_dir,
-            backend_url=backend_url,
-            service_token=token,
-            default_worker=default_worker,
-        )
+    def make(backend_url: str, token: str = "no-token", data_dir: Path = tmp_path / "device") -> Services:
+        settings = dataclasses.replace(load_settings(), data_dir=data_dir, backend_url=backend_url, service_token=token)
         parts = Services.from_settings(settings, TEST_TIMEOUTS)
         use(parts)
         return parts
 
     return make
+
+
+@pytest.fixture(autouse=True)
+async def close_backend_connections() -> AsyncIterator[None]:
+    """The backend client keeps its connections open between turns; each test's are closed after it."""
+    yield
+    await services().backend.close()
 
 
 @pytest.fixture(autouse=True)

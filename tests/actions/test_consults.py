@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
@@ -21,7 +20,6 @@ from actions.outbox import deliver_pending
 from actions.services import Services
 from actions.validation import AskConsultToCancel, ValidateCancelForm, ValidateConsultForm
 from tests.support.backend import RunningBackend
-from tests.support.processes import free_port
 from tests.support.trackers import domain, entity, new_session, said, shown, slot_events, tracker, user_message
 
 
@@ -164,40 +162,22 @@ async def test_a_sender_who_is_not_a_worker_hears_why_and_nothing_is_queued(onli
     assert await online.outbox.pending() == []
 
 
-async def test_an_unregistered_sender_acts_for_the_configured_default_worker(
-    sqlite_backend: RunningBackend, make_services: Callable[..., Services]
+async def test_a_deactivated_worker_hears_why_and_nothing_is_booked(
+    online: Services, sqlite_backend: RunningBackend
 ) -> None:
-    make_services(sqlite_backend.url, sqlite_backend.token("service"), default_worker="W002")
+    worker_id = f"D{random.randint(10_000, 99_999)}"
+    with sqlite_backend.db.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO workers (id, name, facility_id, role, active) "
+                "VALUES (:id, 'Gone', 'hwc-ajari', 'worker', 0)"
+            ),
+            {"id": worker_id},
+        )
     patient_id = patient()
-    (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient_id, sender="eval-sender-7"))
-    assert reply.startswith("Booked: Dr.")
-    # Attributed to the default worker, still traceable to the conversation it came from.
-    assert consult_rows(sqlite_backend, patient_id) == [
-        {
-            "urgency": "urgent",
-            "status": "scheduled",
-            "requested_by": "W002",
-            "channel": "voice",
-            "conversation_id": "eval-sender-7",
-        }
-    ]
-    (status,), _ = await run(
-        ActionConsultStatus(), tracker(user_message("consult status", "consult_status"), sender="eval-sender-7")
-    )
-    assert patient_id in status
-
-
-async def test_an_unregistered_senders_queued_consult_is_delivered_for_the_default_worker(
-    sqlite_backend: RunningBackend, make_services: Callable[..., Services], tmp_path: Path
-) -> None:
-    device = tmp_path / "phone"
-    make_services(f"http://127.0.0.1:{free_port()}", data_dir=device, default_worker="W002")
-    patient_id = patient()
-    (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient_id, sender="eval-sender-8"))
-    assert "saved on this phone" in reply
-    back = make_services(sqlite_backend.url, sqlite_backend.token("service"), data_dir=device, default_worker="W002")
-    assert await deliver_pending(back.outbox, back.backend) == 1
-    assert [row["requested_by"] for row in consult_rows(sqlite_backend, patient_id)] == ["W002"]
+    (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient_id, sender=worker_id))
+    assert "not linked to a registered health worker" in reply
+    assert consult_rows(sqlite_backend, patient_id) == [] and await online.outbox.pending() == []
 
 
 async def test_status_lists_open_and_queued_consults(online: Services, make_services: Callable[..., Services]) -> None:

@@ -66,7 +66,7 @@ def test_encounter_round_trip_normalises_fahrenheit(sqlite_backend: RunningBacke
         "vitals": {"systolic_bp": 140, "diastolic_bp": 90, "temperature": 101, "pulse": 88, "spo2": 97},
         "notes": "advised fluids",
         "channel": "voice",
-        "conversation_id": "W001",
+        "conversation_id": "W002",  # another worker's conversation: not the caller's to claim
     }
     created = requests.post(f"{sqlite_backend.url}/encounters", json=body, headers=headers)
     assert created.status_code == 201, created.text
@@ -75,7 +75,8 @@ def test_encounter_round_trip_normalises_fahrenheit(sqlite_backend: RunningBacke
     assert encounter["vitals"]["temperature_c"] == 38.3
     assert encounter["vitals"]["systolic_bp"] == 140 and encounter["vitals"]["spo2"] == 97
     assert encounter["worker_id"] == "W001" and encounter["facility_id"] == "hwc-ajari"
-    assert encounter["channel"] == "voice"
+    # Channel and conversation come from the caller: a worker's own token is the API, in their conversation.
+    assert (encounter["channel"], encounter["conversation_id"]) == ("api", "W001")
     fetched = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}", headers=headers).json()
     assert fetched == encounter
     listed = requests.get(

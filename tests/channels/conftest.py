@@ -11,7 +11,7 @@ from tests.support.processes import assistant_cli
 from tests.support.stack import RunningStack
 from tests.support.whatsapp import new_phone
 
-WEB_PIN = "2580"
+WEB_PIN = "258014"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from assistant.backend import seed, workers
 from assistant.core.config import load_settings
 from assistant.core.db.engine import Database
+from assistant.core.secrets import write_secret
 from assistant.stack.channel_setup import channel_environment, summary_lines
 from assistant.stack.services import service_environment
 
@@ -44,8 +45,8 @@ def test_the_summary_prints_a_demo_sign_in_that_matches_the_stored_pin(tmp_path:
     assert summary_lines(settings)[1] == lines[1]  # stable across restarts
 
     # A worker whose PIN was changed keeps it; the summary then names another demo worker.
-    asyncio.run(_issue(settings.database_url, "W001", "8642"))
-    assert "worker W002" in summary_lines(settings)[1] and _check(settings.database_url, "W001", "8642")
+    asyncio.run(_issue(settings.database_url, "W001", "864209"))
+    assert "worker W002" in summary_lines(settings)[1] and _check(settings.database_url, "W001", "864209")
 
 
 async def _issue(db_url: str, worker_id: str, pin: str) -> None:
@@ -55,6 +56,18 @@ async def _issue(db_url: str, worker_id: str, pin: str) -> None:
             await workers.issue_pin(session, worker_id, pin)
     finally:
         await db.dispose()
+
+
+def test_a_demo_pin_kept_from_before_pins_had_six_digits_is_replaced(tmp_path: Path) -> None:
+    settings = dataclasses.replace(load_settings(), data_dir=tmp_path)
+    write_secret(settings, "demo_pin", "8642")
+    db = Database.connect(settings.database_url)
+    asyncio.run(seed.seed(db))
+    asyncio.run(db.dispose())
+
+    words = summary_lines(settings)[1].replace(",", "").split()
+    pin = words[words.index("PIN") + 1]
+    assert re.fullmatch(r"\d{6}", pin) and _check(settings.database_url, "W001", pin)
 
 
 def test_rasa_gets_every_variable_credentials_yml_names(tmp_path: Path) -> None:

@@ -141,8 +141,8 @@ def test_sign_in_refusals_say_why(running_stack: RunningStack, worker: ChannelWo
         return requests.post(f"{_web(running_stack)}/login", json={"worker_id": worker_id, "pin": pin}, timeout=30)
 
     supervisor = running_stack.new_worker(facility="chc-pindwara", role="supervisor")
-    assistant_cli("worker", "pin", supervisor, "--pin", "3957", "--db", running_stack.backend_db_url)
-    refused = login(supervisor, "3957")
+    assistant_cli("worker", "pin", supervisor, "--pin", "395721", "--db", running_stack.backend_db_url)
+    refused = login(supervisor, "395721")
     assert refused.status_code == 403 and "field health workers" in refused.json()["error"]["message"]
 
     answers = [login(worker.id, "1111") for _ in range(MAX_FAILED_ATTEMPTS)]

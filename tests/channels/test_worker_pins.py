@@ -51,8 +51,8 @@ def test_issued_pin_signs_in_and_is_stored_hashed(sqlite_backend: RunningBackend
 
 def test_wrong_pin_and_unknown_worker_get_the_same_answer(sqlite_backend: RunningBackend) -> None:
     worker_id = _new_worker(sqlite_backend)
-    assistant_cli("worker", "pin", worker_id, "--pin", "4826", "--db", sqlite_backend.db_url)
-    wrong, unknown = _login(sqlite_backend, worker_id, "4827"), _login(sqlite_backend, "NOBODY", "4826")
+    assistant_cli("worker", "pin", worker_id, "--pin", "482619", "--db", sqlite_backend.db_url)
+    wrong, unknown = _login(sqlite_backend, worker_id, "482610"), _login(sqlite_backend, "NOBODY", "482619")
     assert wrong.status_code == unknown.status_code == 401
     assert (
         wrong.json()
@@ -63,37 +63,41 @@ def test_wrong_pin_and_unknown_worker_get_the_same_answer(sqlite_backend: Runnin
 
 def test_repeated_failures_lock_the_worker_out_until_a_new_pin(sqlite_backend: RunningBackend) -> None:
     worker_id = _new_worker(sqlite_backend)
-    assistant_cli("worker", "pin", worker_id, "--pin", "7391", "--db", sqlite_backend.db_url)
-    statuses = [_login(sqlite_backend, worker_id, "0000").status_code for _ in range(MAX_FAILED_ATTEMPTS)]
+    assistant_cli("worker", "pin", worker_id, "--pin", "739184", "--db", sqlite_backend.db_url)
+    statuses = [_login(sqlite_backend, worker_id, "000000").status_code for _ in range(MAX_FAILED_ATTEMPTS)]
     assert statuses == [401] * (MAX_FAILED_ATTEMPTS - 1) + [423]
 
-    locked = _login(sqlite_backend, worker_id, "7391")  # the right PIN does not help now
+    locked = _login(sqlite_backend, worker_id, "739184")  # the right PIN does not help now
     assert locked.status_code == 423
     assert locked.json()["error"]["code"] == "locked" and locked.json()["error"]["retry_after"] > 60
 
-    assistant_cli("worker", "pin", worker_id, "--pin", "7391", "--db", sqlite_backend.db_url)  # a supervisor resets it
-    assert _login(sqlite_backend, worker_id, "7391").status_code == 200
+    assistant_cli(
+        "worker", "pin", worker_id, "--pin", "739184", "--db", sqlite_backend.db_url
+    )  # a supervisor resets it
+    assert _login(sqlite_backend, worker_id, "739184").status_code == 200
 
 
 def test_lockout_ends_after_its_time(sqlite_backend: RunningBackend) -> None:
     worker_id = _new_worker(sqlite_backend)
-    assistant_cli("worker", "pin", worker_id, "--pin", "5173", "--db", sqlite_backend.db_url)
+    assistant_cli("worker", "pin", worker_id, "--pin", "517390", "--db", sqlite_backend.db_url)
     for _ in range(MAX_FAILED_ATTEMPTS):
-        _login(sqlite_backend, worker_id, "1000")
-    assert _login(sqlite_backend, worker_id, "5173").status_code == 423
+        _login(sqlite_backend, worker_id, "100000")
+    assert _login(sqlite_backend, worker_id, "517390").status_code == 423
     with sqlite_backend.db.begin() as connection:  # the lockout's time has passed
         connection.execute(
             text("UPDATE worker_pins SET locked_until = '2000-01-01 00:00:00' WHERE worker_id = :id"), {"id": worker_id}
         )
-    assert _login(sqlite_backend, worker_id, "5173").status_code == 200
+    assert _login(sqlite_backend, worker_id, "517390").status_code == 200
 
 
 def test_only_the_service_token_may_check_pins(sqlite_backend: RunningBackend) -> None:
-    assert _login(sqlite_backend, "W001", "1234", role="worker").status_code == 403
-    assert requests.post(f"{sqlite_backend.url}/auth/pin", json={"worker_id": "W001", "pin": "1234"}).status_code == 401
+    assert _login(sqlite_backend, "W001", "123456", role="worker").status_code == 403
+    assert (
+        requests.post(f"{sqlite_backend.url}/auth/pin", json={"worker_id": "W001", "pin": "123456"}).status_code == 401
+    )
 
 
-@pytest.mark.parametrize("pin", ["1234", "0000", "12a4", "123"])
+@pytest.mark.parametrize("pin", ["1234", "123456", "000000", "12a456", "12345"])
 def test_weak_or_malformed_pins_are_refused_by_the_cli(sqlite_backend: RunningBackend, pin: str) -> None:
     with pytest.raises(RuntimeError, match="PIN"):
         assistant_cli("worker", "pin", "W002", "--pin", pin, "--db", sqlite_backend.db_url)

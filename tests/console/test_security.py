@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.console.conftest import PASSWORD, World, build_world, console_over
-from tests.support.console import ConsoleClient, RunningConsole
+from tests.support.console import ConsoleClient, RunningConsole, set_console_password
 
 PATIENT_REFS = ("7788", "4521", "9911")
 
@@ -206,3 +206,74 @@ def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
             text("SELECT count(*) FROM console_audit WHERE action = 'login_throttled'")
         ).scalar_one()
     assert throttled >= 2
+
+
+def test_a_record_planted_in_another_workers_conversation_is_not_shown(
+    fresh_console: tuple[World, RunningConsole],
+) -> None:
+    """Older data (before conversation_id came from the caller) could name anyone's conversation."""
+    world, console = fresh_console
+    voice = world.conversations["encounter_voice"]  # W001's conversation
+    before = signed_in(console, "S001").get(f"/conversations/{voice}").text
+    with world.backend.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO encounters (patient_ref, age_years, sex, complaint, worker_id, facility_id, channel, "
+                "conversation_id, created_at, updated_at) SELECT '553311', 40, 'male', 'planted', 'W002', "
+                "'sc-abu-road', 'api', 'W001', created_at, updated_at FROM encounters WHERE id = :id"
+            ),
+            {"id": world.encounters["encounter_voice"]},
+        )
+    for viewer in ("S001", "A001"):
+        page = signed_in(console, viewer).get(f"/conversations/{voice}").text
+        assert "553311" not in page and "planted" not in page, viewer
+        listing = signed_in(console, viewer).get("/conversations").text
+        assert "553311" not in listing
+    assert "7788" in before  # W001's own encounter is still shown
+
+
+def test_a_password_change_ends_every_session_of_that_account(fresh_console: tuple[World, RunningConsole]) -> None:
+    world, console = fresh_console
+    client = signed_in(console, "S001")
+    assert client.get("/conversations").status_code == 200
+    set_console_password(world.db_url, "S001", "a-brand-new-password")
+    assert client.get("/conversations").status_code == 303  # back to the sign-in page
+    assert console.client().login("S001", PASSWORD).status_code == 401
+    assert console.client().login("S001", "a-brand-new-password").status_code == 303
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example"])
+def test_sign_in_never_redirects_off_site(console_world: tuple[World, RunningConsole], target: str) -> None:
+    _, console = console_world
+    client = console.client()
+    client.get("/login", params={"next": target})
+    answer = client.post("/login", {"username": "S001", "password": PASSWORD, "next": target})
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/conversations")
+    kept = console.client()
+    kept.get("/login")
+    inside = kept.post("/login", {"username": "S001", "password": PASSWORD, "next": "/flags?x=1"})
+    assert inside.headers["Location"] == "/flags?x=1"
+
+
+def test_admins_register_deactivate_and_reactivate_people(fresh_console: tuple[World, RunningConsole]) -> None:
+    world, console = fresh_console
+    assert signed_in(console, "S001").get("/people").status_code == 403  # supervisors do not manage people
+    admin = signed_in(console, "A001")
+    page = admin.get("/people")
+    assert page.status_code == 200 and "W001" in page.text
+    added = admin.post(
+        "/people", {"worker_id": "w077", "name": "New ASHA", "facility_id": "hwc-ajari", "role": "worker"}
+    )
+    assert added.status_code == 303
+    taken = admin.post("/people", {"worker_id": "W077", "name": "Again", "facility_id": "hwc-ajari"})
+    assert taken.status_code == 400 and "already registered" in taken.text
+    assert admin.post("/people/W077/active", {"active": "0"}).status_code == 303
+    assert admin.post("/people/A001/active", {"active": "0"}).status_code == 400  # not oneself
+    assert admin.post("/people/W077/active", {"active": "0"}, csrf=False).status_code == 403  # CSRF
+    with world.backend.connect() as connection:
+        active = connection.execute(text("SELECT active FROM workers WHERE id = 'W077'")).scalar_one()
+        actions = connection.execute(
+            text("SELECT action, target FROM console_audit WHERE actor = 'A001' AND action LIKE '%person%'")
+        ).all()
+    assert not active
+    assert [tuple(row) for row in actions] == [("add_person", "worker W077"), ("deactivate_person", "account W077")]

@@ -17,6 +17,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from assistant.core.api_tokens import local_worker_token
 from assistant.core.config import PROJECT_DIR, Settings, load_settings
 from assistant.core.secrets import rasa_token
 from assistant.stack.services import stack_services
@@ -40,6 +41,7 @@ class RunningStack:
     rasa_token: str
     service_token: str
     _engines: dict[str, Engine] = field(default_factory=dict)
+    _worker_tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -66,13 +68,23 @@ class RunningStack:
     def backend_db(self) -> Engine:
         return self.engine(self.backend_db_url)
 
-    def say(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """One user turn through Rasa's REST channel; the bot's messages come back."""
-        response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message, "metadata": metadata or {"channel": "rest"}},
-            timeout=60,
-        )
+    def worker_token(self, worker_id: str) -> str:
+        """The worker's own token, as ``assistant chat`` gets it (``local_worker_token``)."""
+        if worker_id not in self._worker_tokens:
+            self._worker_tokens[worker_id] = local_worker_token(self.settings, worker_id)
+        return self._worker_tokens[worker_id]
+
+    def post_turn(self, token: str | None, body: dict[str, Any], url: str | None = None) -> requests.Response:
+        """One raw request to Rasa's REST channel, with ``token`` as the bearer (``None``: none)."""
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return requests.post(f"{url or self.rasa_url}/webhooks/rest/webhook", json=body, headers=headers, timeout=60)
+
+    def say(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None, url: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One user turn of worker ``sender`` through Rasa's REST channel; the bot's messages come back."""
+        body = {"sender": sender, "message": message, "metadata": metadata or {"channel": "rest"}}
+        response = self.post_turn(self.worker_token(sender), body, url)
         response.raise_for_status()
         return response.json()
 

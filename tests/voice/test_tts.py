@@ -140,7 +140,9 @@ async def test_worker_speech_cuts_the_reply_off_and_is_kept(
     worker = english_speech("stop")
     mic = FileSource(concatenate([silence(1.0, worker.rate), worker, silence(1.0, worker.rate)]), paced=True)
     recorder = RealTimeRecorder()
-    loop = VoiceLoop(_Engine(), RasaClient("http://127.0.0.1:9"), synthesizer, recorder, "W001", barge_in=barge_in)
+    loop = VoiceLoop(
+        _Engine(), RasaClient("http://127.0.0.1:9", "no-token"), synthesizer, recorder, "W001", barge_in=barge_in
+    )
     playback = Playback(recorder, reply.audio, "reply").start()
     from voice.resample import StreamConverter
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.support.processes import assistant_cli
 from voice.audio import Audio, concatenate, read_wav, silence, write_wav
 from voice.loop import UNREACHABLE
 
@@ -36,6 +37,15 @@ def conversation_wav(speech: Callable[[str], Audio], phrases: tuple[str, ...], p
     for phrase in phrases:
         parts += [speech(phrase), silence(PAUSE_SECONDS, rate)]
     return write_wav(path, concatenate(parts))
+
+
+def _voice_env(stack: Any, data_dir: Path) -> dict[str, str]:
+    """The worker's token comes from the stack's database, as on the clinic machine (or a seeded one of its own)."""
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir)}
+    if stack is not None:
+        return {**env, "ASSISTANT_DB_URL": stack.backend_db_url}
+    assistant_cli("seed", env=env)
+    return env
 
 
 def talk(stack: Any, worker: str, wav: Path, replies: Path, rasa_url: str | None = None) -> list[dict[str, Any]]:
@@ -61,7 +71,7 @@ def talk(stack: Any, worker: str, wav: Path, replies: Path, rasa_url: str | None
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "ASSISTANT_DATA_DIR": str(wav.parent)},
+        env=_voice_env(stack, wav.parent),
     )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

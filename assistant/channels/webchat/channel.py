@@ -3,7 +3,9 @@
 - ``GET /``: the page (``GET /app.js`` its script, ``GET /health`` a ping).
 - ``POST /login`` ``{"worker_id", "pin"}``: the backend checks the PIN (and
   locks the worker out after repeated failures); the answer is a signed,
-  expiring session token.
+  expiring session token. One address (a phone) gets at most
+  ``ADDRESS_MAX_FAILURES`` failed sign-ins per lockout window, whichever
+  workers it tries.
 - ``POST /webhook`` ``{"message", "message_id"}`` with ``Authorization:
   Bearer <token>``: one user turn. The sender id is the token's worker, never
   something the page says. ``message_id`` (the page's, unique per message)
@@ -12,13 +14,15 @@
 - ``GET /history``: the conversation so far, for a reloaded page.
 - ``POST /logout``: ends the session for good, before its expiry.
 
+A session is re-checked against the backend (``WorkerChecks``): a worker
+deactivated after signing in is refused within 30 seconds.
+
 Errors use the backend's shape: ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -30,48 +34,34 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
-from assistant.channels.http_errors import error_response
+from assistant.channels.http_errors import Refused, json_object
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
 from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
 from assistant.channels.turns import run_turn
 from assistant.channels.webchat.assets import load_assets
 from assistant.channels.webchat.history import transcript
+from assistant.channels.worker_checks import WorkerChecks
 from assistant.core.backend_client import BackendRejected, BackendUnavailable
+from assistant.core.client_address import FORWARDED_FOR, client_address, trusted_proxies
+from assistant.core.rules import WORKER_ID
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "web"
 MAX_MESSAGE = 2000
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The backend's answers about the worker's own sign-in; any other refusal is the server's problem.
 WORKER_FACING_REFUSALS = ("invalid_credentials", "locked", "validation_error")
-
-
-class RequestError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.response = error_response(status, code, message)
-
-
-def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise RequestError(400, "bad_request", "The request body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise RequestError(400, "bad_request", "The request body must be a JSON object.")
-    return body
 
 
 def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None, limit: int = MAX_MESSAGE) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise RequestError(400, "bad_request", f"{name} is required.")
+        raise Refused(400, "bad_request", f"{name} is required.")
     value = value.strip()
     if len(value) > limit or (pattern is not None and not pattern.match(value)):
-        raise RequestError(400, "bad_request", f"{name} is not valid.")
+        raise Refused(400, "bad_request", f"{name} is not valid.")
     return value
 
 
@@ -95,48 +85,59 @@ class WebChatInput(InputChannel):
         self.signer = signer
         self.state = runtime.channel_state()
         self.backend = runtime.backend()
+        self.checks = WorkerChecks(self.backend, self.state)
+        self.trusted_proxies = trusted_proxies(runtime.settings().trusted_proxies)
         self.assets = load_assets()
 
     # --- sessions -------------------------------------------------------------
 
     def _signer(self) -> SessionSigner:
         if self.signer is None:
-            raise RequestError(503, "not_configured", "Web chat sign-in is not configured on this server.")
+            raise Refused(503, "not_configured", "Web chat sign-in is not configured on this server.")
         return self.signer
 
     async def _session(self, request: Request) -> WebSession:
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise RequestError(401, "unauthorized", "Not signed in.")
+            raise Refused(401, "unauthorized", "Not signed in.")
         try:
             session = self._signer().verify(token.strip())
         except InvalidSession as exc:
-            raise RequestError(401, "unauthorized", str(exc)) from None
+            raise Refused(401, "unauthorized", str(exc)) from None
         if await self.state.session_ended(session.session_id):
-            raise RequestError(401, "unauthorized", "You signed out; please sign in again.")
+            raise Refused(401, "unauthorized", "You signed out; please sign in again.")
+        if not await self.checks.still_active(session.worker_id):
+            raise Refused(403, "inactive_worker", "Your account has been deactivated. Please ask your supervisor.")
         return session
 
     async def login(self, request: Request) -> HTTPResponse:
         signer = self._signer()
-        body = _json_body(request)
+        body = json_object(request)
         worker_id = _field(body, "worker_id", WORKER_ID).upper()
         pin = _field(body, "pin", limit=16)
+        address = client_address(request.ip, request.headers.get(FORWARDED_FOR), self.trusted_proxies)
+        claim = await self.state.claim_sign_in(address)
+        if claim is None:
+            raise Refused(429, "too_many_attempts", "Too many wrong sign-ins from this phone. Please wait 15 minutes.")
         try:
             worker = await self.backend.pin_login(worker_id, pin)
         except BackendRejected as exc:
             if exc.error.get("code") in WORKER_FACING_REFUSALS:
                 return response.json({"error": exc.error}, status=exc.status)
+            await self.state.sign_in_settled(claim)
             log.error("the backend refused the channel's PIN check (%s): is ASSISTANT_SERVICE_TOKEN valid?", exc.status)
-            raise RequestError(
+            raise Refused(
                 503, "unavailable", "Sign-in is not working on this server; please tell your supervisor."
             ) from None
         except BackendUnavailable as exc:
             log.warning("web sign-in impossible: %s", exc)
-            raise RequestError(
+            await self.state.sign_in_settled(claim)  # not the caller's failure
+            raise Refused(
                 503, "unavailable", "The hub cannot check your PIN right now. Please try again in a minute."
             ) from None
+        await self.state.sign_in_settled(claim)
         if worker.get("role") != CHAT_ROLE:
-            raise RequestError(403, "forbidden", "This chat is for field health workers.")
+            raise Refused(403, "forbidden", "This chat is for field health workers.")
         token, session = signer.issue(worker)
         return response.json(
             {
@@ -155,7 +156,7 @@ class WebChatInput(InputChannel):
 
     async def message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         session = await self._session(request)
-        body = _json_body(request)
+        body = json_object(request)
         text = _field(body, "message")
         message_id = _field(body, "message_id", MESSAGE_ID)
         key = f"{session.worker_id}:{message_id}"
@@ -163,7 +164,7 @@ class WebChatInput(InputChannel):
         if claim.outcome == "done":
             return response.json({"messages": claim.response or [], "replayed": True})
         if claim.outcome == "in_flight":
-            raise RequestError(409, "in_progress", "This message is still being answered; try again shortly.")
+            raise Refused(409, "in_progress", "This message is still being answered; try again shortly.")
         try:
             messages = await run_turn(
                 on_new_message,
@@ -200,7 +201,7 @@ class WebChatInput(InputChannel):
             async def run(request: Request) -> HTTPResponse:
                 try:
                     return await handler(request)
-                except RequestError as exc:
+                except Refused as exc:
                     return exc.response
 
             return run

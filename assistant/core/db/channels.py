@@ -58,6 +58,15 @@ class KnownSender(Base):
     checked_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+class FailedSignIn(Base):
+    """A web-chat sign-in from an address, counted before the PIN is checked; removed if it succeeds."""
+
+    __tablename__ = "failed_sign_ins"
+    id = Column(Integer, primary_key=True)
+    address_hash = Column(String(64), nullable=False, index=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+
+
 class UndeliveredReply(Base):
     __tablename__ = "undelivered_replies"
     id = Column(Integer, primary_key=True)

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, event
 from sqlalchemy.engine import Engine
 
+from assistant.core.db.schema import ensure_schema
+
 FILENAME = "actions.db"
 
 metadata = MetaData()
@@ -54,5 +56,6 @@ def open_engine(data_dir: Path) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")  # a queued record must survive a power cut
         cursor.close()
 
-    metadata.create_all(engine)
+    with engine.begin() as connection:
+        ensure_schema(connection, metadata)
     return engine

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from assistant.core.db.models import Base
+from assistant.core.db.schema import ensure_schema
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -110,9 +111,10 @@ class Database:
             await stack.enter_async_context(session.begin())
             yield session
 
-    async def create_schema(self) -> None:
+    async def create_schema(self, metadata: MetaData | None = None) -> None:
+        """The backend's tables (or ``metadata``'s), created or brought up to date (``schema``)."""
         async with self.writer_engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+            await connection.run_sync(ensure_schema, metadata if metadata is not None else Base.metadata)
 
     async def dispose(self) -> None:
         await self.reader_engine.dispose()

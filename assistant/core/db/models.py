@@ -59,6 +59,7 @@ class ApiToken(Base):
     worker_id = Column(String(64), ForeignKey("workers.id"), nullable=True)
     label = Column(String(100), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=True)  # None: until revoked
     revoked_at = Column(UTCDateTime, nullable=True)
 
 

@@ -1,0 +1,107 @@
+"""Rasa's REST channel (``/webhooks/rest/webhook``), for callers who prove which worker they are.
+
+The voice loop and ``assistant chat`` talk to Rasa here. Every request
+carries ``Authorization: Bearer <token>``, a backend ``worker`` token
+(``assistant token create --role worker --worker W001``); the conversation's
+sender is the token's worker. A body ``sender`` naming anyone else gets 403,
+no token or an invalid one 401, a deactivated worker 403. Rasa's own REST
+channel took ``sender`` at its word.
+
+Message metadata is the caller's to set only where it cannot lie about
+another channel: ``channel`` is ``"voice"`` or ``"rest"``, and only the keys
+of docs/contracts.md are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from assistant.channels import runtime
+from assistant.channels.http_errors import Refused, error_response, json_object
+from assistant.channels.worker_checks import WorkerChecks
+from assistant.core.rules import CONTROL_CHARACTERS, MAX_TEXT
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+CALLER_CHANNELS = ("rest", "voice")
+METADATA_KEYS = ("channel", "language", "asr_confidence", "input_mode")
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Refused(401, "unauthorized", "Send 'Authorization: Bearer <worker token>' (assistant token create).")
+    if not TOKEN.match(token):
+        raise Refused(401, "unauthorized", "The token is not valid.")
+    return token
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    message = body.get("message")
+    if not isinstance(message, str) or len(message) > MAX_TEXT or CONTROL_CHARACTERS.search(message):
+        raise Refused(400, "bad_request", f"message must be text of at most {MAX_TEXT} characters.")
+    if not isinstance(body.get("metadata") or {}, dict):
+        raise Refused(400, "bad_request", "metadata must be a JSON object.")
+    return body
+
+
+def caller_metadata(raw: Any) -> dict[str, Any]:
+    metadata = {key: raw[key] for key in METADATA_KEYS if isinstance(raw, dict) and key in raw}
+    if metadata.get("channel") not in CALLER_CHANNELS:
+        metadata["channel"] = "rest"
+    return metadata
+
+
+class WorkerRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def __init__(self) -> None:
+        self.checks = WorkerChecks(runtime.backend(), runtime.channel_state())
+
+    async def _authenticate(self, request: Request) -> HTTPResponse | None:
+        if request.method != "POST":
+            return None  # the channel's health check
+        try:
+            body = _body(request)
+            worker = await self.checks.token_worker(_bearer(request))
+        except Refused as refused:
+            return refused.response
+        claimed = body.get("sender")
+        if claimed not in (None, "") and str(claimed).upper() != str(worker["id"]).upper():
+            return error_response(403, "forbidden", "The token belongs to another worker than 'sender'.")
+        request.ctx.worker_id = worker["id"]
+        request.ctx.body = body
+        return None
+
+    async def _extract_sender(self, req: Request) -> str:
+        return str(req.ctx.worker_id)
+
+    def _extract_message(self, req: Request) -> str:
+        return str(req.ctx.body["message"])
+
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> dict[str, Any]:
+        return caller_metadata(request.ctx.body.get("metadata"))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        async def authenticate(request: Request) -> HTTPResponse | None:
+            return await self._authenticate(request)
+
+        # A plain function: Sanic 21.12 silently drops a bound method given as blueprint middleware.
+        blueprint.middleware(authenticate, "request")
+        return blueprint
