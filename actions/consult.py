@@ -266,16 +266,17 @@ class ActionCancelConsult(Action):
         parts = services()
         described = describe(chosen, turn.language)
         if chosen.get("key"):
-            # Never sent: withdrawing it from the outbox is the whole cancellation.
-            if await parts.outbox.cancel(chosen["key"]):
+            cancellation = await parts.outbox.cancel(chosen["key"])
+            if cancellation.outcome == "withdrawn":  # it never reached the hub: that is the whole cancellation
                 say(dispatcher, "cancelled", turn.language, consult=described)
                 return
-            # It was delivered meanwhile: cancel it at the hub like any other.
-            queued = await parts.outbox.get(chosen["key"])
-            chosen = {**chosen, "id": queued.delivered_id if queued else None}
-            if chosen["id"] is None:
+            if cancellation.outcome == "after_delivery":  # on its way: the outbox cancels it once it lands
+                say(dispatcher, "cancel_queued", turn.language, consult=described)
+                return
+            if cancellation.outcome == "nothing":
                 say(dispatcher, "cancel_none", turn.language)
                 return
+            chosen = {**chosen, "id": cancellation.delivered_id}  # delivered meanwhile: cancel it at the hub
         try:
             await parts.backend.cancel_consult(turn.worker_id, chosen["id"], turn.idempotency_key("cancel"))
         except BackendUnavailable:

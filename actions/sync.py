@@ -1,7 +1,8 @@
 """Background delivery of the outbox, inside the action server process.
 
 Started with the action server (``actions.server``), so queued writes go out
-after a restart even if nobody talks to the assistant. Each round sends what is pending; the pause between rounds
+after a restart even if nobody talks to the assistant. Each round sends what is due (each row
+waits out its own backoff after a "not now", ``actions.outbox``); the pause between rounds
 is short while the hub answers and grows (up to ``MAX_PAUSE``) while it does
 not, so a phone on 2G does not spend its battery knocking on a closed door.
 """
@@ -23,13 +24,19 @@ MAX_PAUSE = 30.0
 
 async def run_forever(pause: float = PAUSE, max_pause: float = MAX_PAUSE) -> None:
     current = pause
+    recovered = False
     while True:
         try:
             parts = services()
-            pending = await parts.outbox.pending()
-            if pending:
+            if not recovered:
+                # This process is the outbox's only sender: a row still "sending" was cut off by a crash.
+                if cut_off := await parts.outbox.recover():
+                    log.info("outbox: %d write(s) cut off mid-send go again (same idempotency key)", cut_off)
+                recovered = True
+            due = await parts.outbox.due()
+            if due:
                 delivered = await deliver_pending(parts.outbox, parts.backend)
-                current = pause if delivered == len(pending) else min(current * 2, max_pause)
+                current = pause if delivered == len(due) else min(current * 2, max_pause)
             else:
                 current = pause
         except asyncio.CancelledError:

@@ -154,6 +154,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hi": "कृपया कंसल्ट का नंबर बोलिए, जैसे एक।",
     },
     "cancelled": {"en": "Cancelled the {consult}.", "hi": "{consult} रद्द कर दिया।"},
+    "cancel_queued": {
+        "en": "Cancelled the {consult}. The hub will be told as soon as it can be reached.",
+        "hi": "{consult} रद्द कर दिया। हब से संपर्क होते ही उसे बता दिया जाएगा।",
+    },
     "cancel_kept": {"en": "OK, I have not cancelled it.", "hi": "ठीक है, रद्द नहीं किया।"},
     "consult_label": {
         "en": "{specialty} consult for patient {patient_id}",

@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "backend",
     "console",
     "fuzz",
+    "soak",
     "voice",
     "turns",
     "webchat",

@@ -27,33 +27,16 @@ from pathlib import Path
 
 import requests
 
-from tests.support.sockets import descendants
+from bench.measure import percentile, rss_mb
 from tests.support.stack import RunningStack, start_stack, trained_model
 
 TURNS = int(os.environ.get("BENCH_TURNS", "40"))
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def _timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
     return (time.perf_counter() - started) * 1000
-
-
-def _rss_mb(pid: int) -> float:
-    total_kb = 0
-    for process in descendants(pid):
-        try:
-            for line in Path(f"/proc/{process}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kb / 1024
 
 
 class Bench:
@@ -102,17 +85,17 @@ class Bench:
         print(f"{'turn':<34} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p50 / parse':>12}")
         print(
             f"{'POST /model/parse (baseline)':<34} {len(self.parse_samples):>4} {base:>8.1f} "
-            f"{_percentile(self.parse_samples, 0.95):>8.1f} {1.0:>11.2f}x"
+            f"{percentile(self.parse_samples, 0.95):>8.1f} {1.0:>11.2f}x"
         )
         for kind, samples in self.samples.items():
             p50 = statistics.median(samples)
-            p95 = _percentile(samples, 0.95)
+            p95 = percentile(samples, 0.95)
             print(f"{'REST ' + kind:<34} {len(samples):>4} {p50:>8.1f} {p95:>8.1f} {p50 / base:>11.2f}x")
         print(f"\ncold start of the stack (model trained): {cold_start:.1f} s")
         print(
             "resident memory: "
             + ", ".join(
-                f"{name} {_rss_mb(process.pid):.0f} MB"
+                f"{name} {rss_mb(process.pid):.0f} MB"
                 for name, process in self.stack.supervisor.processes.items()
                 if process.pid
             )

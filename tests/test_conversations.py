@@ -8,6 +8,7 @@ and what the backend stored.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from actions.outbox import Outbox
 from assistant.core.config import PROJECT_DIR
+from assistant.core.db.device import open_engine
 from tests.support.logs import logs_mentioning
 from tests.support.stack import RunningStack
 
@@ -250,6 +253,33 @@ def test_with_the_backend_down_the_encounter_is_queued_then_delivered_exactly_on
     )
     time.sleep(8)  # more sync rounds come and go: still exactly one
     assert len(chat.rows("encounters")) == 1
+
+
+def test_a_queued_record_the_hub_refuses_is_told_to_the_worker_at_their_next_turn(
+    running_stack: RunningStack,
+) -> None:
+    chat = Chat(running_stack)
+    chat.say("hello")
+    # Queued by an older version that still took this specialty, then the hub refuses it for good.
+    body = {"patient_ref": "5521", "specialty": "astrology", "urgency": "routine", "reason": "x", "channel": "rest"}
+    queue = Outbox(open_engine(running_stack.settings.data_dir))
+    key = f"consult-refused-{chat.worker}"
+    asyncio.run(queue.enqueue("consult", key, chat.worker, body))
+    deadline = time.monotonic() + 60
+    while (found := asyncio.run(queue.get(key))) is not None and found.status == "pending":
+        assert time.monotonic() < deadline, "the action server never tried to deliver it"
+        time.sleep(1)
+    assert found is not None and found.status == "rejected"
+
+    notice, *reply = chat.say("hello").split("\n")
+    assert notice == (
+        "The astrology consult request for patient 5521 could not be sent: the hub did not accept the specialty. "
+        "Please request it again, or ask your supervisor."
+    )
+    assert reply == [domain_reply("utter_greet")]
+    assert chat.say("hello") == domain_reply("utter_greet")  # told once
+    said = [event.get("text") for event in running_stack.tracker(chat.worker)["events"] if event["event"] == "bot"]
+    assert notice in said  # the supervisor's transcript shows it too
 
 
 # --- a request for another flow inside a free-text answer ------------------------------------

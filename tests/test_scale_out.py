@@ -7,22 +7,14 @@ in the shared tracker store, not in one server's memory.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from assistant.core.config import load_settings
-from assistant.core.secrets import rasa_token
-from assistant.stack.services import rasa_service, service_environment, stack_services
-from assistant.stack.supervisor import Supervisor
-from assistant.stack.tokens import service_token
 from tests.support.postgres import PostgresServer
-from tests.support.processes import free_port
 from tests.support.redis import RedisServer
-from tests.support.stack import MODEL_CACHE, RunningStack, trained_model
+from tests.support.stack import RunningStack, start_district
 
 pytestmark = pytest.mark.stack
 
@@ -39,28 +31,8 @@ def district(
     tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, redis: RedisServer
 ) -> Iterator[tuple[RunningStack, str]]:
     """The stack on PostgreSQL + Redis, plus a second Rasa server; yields the stack and the second server's URL."""
-    data_dir: Path = tmp_path_factory.mktemp("district")
-    settings = dataclasses.replace(
-        load_settings(),
-        data_dir=data_dir,
-        backend_port=free_port(),
-        actions_port=free_port(),
-        rasa_port=free_port(),
-        console_port=free_port(),
-        model_dir=str(MODEL_CACHE),
-        db_url=postgres.create_database("district_backend"),
-        tracker_db_url=postgres.create_database("district_tracker"),
-        lock_store_url=redis.url,
-    )
-    model = trained_model()
-    tokens = (service_token(settings), rasa_token(settings))
-    second = dataclasses.replace(settings, rasa_port=free_port())
-    services = [spec for spec in stack_services(settings, model, *tokens) if spec.name != "console"]
-    services.append(rasa_service(second, model, tokens[1], service_environment(second, tokens[0]), name="rasa-2"))
-    supervisor = Supervisor(services, data_dir / "logs")
-    supervisor.start_all()
-    stack = RunningStack(settings, supervisor, rasa_token=tokens[1], service_token=tokens[0])
-    yield stack, second.rasa_base_url
+    stack, second_url = start_district(tmp_path_factory.mktemp("district"), postgres, redis)
+    yield stack, second_url
     stack.stop()
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from assistant.core.rules import MAX_MODEL_BYTES, MAX_MODEL_MEMBERS
 from voice.errors import INSTALL_HINT, ModelError, VoiceError
 from voice.model_layout import check_vosk_layout, model_root, write_manifest
 
@@ -125,8 +126,32 @@ def default_model(root: Path) -> Path | None:
 # -- install ----------------------------------------------------------------
 
 
-def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
-    """Extract refusing absolute paths and '..' (a zip may not write outside ``target``)."""
+COPY_CHUNK = 1 << 20
+
+
+def check_archive(archive: zipfile.ZipFile, max_bytes: int, max_members: int) -> None:
+    """Refuse, before anything is written, an archive that would unpack too large, too many files or out of place."""
+    members = archive.infolist()
+    if len(members) > max_members:
+        raise ModelError(f"refusing to install: the archive has {len(members)} entries, more than {max_members}")
+    declared = sum(member.file_size for member in members)
+    if declared > max_bytes:
+        raise ModelError(
+            f"refusing to install: the archive unpacks to {declared / 2**30:.1f} GiB, "
+            f"more than the {max_bytes / 2**30:.1f} GiB a voice model may take"
+        )
+
+
+def _safe_extract(archive: zipfile.ZipFile, target: Path, max_bytes: int, max_members: int) -> None:
+    """Extract refusing absolute paths and '..' (a zip may not write outside ``target``) and zip bombs.
+
+    The declared sizes are checked first (``check_archive``); then each entry
+    is copied counting its bytes, and one that yields more than it declared
+    (a forged header) stops the install. Python's zip reader itself stops at
+    the declared size and then fails the CRC check, which is refused the same
+    way; the count does not rely on it.
+    """
+    check_archive(archive, max_bytes, max_members)
     base = target.resolve()
     for member in archive.infolist():
         destination = (target / member.filename).resolve()
@@ -134,7 +159,30 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
             raise ModelError(
                 f"refusing to install: the archive entry {member.filename!r} points outside the model folder"
             )
-    archive.extractall(target)
+    for member in archive.infolist():
+        destination = target / member.filename
+        if member.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _copy_member(archive, member, destination)
+
+
+def _copy_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path) -> None:
+    refusal = (
+        f"refusing to install: the archive entry {member.filename!r} holds more than the "
+        f"{member.file_size} bytes it declares, or is damaged"
+    )
+    written = 0
+    try:
+        with archive.open(member) as source, destination.open("wb") as out:
+            while chunk := source.read(COPY_CHUNK):
+                written += len(chunk)
+                if written > member.file_size:
+                    raise ModelError(refusal)
+                out.write(chunk)
+    except zipfile.BadZipFile as exc:  # the reader stopped at the declared size and the CRC did not match
+        raise ModelError(f"{refusal} ({exc})") from exc
 
 
 def _verify_loads(path: Path) -> None:
@@ -144,8 +192,19 @@ def _verify_loads(path: Path) -> None:
     VoskEngine(path)
 
 
-def install(source: Path, root: Path, name: str | None = None, verify_load: bool = True) -> Path:
-    """Install a model from a .zip or an unpacked directory into ``root`` (as ``name``); returns its path."""
+def install(
+    source: Path,
+    root: Path,
+    name: str | None = None,
+    verify_load: bool = True,
+    *,
+    max_bytes: int = MAX_MODEL_BYTES,
+    max_members: int = MAX_MODEL_MEMBERS,
+) -> Path:
+    """Install a model from a .zip or an unpacked directory into ``root`` (as ``name``); returns its path.
+
+    A zip that would unpack to more than ``max_bytes`` or ``max_members`` entries is refused.
+    """
     source = Path(source)
     root.mkdir(parents=True, exist_ok=True)
     # Work inside root so the final move is a rename on the same filesystem.
@@ -155,7 +214,7 @@ def install(source: Path, root: Path, name: str | None = None, verify_load: bool
             extracted = Path(scratch) / "extracted"
             try:
                 with zipfile.ZipFile(source) as archive:
-                    _safe_extract(archive, extracted)
+                    _safe_extract(archive, extracted, max_bytes, max_members)
             except zipfile.BadZipFile as exc:
                 raise ModelError(f"{source} is not a valid zip archive ({exc}). {INSTALL_HINT}") from exc
             unpacked = model_root(extracted)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from assistant.backend import catalog, consults, encounters, workers
+from assistant.backend import catalog, consults, encounters, idempotency, workers
 from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS
 from assistant.backend.auth import authenticate, principal_cache
 from assistant.backend.errors import json_errors, plain_text_only
 from assistant.backend.openapi import openapi_document
 from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.db.engine import Database
+from assistant.core.periodic import HOUR, every
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,18 @@ def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool 
             await db.dispose()
 
     app.cleanup_ctx.append(database_lifetime)
+    app.cleanup_ctx.append(_housekeeping)  # after the database's: stopped before it is closed
     return app
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """Expired idempotency records go at start and then hourly."""
+    db = app[DB]
+    task = asyncio.create_task(every(HOUR, lambda: idempotency.purge_expired(db), "idempotency purge"))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def run(db: Database, host: str, port: int, **app_options: Any) -> None:

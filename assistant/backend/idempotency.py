@@ -5,12 +5,18 @@ does the work. A concurrent duplicate therefore either waits on the unique
 index and then replays the committed result (PostgreSQL), or is serialised
 behind the first writer (SQLite). A failed request stores nothing, so the
 client may retry it with the same key.
+
+Results are kept ``IDEMPOTENCY_WINDOW`` (30 days: an offline clinic's outbox
+may send a record again days later) and then purged in the background
+(``purge_expired``, run by the app at start and hourly).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
 from assistant.backend.errors import conflict, invalid
-from assistant.core.db.models import IdempotencyRecord
+from assistant.core.db.engine import Database
+from assistant.core.db.models import IdempotencyRecord, utcnow
+from assistant.core.db.purge import BATCH, delete_in_batches
+from assistant.core.rules import IDEMPOTENCY_WINDOW
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -78,3 +89,12 @@ async def run_idempotent(request: web.Request, body: Any, operation: Operation) 
             raise
         return _replay(existing, request_hash)
     return web.json_response(payload, status=status)
+
+
+async def purge_expired(db: Database, now: dt.datetime | None = None, *, batch: int = BATCH) -> int:
+    """Forget results older than the window, a batch at a time; returns how many went."""
+    cutoff = (now or utcnow()) - IDEMPOTENCY_WINDOW
+    purged = await delete_in_batches(db, IdempotencyRecord, IdempotencyRecord.created_at < cutoff, batch=batch)
+    if purged:
+        log.info("purged %d idempotency records older than %d days", purged, IDEMPOTENCY_WINDOW.days)
+    return purged

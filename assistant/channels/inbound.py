@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from assistant.channels import notices
 from assistant.channels.identities import Directory, Sender
+from assistant.channels.media import MediaTooLarge
 from assistant.channels.metadata import user_metadata
 from assistant.channels.numbered_choices import pick
 from assistant.channels.state import ChannelState, Expected
@@ -129,6 +130,9 @@ class MessagingInbound:
         mode = expected.mode
         try:
             transcript = await self.transcriber.transcribe(await incoming.fetch_audio(), mode)
+        except MediaTooLarge as exc:
+            log.info("voice note %s refused: %s", _short(incoming.message_id), exc)
+            return notices.VOICE_TOO_LARGE, None
         except AudioFormatError as exc:
             log.info("voice note %s unreadable: %s", _short(incoming.message_id), exc)
             return notices.VOICE_UNREADABLE, None

@@ -6,6 +6,10 @@ them, so these go out in both languages.
 
 from __future__ import annotations
 
+from assistant.core.rules import MAX_MEDIA_BYTES
+
+_MEDIA_MB = MAX_MEDIA_BYTES // 2**20
+
 
 def _both(english: str, hindi: str) -> str:
     return f"{english}\n{hindi}"
@@ -22,6 +26,10 @@ UNSUPPORTED = _both(
 VOICE_UNREADABLE = _both(
     "Sorry, I could not play that voice note. Please send it again, or type.",
     "माफ़ कीजिए, यह वॉइस नोट नहीं चल सका। कृपया फिर से भेजें या लिखें।",
+)
+VOICE_TOO_LARGE = _both(
+    f"Sorry, that voice note is too large for me (over {_MEDIA_MB} MB). Please send a shorter one, or type.",
+    f"माफ़ कीजिए, यह वॉइस नोट बहुत बड़ा है ({_MEDIA_MB} MB से ज़्यादा)। कृपया छोटा वॉइस नोट भेजें या लिखें।",
 )
 VOICE_EMPTY = _both(
     "I could not make out any words in that voice note. Please speak again, or type.",

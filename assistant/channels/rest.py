@@ -104,4 +104,5 @@ class WorkerRestInput(RestInput):
 
         # A plain function: Sanic 21.12 silently drops a bound method given as blueprint middleware.
         blueprint.middleware(authenticate, "request")
+        runtime.tidy_state_hourly(blueprint)
         return blueprint

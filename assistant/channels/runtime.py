@@ -1,4 +1,4 @@
-"""What the channels share inside one ``rasa run`` process: settings, state store, backend client.
+"""What the channels share inside one ``rasa run`` process: settings, state store, backend client, housekeeping.
 
 Settings come from the environment ``assistant up`` gives Rasa (ASSISTANT_*,
 see ``assistant.stack.channel_setup``); channel secrets come from
@@ -10,13 +10,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from sanic import Blueprint
+
 from assistant.channels.state import ChannelState
 from assistant.core.backend_client import BackendClient
 from assistant.core.config import Settings, load_settings
-
-
-def state_url(settings: Settings) -> str:
-    return settings.channels_db_url or f"sqlite:///{settings.data_dir / 'channels.db'}"
+from assistant.core.periodic import HOUR, every
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +27,7 @@ def settings() -> Settings:
 def channel_state() -> ChannelState:
     current = settings()
     # Any stable secret of the deployment keys the sender hashes; the service token is always there.
-    return ChannelState(state_url(current), identity_key=current.service_token or current.web_session_secret)
+    return ChannelState(current.channels_database_url, identity_key=current.service_token or current.web_session_secret)
 
 
 @lru_cache(maxsize=1)
@@ -41,3 +40,20 @@ def credential(credentials: dict[str, Any] | None, prefix: str, key: str) -> str
     """A channel's value from credentials.yml, else from the settings field ``<prefix>_<key>``."""
     value = (credentials or {}).get(key) or getattr(settings(), f"{prefix}_{key}") or ""
     return str(value)
+
+
+def tidy_state_hourly(blueprint: Blueprint) -> None:
+    """Purge the channel state hourly while the server runs (``ChannelState.purge``).
+
+    Every channel that keeps state calls this on its blueprint; the state is
+    shared by the whole process, so the first to start registers the task and
+    the others find it there.
+    """
+
+    @blueprint.listener("after_server_start")
+    async def start_purging(app: Any, _: Any) -> None:
+        if getattr(app.ctx, "channel_state_purge", False):
+            return
+        app.ctx.channel_state_purge = True
+        state = channel_state()
+        app.add_task(every(HOUR, state.purge, "purge of the channel state", first_delay=HOUR))

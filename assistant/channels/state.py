@@ -10,12 +10,16 @@
   on a text-only screen, and whether a voice note is dictation.
 - Sender -> worker answers from the backend, so known workers keep working
   while the hub is unreachable.
-- WhatsApp replies that could not be delivered yet, retried later.
+- WhatsApp replies that could not be delivered yet, waiting per recipient
+  to be retried, and the dead letters of those that never were (kept
+  ``DEAD_LETTER_RETENTION``, without number or text, for the console).
 - Failed web-chat sign-ins per address (keyed hashes), for the per-address limit.
 
 SQLite under the data directory by default (``ASSISTANT_CHANNELS_DB_URL``
 takes a PostgreSQL URL for scale-out). Sender identities are stored as keyed
-hashes; a phone number is stored only inside an undelivered reply, until it is sent.
+hashes; a phone number is stored only inside a waiting reply, until it is sent
+(or given up). Expired rows are purged when the database is opened and then
+hourly (``assistant.channels.runtime``).
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assistant.core.db.channels import (
+    REPLY_DEAD,
+    REPLY_WAITING,
     Base,
     EndedSession,
     ExpectedInput,
@@ -41,10 +47,11 @@ from assistant.core.db.channels import (
 )
 from assistant.core.db.engine import Database
 from assistant.core.db.locks import serialise
+from assistant.core.db.purge import delete_in_batches
 from assistant.core.db.schema import ensure_schema
 from assistant.core.db.types import utcnow
 from assistant.core.dialogue import Mode
-from assistant.core.rules import ADDRESS_FAILURE_FACTOR, LOCKOUT, MAX_FAILED_ATTEMPTS
+from assistant.core.rules import ADDRESS_FAILURE_FACTOR, DEAD_LETTER_RETENTION, LOCKOUT, MAX_FAILED_ATTEMPTS
 
 CLAIM_LEASE = dt.timedelta(minutes=2)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
@@ -62,13 +69,37 @@ class Expected:
 
 
 @dataclass(frozen=True)
+class OutgoingReply:
+    """A reply to keep for later: from which route, what (with the number), for whom."""
+
+    channel: str
+    route: dict[str, Any]
+    payload: dict[str, Any]
+    recipient_hash: str  # ``ChannelState.identity_hash`` of the recipient: replies wait per recipient
+    worker_id: str | None
+
+    def row(self, now: dt.datetime) -> UndeliveredReply:
+        return UndeliveredReply(
+            channel=self.channel,
+            route=self.route,
+            payload=self.payload,
+            recipient_hash=self.recipient_hash,
+            worker_id=self.worker_id,
+            created_at=now,
+        )
+
+
+@dataclass(frozen=True)
 class Claim:
-    outcome: str  # "new": process it; "done": seen, ``response`` holds the answer; "in_flight": being processed
+    # "new": process it; "retry": an earlier try was cut off, process it unless it ran (``channels.replay``);
+    # "done": seen, ``response`` holds the answer; "in_flight": being processed
+    outcome: str
     response: Any = None
 
     @property
     def is_new(self) -> bool:
-        return self.outcome == "new"
+        """Whether to process it (a retry too: it may not have run)."""
+        return self.outcome in ("new", "retry")
 
 
 class ChannelState:
@@ -83,10 +114,15 @@ class ChannelState:
         async with self._ready:
             if self._db is None:
                 db = Database.connect(self.url)
-                async with db.writer_engine.begin() as connection:
-                    await connection.run_sync(ensure_schema, Base.metadata)
+                try:
+                    async with db.writer_engine.begin() as connection:
+                        await connection.run_sync(ensure_schema, Base.metadata)
+                    await self._hash_old_recipients(db)
+                    await self._purge(db, utcnow())
+                except BaseException:
+                    await db.dispose()  # the next call opens it again, upgrade and purge included
+                    raise
                 self._db = db
-                await self.purge()
         return self._db
 
     async def close(self) -> None:
@@ -95,13 +131,21 @@ class ChannelState:
             self._db = None
 
     async def purge(self, now: dt.datetime | None = None) -> None:
-        now = now or utcnow()
-        assert self._db is not None
-        async with self._db.write() as session:
+        """Forget what has expired: old message ids, ended sessions, stale senders, old dead letters."""
+        await self._purge(await self._database(), now or utcnow())
+
+    @staticmethod
+    async def _purge(db: Database, now: dt.datetime) -> None:
+        async with db.write() as session:
             await session.execute(delete(InboundMessage).where(InboundMessage.claimed_at < now - KEEP_MESSAGE_IDS))
             await session.execute(delete(EndedSession).where(EndedSession.expires_at < now))
             await session.execute(delete(KnownSender).where(KnownSender.checked_at < now - IDENTITY_CACHE_TTL))
-            await session.execute(delete(FailedSignIn).where(FailedSignIn.at < now - LOCKOUT))
+        await delete_in_batches(db, FailedSignIn, FailedSignIn.at < now - LOCKOUT)
+        await delete_in_batches(
+            db,
+            UndeliveredReply,
+            (UndeliveredReply.status == REPLY_DEAD) & (UndeliveredReply.dead_at < now - DEAD_LETTER_RETENTION),
+        )
 
     # --- claims --------------------------------------------------------------
 
@@ -118,9 +162,10 @@ class ChannelState:
                     return Claim("new")
                 if row.state == "done":
                     return Claim("done", row.response)
-                if row.claimed_at < now - CLAIM_LEASE:
-                    row.claimed_at = now  # its process died mid-way: take it over
-                    return Claim("new")
+                if row.state == "released" or row.claimed_at < now - CLAIM_LEASE:
+                    # Its try failed, or its process died mid-way: take it over.
+                    row.state, row.claimed_at = "processing", now
+                    return Claim("retry")
                 return Claim("in_flight")
         except IntegrityError:
             return Claim("in_flight")  # a twin inserted it first (PostgreSQL)
@@ -133,15 +178,17 @@ class ChannelState:
                 row.state, row.response = "done", response
 
     async def release(self, channel: str, message_key: str) -> None:
-        """Forget a claim whose processing failed, so a redelivery is processed."""
+        """Give up a claim whose processing failed, so a redelivery is processed (as a ``retry``)."""
         db = await self._database()
         async with db.write() as session:
             await session.execute(
-                delete(InboundMessage).where(
+                update(InboundMessage)
+                .where(
                     InboundMessage.channel == channel,
                     InboundMessage.message_key == message_key,
                     InboundMessage.state == "processing",
                 )
+                .values(state="released")
             )
 
     # --- web sessions ----------------------------------------------------------
@@ -251,30 +298,132 @@ class ChannelState:
 
     # --- undelivered replies ---------------------------------------------------------
 
-    async def keep_undelivered(self, channel: str, route: dict[str, Any], payload: dict[str, Any]) -> None:
-        db = await self._database()
+    async def _hash_old_recipients(self, db: Database) -> None:
+        """Replies kept by a version that queued per channel get their recipient's hash, to wait per recipient."""
         async with db.write() as session:
-            session.add(UndeliveredReply(channel=channel, route=route, payload=payload, created_at=utcnow()))
+            rows = (
+                await session.execute(select(UndeliveredReply).where(UndeliveredReply.recipient_hash.is_(None)))
+            ).scalars()
+            for row in rows:
+                address = row.payload.get("to") or row.payload.get("recipient") or ""
+                row.recipient_hash = self.identity_hash(str(address))
 
-    async def undelivered(self, channel: str, limit: int = 50) -> list[UndeliveredReply]:
+    async def keep_undelivered(
+        self,
+        reply: OutgoingReply,
+        *,
+        now: dt.datetime,
+        attempts: int = 0,
+        next_attempt_at: dt.datetime | None = None,
+        last_error: str | None = None,
+    ) -> None:
+        """Keep a reply to send later, after those already waiting for the same recipient."""
+        db = await self._database()
+        row = reply.row(now)
+        row.status, row.attempts, row.next_attempt_at, row.last_error = (
+            REPLY_WAITING,
+            attempts,
+            next_attempt_at,
+            last_error,
+        )
+        row.last_attempt_at = now if attempts else None
+        async with db.write() as session:
+            session.add(row)
+
+    async def waiting_for(self, channel: str, recipient_hash: str) -> list[UndeliveredReply]:
+        """The replies waiting for one recipient, in the order they must go out."""
         db = await self._database()
         async with db.read() as session:
             query = (
                 select(UndeliveredReply)
-                .where(UndeliveredReply.channel == channel)
+                .where(
+                    UndeliveredReply.channel == channel,
+                    UndeliveredReply.status == REPLY_WAITING,
+                    UndeliveredReply.recipient_hash == recipient_hash,
+                )
                 .order_by(UndeliveredReply.id)
-                .limit(limit)
             )
             return list((await session.execute(query)).scalars())
+
+    async def due_recipients(self, channel: str, now: dt.datetime, limit: int = 100) -> list[str]:
+        """Recipients whose oldest waiting reply may be tried now, longest waiting first."""
+        db = await self._database()
+        waiting = (UndeliveredReply.channel == channel) & (UndeliveredReply.status == REPLY_WAITING)
+        heads = (
+            select(func.min(UndeliveredReply.id).label("id"))
+            .where(waiting)
+            .group_by(UndeliveredReply.recipient_hash)
+            .subquery()
+        )
+        query = (
+            select(UndeliveredReply.recipient_hash)
+            .join(heads, UndeliveredReply.id == heads.c.id)
+            .where(or_(UndeliveredReply.next_attempt_at.is_(None), UndeliveredReply.next_attempt_at <= now))
+            .order_by(UndeliveredReply.id)
+            .limit(limit)
+        )
+        async with db.read() as session:
+            return [str(found) for found in (await session.execute(query)).scalars()]
+
+    async def claim_reply(self, reply_id: int, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Take a due waiting reply for one attempt; ``False`` when it is not due or another server took it.
+
+        The claim pushes its next attempt out by ``lease``, so a server that
+        dies mid-send leaves it to be tried again, and no two servers send it at once.
+        """
+        db = await self._database()
+        async with db.write() as session:
+            claimed = await session.execute(
+                update(UndeliveredReply)
+                .where(
+                    UndeliveredReply.id == reply_id,
+                    UndeliveredReply.status == REPLY_WAITING,
+                    or_(UndeliveredReply.next_attempt_at.is_(None), UndeliveredReply.next_attempt_at <= now),
+                )
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(claimed.rowcount)
 
     async def delivered(self, reply_id: int) -> None:
         db = await self._database()
         async with db.write() as session:
             await session.execute(delete(UndeliveredReply).where(UndeliveredReply.id == reply_id))
 
-    async def delivery_failed(self, reply_id: int) -> None:
+    async def retry_later(
+        self, reply_id: int, *, attempts: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime
+    ) -> None:
         db = await self._database()
         async with db.write() as session:
             row = await session.get(UndeliveredReply, reply_id)
             if row is not None:
-                row.attempts += 1
+                row.attempts, row.next_attempt_at, row.last_error, row.last_attempt_at = (
+                    attempts,
+                    next_attempt_at,
+                    error,
+                    now,
+                )
+
+    async def give_up(self, reply_id: int, *, attempts: int, error: str, now: dt.datetime) -> None:
+        """A waiting reply becomes a dead letter: it no longer holds up the replies after it."""
+        db = await self._database()
+        async with db.write() as session:
+            row = await session.get(UndeliveredReply, reply_id)
+            if row is not None:
+                _make_dead(row, attempts=attempts, error=error, now=now)
+
+    async def keep_dead_letter(self, reply: OutgoingReply, *, attempts: int, error: str, now: dt.datetime) -> None:
+        """A reply refused for good on its first delivery: kept as a dead letter at once."""
+        db = await self._database()
+        row = reply.row(now)
+        _make_dead(row, attempts=attempts, error=error, now=now)
+        async with db.write() as session:
+            session.add(row)
+
+
+def _make_dead(row: UndeliveredReply, *, attempts: int, error: str, now: dt.datetime) -> None:
+    # Never to be sent: the number and the words go (the transcript keeps the words).
+    row.payload = {"type": row.payload.get("type")} if isinstance(row.payload, dict) else {}
+    row.status, row.attempts, row.last_error = REPLY_DEAD, attempts, error
+    row.last_attempt_at = row.dead_at = now
+    row.next_attempt_at = None

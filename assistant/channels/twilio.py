@@ -6,7 +6,9 @@ Twilio posts form-encoded fields (``From=whatsapp:+91...``, ``Body``,
 token, over the URL it called followed by the sorted parameters. Rasa's own
 twilio channel does not check it; this one answers 403 when it does not
 match. Replies go back in the same HTTP exchange as TwiML, choices as
-numbered text (Twilio's WhatsApp buttons need pre-approved templates).
+numbered text (Twilio's WhatsApp buttons need pre-approved templates): there
+is no outbound API call, so nothing waits or is retried here. A voice note is
+fetched with the WhatsApp cap (``media``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from assistant.channels import runtime
 from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
+from assistant.channels.media import read_capped
 from assistant.channels.numbered_choices import choices_of, numbered_text
 from assistant.channels.state import ChannelState, Expected
 from assistant.channels.textsplit import split_text
@@ -115,7 +118,7 @@ class TwilioWhatsAppInput(InputChannel):
             async with aiohttp.ClientSession(timeout=MEDIA_TIMEOUT) as session:
                 async with session.get(url, auth=auth) as media:
                     media.raise_for_status()
-                    return await media.read()
+                    return await read_capped(media)
 
         return fetch
 
@@ -160,4 +163,5 @@ class TwilioWhatsAppInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
+        runtime.tidy_state_hourly(webhook)
         return webhook

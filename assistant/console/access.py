@@ -25,7 +25,9 @@ from assistant.core.client_address import FORWARDED_FOR, trusted_proxies
 from assistant.core.client_address import client_address as address_of
 from assistant.core.config import Settings
 from assistant.core.db.console import ConsoleSession
+from assistant.core.db.engine import Database
 from assistant.core.db.models import Worker, utcnow
+from assistant.core.db.purge import delete_in_batches
 from assistant.core.scoping import visible_facilities
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -116,6 +118,13 @@ async def _viewer_for(request: web.Request, token: str) -> Viewer | None:
             if stored is not None:
                 stored.expires_at = now + idle
     return Viewer(worker.id, worker.name, worker.role, worker.facility_id, scope, record.id, record.csrf_token)
+
+
+async def purge_sessions(db: Database, now: dt.datetime | None = None) -> int:
+    """Delete sign-ins past their expiry or their age limit (their cookies open nothing any more)."""
+    now = now or utcnow()
+    over = (ConsoleSession.expires_at <= now) | (ConsoleSession.created_at <= now - MAX_SESSION_AGE)
+    return await delete_in_batches(db, ConsoleSession, over)
 
 
 def viewer(request: web.Request) -> Viewer:

@@ -1,4 +1,4 @@
-"""The console's aiohttp application: middlewares, routes, start-up and the retention job."""
+"""The console's aiohttp application: middlewares, routes, start-up and the background jobs (retention, sessions)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 from aiohttp import web
 
 from assistant.console import (
+    access,
     conversation_views,
+    delivery_views,
     login,
     overview_views,
     people_views,
@@ -29,6 +31,7 @@ from assistant.core.config import Settings
 from assistant.core.db.console import ConsoleBase
 from assistant.core.db.engine import Database
 from assistant.core.db.schema import ensure_schema
+from assistant.core.periodic import HOUR, every
 
 log = logging.getLogger(__name__)
 
@@ -95,24 +98,18 @@ async def _prepare(app: web.Application) -> None:
         log.warning("the tracker store has no events table yet (Rasa creates it on start); lists stay empty until then")
 
 
-async def _retention_loop(app: web.Application) -> None:
-    settings: Settings = app[SETTINGS]
-    while True:
-        try:
-            await retention.purge(app[TRACKER], app[DB], settings.console_retention_days)
-            await tracker.ensure_indexes(app[TRACKER])
-        except Exception:
-            log.exception("retention purge failed; will retry")
-        await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
+async def _retention(app: web.Application) -> None:
+    await retention.purge(app[TRACKER], app[DB], app[SETTINGS].console_retention_days)
+    await tracker.ensure_indexes(app[TRACKER])
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     await _prepare(app)
-    task: asyncio.Task[None] | None = None
+    tasks = [asyncio.create_task(every(HOUR, lambda: access.purge_sessions(app[DB]), "purge of console sessions"))]
     if app[SETTINGS].console_retention_days > 0:
-        task = asyncio.create_task(_retention_loop(app))
+        tasks.append(asyncio.create_task(every(RETENTION_INTERVAL_SECONDS, lambda: _retention(app), "retention purge")))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -131,7 +128,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)
-    for module in (login, conversation_views, record_views, review_views, overview_views, people_views):
+    for module in (login, conversation_views, record_views, review_views, overview_views, people_views, delivery_views):
         module.add_routes(app)
     app.cleanup_ctx.append(_background)
     return app

@@ -37,7 +37,16 @@ class BackendError(Exception):
 
 
 class BackendUnavailable(BackendError):
-    """The backend could not be reached or did not answer in time; trying later may work."""
+    """The backend could not be reached or did not answer in time; trying later may work.
+
+    ``maybe_applied``: at least one attempt got as far as sending the request
+    (it then timed out, lost the connection or met a 5xx), so a write may have
+    been carried out. False only when no attempt ever connected.
+    """
+
+    def __init__(self, problem: str, maybe_applied: bool = True) -> None:
+        super().__init__(problem)
+        self.maybe_applied = maybe_applied
 
 
 class BackendRejected(BackendError):
@@ -172,6 +181,7 @@ class BackendClient:
         attempts = self._timeouts.retries + 1 if retry else 1
         delay = self._timeouts.backoff
         last_problem = ""
+        reached = False  # did any attempt get past connecting?
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(delay)
@@ -180,6 +190,7 @@ class BackendClient:
                 async with self._pooled_session().request(
                     method, self.base_url + path, headers=headers, params=params, json=body
                 ) as response:
+                    reached = True
                     if response.status >= 500:
                         last_problem = f"HTTP {response.status}"
                         continue
@@ -188,10 +199,13 @@ class BackendClient:
                         error = payload.get("error") if isinstance(payload, dict) else None
                         raise BackendRejected(response.status, error if isinstance(error, dict) else {})
                     return payload if isinstance(payload, dict) else {}
+            except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
+                last_problem = exc.__class__.__name__
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ContentTypeError, ValueError) as exc:
+                reached = True  # a timeout may be the connect's, but it may be the answer's: assume sent
                 last_problem = exc.__class__.__name__
         # Only the method and path: bodies and query strings hold patient references.
         log.warning(
             "backend unavailable: %s %s after %d attempts (%s)", method, path.split("?")[0], attempts, last_problem
         )
-        raise BackendUnavailable(last_problem)
+        raise BackendUnavailable(last_problem, maybe_applied=reached)

@@ -120,6 +120,11 @@ class Settings:
         return self.db_url or f"sqlite:///{self.data_dir / 'backend.db'}"
 
     @property
+    def channels_database_url(self) -> str:
+        """The chat channels' state (``assistant.channels.state``); the console reads its dead letters."""
+        return self.channels_db_url or f"sqlite:///{self.data_dir / 'channels.db'}"
+
+    @property
     def models_path(self) -> Path:
         return Path(self.model_dir) if self.model_dir else self.data_dir / "models"
 

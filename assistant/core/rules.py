@@ -72,3 +72,24 @@ MESSAGING_CHANNELS = ("whatsapp",)
 # reach. With Rasa on the clinic LAN, nothing else answers a caller that is
 # not on this machine (``assistant.rasa_server.lan_guard``).
 LAN_INPUT_CHANNELS = ("web", "whatsapp", "twilio_whatsapp")
+
+# How long the backend keeps an Idempotency-Key's result. Long, because a
+# clinic's action server may hold a record in its offline outbox for days
+# (a hub or link down over a long weekend) and then send it again with the
+# same key: inside the window that replays the first result instead of
+# booking twice. Purged in the background (``assistant.backend.idempotency``).
+IDEMPOTENCY_WINDOW = dt.timedelta(days=30)
+
+# A WhatsApp reply that could not be delivered (``assistant.channels.state``)
+# is kept this long as a dead letter, for supervisors to see on the console.
+DEAD_LETTER_RETENTION = dt.timedelta(days=30)
+
+# The largest voice note the channels fetch (WhatsApp's own limit for audio;
+# Twilio's media are fetched with the same cap).
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+
+# A voice-model archive is refused before anything is extracted when it
+# declares more than this in total, or more members: the largest official
+# Vosk models are about 2-4 GB unpacked with a few hundred files.
+MAX_MODEL_BYTES = 8 * 1024**3
+MAX_MODEL_MEMBERS = 10_000

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 
-from assistant.channels.runtime import state_url
 from assistant.core.config import ENV_PREFIX, Settings
 from assistant.core.secrets import stored_secret, write_secret
 
 
 def channel_environment(settings: Settings) -> dict[str, str]:
-    env = {ENV_PREFIX + "CHANNELS_DB_URL": state_url(settings)}
+    env = {ENV_PREFIX + "CHANNELS_DB_URL": settings.channels_database_url}
     env[ENV_PREFIX + "WEB_SESSION_SECRET"] = settings.web_session_secret or stored_secret(
         settings, "web_session_secret"
     )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
 
+from assistant.channels import notices
+from assistant.channels.media import CHUNK
+from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.channels.conftest import ChannelWorker
 from tests.support import whatsapp as wa
 from tests.support.fake_graph import FakeGraphApi
+from tests.support.media_server import MediaServer
 from tests.support.stack import RunningStack
 from tests.support.voice_note import spoken_ogg_opus
 
@@ -94,3 +99,26 @@ def test_a_voice_note_is_transcribed_and_answered(
     assert messages[0] == "🎤 “help”" and len(messages) >= 2
     [turn] = [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]
     assert turn["text"] == "help" and 0 < turn["metadata"]["asr_confidence"] <= 1
+
+
+@pytest.fixture(scope="module")
+def media_server() -> Iterator[MediaServer]:
+    server = MediaServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("route", ["chunked", "declared"])
+def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
+    running_stack: RunningStack, worker: ChannelWorker, media_server: MediaServer, route: str
+) -> None:
+    form = {
+        **_form(worker.phone, ""),
+        "NumMedia": "1",
+        "MediaContentType0": "audio/ogg",
+        "MediaUrl0": f"{media_server.url}/{route}/{MAX_MEDIA_BYTES + CHUNK}",
+    }
+    response = wa.post_twilio(running_stack.rasa_url, form)
+    assert response.status_code == 200
+    assert _messages(response.text) == [notices.VOICE_TOO_LARGE]
+    assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]

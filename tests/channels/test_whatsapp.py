@@ -14,6 +14,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from assistant.channels import notices
+from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.channels.conftest import ChannelWorker
 from tests.support import whatsapp as wa
 from tests.support.fake_graph import FakeGraphApi, SentMessage
@@ -214,6 +216,15 @@ def test_a_voice_note_is_transcribed_and_answered(
     [turn] = [event for event in running_stack.tracker(worker.id)["events"] if event["event"] == "user"]
     assert turn["metadata"]["channel"] == "whatsapp" and turn["metadata"]["input_mode"] == "command"
     assert 0 < turn["metadata"]["asr_confidence"] <= 1
+
+
+def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
+    running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker
+) -> None:
+    media_id = fake_graph.add_media(bytes(MAX_MEDIA_BYTES + 1), "audio/ogg; codecs=opus")
+    [refusal] = _turn(running_stack, fake_graph, worker.phone, wa.voice_note(worker.phone, media_id))
+    assert refusal.text == notices.VOICE_TOO_LARGE
+    assert not [event for event in running_stack.tracker(worker.id)["events"] if event["event"] == "user"]
 
 
 def test_a_worker_who_hides_their_number_is_known_by_the_business_scoped_id(

@@ -1,6 +1,6 @@
 """A local stand-in for Meta's Graph API: the one part of the WhatsApp path that cannot run here.
 
-A real aiohttp server on a free port, speaking the Graph API's protocol:
+A real aiohttp server on a free port (``local_server``), speaking the Graph API's protocol:
 
 - ``POST /{version}/{phone-number-id}/messages`` records the message (after
   checking the bearer token and WhatsApp's documented limits: text 4096
@@ -11,12 +11,14 @@ A real aiohttp server on a free port, speaking the Graph API's protocol:
   bytes (token required for both; ``/public-media/{id}`` serves them without,
   as Twilio's media URLs do);
 - ``fail_next(n)`` makes the next n sends fail the way Meta does when it is
-  overloaded (HTTP 5xx with a Graph error body).
+  overloaded (HTTP 5xx with a Graph error body); ``fail_for(recipient, n, ...)``
+  fails the next n sends to one recipient only, with the status, Graph code
+  and ``Retry-After`` given (a 400 with code 131047 is Meta's "outside the
+  24-hour window": final).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import threading
@@ -27,15 +29,27 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.processes import free_port
+from tests.support.local_server import LocalServer
 
 INVALID_TOKEN = {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
 
 
-def _graph_error(status: int, code: int, message: str) -> web.Response:
+def _graph_error(status: int, code: int, message: str, retry_after: float | None = None) -> web.Response:
     return web.json_response(
-        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "fake"}}, status=status
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "fake"}},
+        status=status,
+        headers={"Retry-After": f"{retry_after:g}"} if retry_after is not None else None,
     )
+
+
+@dataclass
+class Failures:
+    """How the next sends to one recipient fail."""
+
+    left: int
+    status: int
+    code: int
+    retry_after: float | None
 
 
 def limits_problem(body: dict[str, Any]) -> str | None:
@@ -101,34 +115,24 @@ class SentMessage:
         return self.body["interactive"]["type"] if self.body.get("type") == "interactive" else self.body.get("type", "")
 
 
-class FakeGraphApi:
+class FakeGraphApi(LocalServer):
+    name = "fake Graph API"
+
     def __init__(self, access_token: str, port: int | None = None) -> None:
+        super().__init__(port)
         self.access_token = access_token
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.sent: list[SentMessage] = []
         self.failed_attempts = 0
         self.media_requests = 0
         self._media: dict[str, tuple[bytes, str]] = {}
         self._failures_left = 0
         self._failure_status = 503
+        self._failures_for: dict[str, Failures] = {}
+        self.attempts_to: dict[str, int] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="fake-graph", daemon=True)
 
     # --- control, from the test's thread ---------------------------------------
-
-    def start(self) -> FakeGraphApi:
-        self._thread.start()
-        if not self._started.wait(15):
-            raise RuntimeError("the fake Graph API did not start")
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     def add_media(self, data: bytes, mime_type: str) -> str:
         media_id = f"media-{next(self._ids)}"
@@ -139,6 +143,12 @@ class FakeGraphApi:
     def fail_next(self, count: int, status: int = 503) -> None:
         with self._lock:
             self._failures_left, self._failure_status = count, status
+
+    def fail_for(
+        self, recipient: str, count: int, status: int = 503, code: int = 131000, retry_after: float | None = None
+    ) -> None:
+        with self._lock:
+            self._failures_for[recipient] = Failures(count, status, code, retry_after)
 
     def messages_to(self, recipient: str) -> list[SentMessage]:
         with self._lock:
@@ -162,7 +172,7 @@ class FakeGraphApi:
             f"expected {count} messages to {recipient}, got: {[m.text for m in self.messages_to(recipient)]}"
         )
 
-    # --- the server, in its own thread ---------------------------------------------
+    # --- the server, in its own thread (``local_server``) ------------------------------
 
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.access_token}"
@@ -170,18 +180,24 @@ class FakeGraphApi:
     async def _send(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return web.json_response(INVALID_TOKEN, status=401)
+        body = await request.json()
+        recipient = str(body.get("to") or body.get("recipient"))
         with self._lock:
+            self.attempts_to[recipient] = self.attempts_to.get(recipient, 0) + 1
             if self._failures_left > 0:
                 self._failures_left -= 1
                 self.failed_attempts += 1
                 return _graph_error(self._failure_status, 131000, "Something went wrong")
-        body = await request.json()
+            failures = self._failures_for.get(recipient)
+            if failures is not None and failures.left > 0:
+                failures.left -= 1
+                self.failed_attempts += 1
+                return _graph_error(failures.status, failures.code, "Refused (fake)", failures.retry_after)
         problem = limits_problem(body)
         if problem:
             return _graph_error(400, 100, f"(#100) Invalid parameter: {problem}")
         with self._lock:
             self.sent.append(SentMessage(request.match_info["number_id"], body))
-        recipient = body.get("to") or body.get("recipient")
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -220,19 +236,8 @@ class FakeGraphApi:
             return web.Response(status=404)
         return web.Response(body=found[0], content_type=found[1].split(";")[0])
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/{version}/{number_id}/messages", self._send)
         app.router.add_get("/media/{media_id}", self._media_bytes)
         app.router.add_get("/public-media/{media_id}", self._media_bytes)
         app.router.add_get("/{version}/{media_id}", self._media_info)
-        runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(runner.setup())
-        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        try:
-            self._loop.run_forever()
-        finally:
-            self._loop.run_until_complete(runner.cleanup())
-            self._loop.close()

@@ -11,7 +11,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from sqlalchemy import create_engine, text
@@ -20,11 +20,15 @@ from sqlalchemy.engine import Engine
 from assistant.core.api_tokens import local_worker_token
 from assistant.core.config import PROJECT_DIR, Settings, load_settings
 from assistant.core.secrets import rasa_token
-from assistant.stack.services import stack_services
+from assistant.stack.services import rasa_service, service_environment, stack_services
 from assistant.stack.supervisor import Supervisor
 from assistant.stack.tokens import service_token
 from assistant.stack.training import ensure_model
 from tests.support.processes import free_port
+
+if TYPE_CHECKING:
+    from tests.support.postgres import PostgresServer
+    from tests.support.redis import RedisServer
 
 # Shared across test sessions on one machine: training happens once per change of data.
 MODEL_CACHE = PROJECT_DIR / ".cache" / "models"
@@ -131,3 +135,29 @@ def start_stack(data_dir: Path, **overrides: Any) -> RunningStack:
     supervisor = Supervisor(stack_services(settings, model, *tokens), data_dir / "logs")
     supervisor.start_all()
     return RunningStack(settings, supervisor, rasa_token=tokens[1], service_token=tokens[0])
+
+
+def start_district(
+    data_dir: Path, postgres: PostgresServer, redis: RedisServer, databases: str = "district"
+) -> tuple[RunningStack, str]:
+    """The stack on PostgreSQL + Redis plus a second Rasa server (no console); the stack and that server's URL."""
+    settings = dataclasses.replace(
+        load_settings(),
+        data_dir=data_dir,
+        backend_port=free_port(),
+        actions_port=free_port(),
+        rasa_port=free_port(),
+        console_port=free_port(),
+        model_dir=str(MODEL_CACHE),
+        db_url=postgres.create_database(f"{databases}_backend"),
+        tracker_db_url=postgres.create_database(f"{databases}_tracker"),
+        lock_store_url=redis.url,
+    )
+    model = trained_model()
+    tokens = (service_token(settings), rasa_token(settings))
+    second = dataclasses.replace(settings, rasa_port=free_port())
+    services = [spec for spec in stack_services(settings, model, *tokens) if spec.name != "console"]
+    services.append(rasa_service(second, model, tokens[1], service_environment(second, tokens[0]), name="rasa-2"))
+    supervisor = Supervisor(services, data_dir / "logs")
+    supervisor.start_all()
+    return RunningStack(settings, supervisor, rasa_token=tokens[1], service_token=tokens[0]), second.rasa_base_url

@@ -37,6 +37,7 @@ from assistant.channels import runtime
 from assistant.channels.http_errors import Refused, json_object
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
+from assistant.channels.replay import answer_on_record
 from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
 from assistant.channels.turns import run_turn
 from assistant.channels.webchat.assets import load_assets
@@ -159,12 +160,17 @@ class WebChatInput(InputChannel):
         body = json_object(request)
         text = _field(body, "message")
         message_id = _field(body, "message_id", MESSAGE_ID)
-        key = f"{session.worker_id}:{message_id}"
+        key, turn_id = f"{session.worker_id}:{message_id}", f"web-{message_id}"  # the claim's, Rasa's
         claim = await self.state.claim(NAMESPACE, key)
         if claim.outcome == "done":
             return response.json({"messages": claim.response or [], "replayed": True})
         if claim.outcome == "in_flight":
             raise Refused(409, "in_progress", "This message is still being answered; try again shortly.")
+        if claim.outcome == "retry":
+            earlier = await answer_on_record(request.app.ctx.agent.tracker_store, session.worker_id, turn_id)
+            if earlier is not None:  # the cut-off try had run: answer it, do not run it again
+                await self.state.finish(NAMESPACE, key, earlier)
+                return response.json({"messages": earlier, "replayed": True})
         try:
             messages = await run_turn(
                 on_new_message,
@@ -172,7 +178,7 @@ class WebChatInput(InputChannel):
                 worker_id=session.worker_id,
                 text=text,
                 metadata=user_metadata(NAMESPACE, text),
-                message_id=f"web-{message_id}",
+                message_id=turn_id,
             )
         except BaseException:
             await self.state.release(NAMESPACE, key)
@@ -227,4 +233,5 @@ class WebChatInput(InputChannel):
         web.add_route(
             guarded(lambda request: self.message(request, on_new_message)), "/webhook", methods=["POST"], name="webhook"
         )
+        runtime.tidy_state_hourly(web)
         return web

@@ -137,4 +137,5 @@ class WhatsAppInput(InputChannel):
             await self.graph.close()
             await runtime.backend().close()  # shared by every channel of this process; closing twice is harmless
 
+        runtime.tidy_state_hourly(webhook)
         return webhook

@@ -1,71 +1,168 @@
-"""Getting replies to the worker through the Graph API, in order, without losing one.
+"""Getting replies to each worker through the Graph API, in order, none lost and none sent twice.
 
-Each reply is sent with retries (``graph.with_retries``). When Meta stays
-unreachable past them, the reply is kept in the channel state and sent by a
-background task once the Graph API answers again. A reply Meta refuses for
-good (say, the worker's 24-hour window has closed) is dropped with its error
-code in the log; retrying could not help.
+- A reply is first sent with the Graph client's quick retries
+  (``graph.with_retries``). When Meta stays unreachable past them, it is kept
+  in the channel state and waits; that recipient's later replies wait behind
+  it, in order. Replies to everyone else go on: the wait is per recipient.
+- A background task tries each waiting reply again, with ``OUTBOUND_BACKOFF``
+  (or Meta's ``Retry-After`` when that is longer), ``MAX_OUTBOUND_ATTEMPTS``
+  tries in all. Then it becomes a dead letter.
+- A reply Meta refuses for good (say, the worker's 24-hour window has closed)
+  becomes a dead letter at once: retrying could not help.
+- A dead letter never holds back the replies after it. It keeps the worker
+  id, the error code, the attempts and the times (the console shows them),
+  but neither the number nor the text. Logs name the worker and the error code only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from assistant.channels.state import ChannelState
-from assistant.channels.whatsapp.graph import GraphClient, GraphError
+from assistant.channels.state import ChannelState, OutgoingReply
+from assistant.channels.whatsapp.graph import GraphClient, GraphError, RetryPolicy
+from assistant.core.db.types import utcnow
+from assistant.core.periodic import every
+from assistant.core.retry import MAX_OUTBOUND_ATTEMPTS, OUTBOUND_BACKOFF, Backoff
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "whatsapp"
+# A waiting reply is tried once per turn of the backoff: the schedule is the retry.
+ONE_TRY = RetryPolicy(attempts=1)
+# How long a server owns a waiting reply it is sending; past it, another may try (the first died).
+CLAIM_LEASE = dt.timedelta(minutes=2)
+
+
+def error_code(error: GraphError) -> str:
+    """What a dead letter and the log say about a failure: the Graph code, else the HTTP status."""
+    if error.code is not None:
+        return f"graph_{error.code}"
+    if error.status is not None:
+        return f"http_{error.status}"
+    return "unreachable"
+
+
+def _address(body: dict[str, Any]) -> str:
+    return str(body.get("to") or body.get("recipient") or "")
+
+
+class _RecipientLocks:
+    """One lock per recipient, so this server sends a recipient's replies one after another; dropped when free."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
 
 
 class Delivery:
-    def __init__(self, graph: GraphClient, state: ChannelState) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        state: ChannelState,
+        *,
+        now: Callable[[], dt.datetime] = utcnow,
+        backoff: Backoff = OUTBOUND_BACKOFF,
+        max_attempts: int = MAX_OUTBOUND_ATTEMPTS,
+        rng: random.Random | None = None,
+    ) -> None:
         self.graph = graph
         self.state = state
-        self._flush_lock = asyncio.Lock()
+        self.now = now
+        self.backoff = backoff
+        self.max_attempts = max_attempts
+        self._rng = rng
+        self._locks = _RecipientLocks()
 
-    async def send(self, business_number_id: str, bodies: list[dict[str, Any]]) -> None:
-        """Send in order; once one waits for later delivery, the rest of the turn waits behind it."""
-        await self.flush()
-        still_waiting = bool(await self.state.undelivered(NAMESPACE, limit=1))
+    async def send(self, business_number_id: str, worker_id: str | None, bodies: list[dict[str, Any]]) -> None:
+        """Send a turn's replies in order; once one waits, the rest of this recipient's wait behind it."""
+        route = {"business_number_id": business_number_id}
         for body in bodies:
-            if not still_waiting:
-                try:
-                    await self.graph.send(business_number_id, body)
-                    continue
-                except GraphError as error:
-                    if not error.retryable:
-                        log.error("WhatsApp reply dropped: %s", error)
-                        continue
-                    log.warning("WhatsApp reply kept for later delivery: %s", error)
-                    still_waiting = True
-            await self.state.keep_undelivered(NAMESPACE, {"business_number_id": business_number_id}, body)
+            reply = OutgoingReply(NAMESPACE, route, body, self.state.identity_hash(_address(body)), worker_id)
+            async with self._locks.hold(reply.recipient_hash):
+                await self._flush_recipient(reply.recipient_hash)
+                if await self.state.waiting_for(NAMESPACE, reply.recipient_hash):
+                    await self.state.keep_undelivered(reply, now=self.now())
+                else:
+                    await self._first_try(reply)
+
+    async def _first_try(self, reply: OutgoingReply) -> None:
+        try:
+            await self.graph.send(reply.route["business_number_id"], reply.payload)
+            return
+        except GraphError as error:
+            now, code = self.now(), error_code(error)
+            if not error.retryable or self.max_attempts <= 1:
+                log.error("WhatsApp reply to worker %s refused (%s): kept as a dead letter", reply.worker_id, code)
+                await self.state.keep_dead_letter(reply, attempts=1, error=code, now=now)
+                return
+            log.warning("WhatsApp reply to worker %s kept for later delivery (%s)", reply.worker_id, code)
+            next_attempt = self._next_attempt(1, error, now)
+            await self.state.keep_undelivered(reply, now=now, attempts=1, next_attempt_at=next_attempt, last_error=code)
+
+    def _next_attempt(self, failed_attempts: int, error: GraphError, now: dt.datetime) -> dt.datetime:
+        scheduled = self.backoff.next_attempt(failed_attempts, now, self._rng)
+        if error.retry_after is not None:
+            return max(scheduled, now + dt.timedelta(seconds=error.retry_after))
+        return scheduled
 
     async def flush(self) -> int:
-        """Send what waits, oldest first; stop at the first that still fails. Returns the number sent."""
+        """Try every recipient whose oldest waiting reply is due. Returns the number of replies sent."""
         sent = 0
-        async with self._flush_lock:
-            for reply in await self.state.undelivered(NAMESPACE):
-                try:
-                    await self.graph.send(reply.route["business_number_id"], reply.payload)
-                    sent += 1
-                except GraphError as error:
-                    if error.retryable:
-                        await self.state.delivery_failed(reply.id)
-                        break
-                    log.error("waiting WhatsApp reply dropped: %s", error)
-                await self.state.delivered(reply.id)
+        for recipient in await self.state.due_recipients(NAMESPACE, self.now()):
+            async with self._locks.hold(recipient):
+                sent += await self._flush_recipient(recipient)
         if sent:
             log.info("delivered %d waiting WhatsApp replies", sent)
         return sent
 
-    async def keep_flushing(self, interval_seconds: float) -> None:
-        while True:
-            await asyncio.sleep(interval_seconds)
+    async def _flush_recipient(self, recipient: str) -> int:
+        """Send what waits for one recipient, oldest first; stop at the first that must wait longer."""
+        sent = 0
+        for reply in await self.state.waiting_for(NAMESPACE, recipient):
+            if not await self.state.claim_reply(reply.id, self.now(), CLAIM_LEASE):
+                break  # not due yet, or another server is sending it: the rest wait behind it
             try:
-                await self.flush()
-            except Exception:  # the loop must outlive a bad moment of the state database
-                log.exception("redelivery of waiting WhatsApp replies failed")
+                await self.graph.send(reply.route["business_number_id"], reply.payload, ONE_TRY)
+            except GraphError as error:
+                now, code, attempts = self.now(), error_code(error), reply.attempts + 1
+                if error.retryable and attempts < self.max_attempts:
+                    next_attempt = self._next_attempt(attempts, error, now)
+                    await self.state.retry_later(
+                        reply.id, attempts=attempts, next_attempt_at=next_attempt, error=code, now=now
+                    )
+                    break
+                log.error(
+                    "waiting WhatsApp reply to worker %s given up after %d attempts (%s): kept as a dead letter",
+                    reply.worker_id,
+                    attempts,
+                    code,
+                )
+                await self.state.give_up(reply.id, attempts=attempts, error=code, now=now)
+                continue
+            await self.state.delivered(reply.id)
+            sent += 1
+        return sent
+
+    async def keep_flushing(self, interval_seconds: float) -> None:
+        await every(
+            interval_seconds, self.flush, "redelivery of waiting WhatsApp replies", first_delay=interval_seconds
+        )

@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from assistant.channels.media import MediaTooLarge, read_capped
+from assistant.core.rules import MAX_MEDIA_BYTES
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
-MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for audio
 MAX_BACKOFF_SECONDS = 30.0
 # 1/2: API unknown/service; 4: app rate limit; 80007: account rate limit;
 # 130429: throughput; 131000: "something went wrong"; 131016: service unavailable;
@@ -122,8 +124,11 @@ class GraphClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise GraphError(f"Graph API unreachable ({exc.__class__.__name__})", retryable=True) from exc
 
-    async def send(self, business_number_id: str, payload: dict[str, Any]) -> str:
-        """POST /{number id}/messages; returns the new message's id. Raises ``GraphError`` when it gave up."""
+    async def send(self, business_number_id: str, payload: dict[str, Any], policy: RetryPolicy | None = None) -> str:
+        """POST /{number id}/messages; returns the new message's id. Raises ``GraphError`` when it gave up.
+
+        ``policy`` replaces the client's retries (a waiting reply's redelivery tries once: it has its own backoff).
+        """
         url = f"{self.root}/{business_number_id}/messages"
 
         async def post() -> str:
@@ -132,7 +137,7 @@ class GraphClient:
                 body = await response.json(content_type=None)
                 return str((body.get("messages") or [{}])[0].get("id", ""))
 
-        return await with_retries(lambda: self._attempt(post), self.policy, "WhatsApp send")
+        return await with_retries(lambda: self._attempt(post), policy or self.policy, "WhatsApp send")
 
     async def media(self, media_id: str) -> tuple[bytes, str]:
         """A voice note's bytes and MIME type: the media URL first, then the file (both need the token)."""
@@ -144,12 +149,10 @@ class GraphClient:
             if not isinstance(info, dict) or not isinstance(info.get("url"), str):
                 raise GraphError("the Graph API gave no media URL")
             if int(info.get("file_size") or 0) > MAX_MEDIA_BYTES:
-                raise GraphError("the voice note is larger than WhatsApp allows")
+                raise MediaTooLarge("the voice note is larger than WhatsApp allows")
             async with self._client().get(info["url"]) as response:
                 await _raise_for_graph_error(response)
-                data = await response.content.read(MAX_MEDIA_BYTES + 1)
-            if len(data) > MAX_MEDIA_BYTES:
-                raise GraphError("the voice note is larger than WhatsApp allows")
+                data = await read_capped(response)
             expected = info.get("sha256")
             if expected and hashlib.sha256(data).hexdigest() != expected:
                 raise GraphError("the voice note arrived damaged (checksum mismatch)", retryable=True)

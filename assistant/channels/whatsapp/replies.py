@@ -35,4 +35,4 @@ class WhatsAppReplies:
             bodies += outgoing.bodies
         if worker_id:
             await self.state.expect(NAMESPACE, worker_id, Expected(tuple(numbered), NextInput.of(messages).mode))
-        await self.delivery.send(self.business_number_id, bodies)
+        await self.delivery.send(self.business_number_id, worker_id, bodies)

@@ -2,12 +2,13 @@
 
 What must survive a restart of Rasa and be shared by several Rasa servers:
 inbound message claims, ended web sessions, the input each worker's next message answers,
-remembered senders and replies not yet delivered (``assistant.channels.state``).
+remembered senders, replies not yet delivered and the dead letters of those
+that never were (``assistant.channels.state``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Integer, String
+from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeMeta, registry
 
 from assistant.core.db.types import UTCDateTime, utcnow
@@ -28,7 +29,7 @@ class InboundMessage(Base):
     __tablename__ = "inbound_messages"
     channel = Column(String(32), primary_key=True)
     message_key = Column(String(256), primary_key=True)
-    state = Column(String(16), nullable=False)  # processing | done
+    state = Column(String(16), nullable=False)  # processing | done | released (its try failed)
     claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)
     response = Column(JSON, nullable=True)
 
@@ -67,11 +68,39 @@ class FailedSignIn(Base):
     at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
+# What became of a reply kept in ``undelivered_replies``.
+REPLY_WAITING, REPLY_DEAD = "waiting", "dead"
+
+
 class UndeliveredReply(Base):
+    """A reply the messaging app has not taken yet (``waiting``), or never will (``dead``, a dead letter).
+
+    Waiting replies go out in order per recipient; a dead letter keeps who it
+    was for (worker id), the last error code, the attempts and the times, but
+    neither the number nor the text.
+    """
+
     __tablename__ = "undelivered_replies"
     id = Column(Integer, primary_key=True)
     channel = Column(String(32), nullable=False)
-    route = Column(JSON, nullable=False)  # where to send it (sender number id, recipient)
-    payload = Column(JSON, nullable=False)
+    route = Column(JSON, nullable=False)  # where to send it from (the business number id)
+    payload = Column(JSON, nullable=False)  # the message body, recipient's number included, until sent or dead
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     attempts = Column(Integer, nullable=False, default=0)
+    # Columns added since the first version: nullable or with a server default (``schema``).
+    recipient_hash = Column(String(64), nullable=True)  # keyed hash of the recipient: replies wait per recipient
+    worker_id = Column(String(64), nullable=True)  # None for a stranger's refusal
+    status = Column(String(16), nullable=False, server_default=text("'waiting'"))  # waiting | dead
+    next_attempt_at = Column(UTCDateTime, nullable=True)  # None: now
+    last_attempt_at = Column(UTCDateTime, nullable=True)
+    last_error = Column(String(64), nullable=True)  # an error code, never the message
+    dead_at = Column(UTCDateTime, nullable=True)
+
+
+Index(
+    "ix_undelivered_replies_waiting",
+    UndeliveredReply.channel,
+    UndeliveredReply.status,
+    UndeliveredReply.recipient_hash,
+    UndeliveredReply.id,
+)

@@ -10,7 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import Engine
 
 from assistant.core.db.schema import ensure_schema
@@ -27,13 +40,19 @@ outbox_table = Table(
     Column("idempotency_key", String(96), nullable=False, unique=True),
     Column("worker_id", String(64), nullable=False, index=True),
     Column("payload", Text, nullable=False),  # the JSON body, sent as it was first built
-    Column("status", String(16), nullable=False, index=True),  # pending | delivered | rejected | cancelled
+    # pending | sending | delivered | rejected | cancelling | cancelled (actions.outbox)
+    Column("status", String(16), nullable=False, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(200)),  # an error code or class, never patient data
     Column("result", Text),  # the backend's answer once delivered
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("delivered_at", DateTime),
+    Column("next_attempt_at", DateTime),  # after a "not now" from the hub: wait until then
+    # An attempt may have reached the hub (it timed out after sending): a cancel must go through the hub.
+    Column("maybe_sent", Boolean, nullable=False, server_default=text("0")),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("0")),
+    Column("announced_at", DateTime),  # when the worker was told it was rejected
 )
 
 checklist_cache_table = Table(
@@ -46,8 +65,23 @@ checklist_cache_table = Table(
 
 
 def open_engine(data_dir: Path) -> Engine:
+    """The action server's engine, with the schema brought up to date (it owns the file)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{data_dir / FILENAME}", future=True, connect_args={"timeout": 15})
+    engine = connect(data_dir, create=True)
+    with engine.begin() as connection:
+        ensure_schema(connection, metadata)
+    return engine
+
+
+def connect(data_dir: Path, *, create: bool = False) -> Engine:
+    """An engine on the file; without ``create``, connecting fails while the action server has not made it.
+
+    Other processes (Rasa, announcing rejected records) use it that way: they
+    read and mark rows but never create the file or own its schema.
+    """
+    path = data_dir / FILENAME
+    url = f"sqlite:///{path}" if create else f"sqlite:///file:{path}?mode=rw&uri=true"
+    engine = create_engine(url, future=True, connect_args={"timeout": 15})
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
@@ -56,6 +90,4 @@ def open_engine(data_dir: Path) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")  # a queued record must survive a power cut
         cursor.close()
 
-    with engine.begin() as connection:
-        ensure_schema(connection, metadata)
     return engine

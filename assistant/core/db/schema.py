@@ -4,8 +4,8 @@
 clinic's database from an earlier version would lack a column added since
 (``api_tokens.expires_at``, say). New columns are always nullable or have a
 server default, so adding them is all an upgrade needs: ``ensure_schema``
-creates missing tables, then adds each missing column with ``ALTER TABLE``.
-Works the same on SQLite and PostgreSQL.
+creates missing tables, then adds each missing column with ``ALTER TABLE``
+and the indexes that use it. Works the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,16 +20,21 @@ log = logging.getLogger(__name__)
 
 
 def ensure_schema(connection: Connection, metadata: MetaData) -> list[str]:
-    """Create missing tables and add missing columns; returns the columns added (``table.column``)."""
+    """Create missing tables, add missing columns (and their indexes); returns the columns added (``table.column``)."""
     metadata.create_all(connection)
     inspector = inspect(connection)
     added = []
     for table in metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
+        new = {column.name for column in table.columns if column.name not in present}
         for column in table.columns:
-            if column.name not in present:
+            if column.name in new:
                 connection.exec_driver_sql(_add_column(connection, table.name, column))
                 added.append(f"{table.name}.{column.name}")
+        # An index on a column just added cannot exist yet: make it (no reflection of indexes needed).
+        for index in table.indexes:
+            if any(column.name in new for column in index.columns):
+                index.create(connection)
     if added:
         log.info("database upgraded: added %s", ", ".join(added))
     return added

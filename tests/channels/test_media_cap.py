@@ -1,0 +1,71 @@
+"""Voice notes are fetched with a cap: a declared length over it is refused unread, a chunked body is cut off.
+
+Against a real local HTTP server (``tests/support/media_server.py``), once
+through the shared reader with a small cap, and once through the Twilio
+channel's own fetch with the real one (``MAX_MEDIA_BYTES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from assistant.channels.media import CHUNK, MediaTooLarge, read_capped
+from assistant.channels.twilio import TwilioWhatsAppInput
+from assistant.core.rules import MAX_MEDIA_BYTES
+from tests.support.media_server import MediaServer
+
+CAP = 256 * 1024
+
+
+@pytest.fixture(scope="module")
+def media() -> Iterator[MediaServer]:
+    server = MediaServer().start()
+    yield server
+    server.stop()
+
+
+async def _read(url: str, limit: int) -> bytes:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as response:
+            return await read_capped(response, limit)
+
+
+async def test_a_chunked_body_within_the_cap_is_read_whole(media: MediaServer) -> None:
+    assert await _read(f"{media.url}/chunked/{CAP}", CAP) == bytes(CAP)
+    assert await _read(f"{media.url}/chunked/{CAP - 1000}", CAP) == bytes(CAP - 1000)
+
+
+async def test_a_chunked_body_over_the_cap_is_refused(media: MediaServer) -> None:
+    with pytest.raises(MediaTooLarge, match=f"over {CAP} bytes"):
+        await _read(f"{media.url}/chunked/{CAP + 1}", CAP)
+
+
+async def test_a_declared_length_over_the_cap_is_refused_before_reading(media: MediaServer) -> None:
+    with pytest.raises(MediaTooLarge, match=f"declares {CAP + 1} bytes"):
+        await _read(f"{media.url}/declared/{CAP + 1}", CAP)
+
+
+def _voice_note_form(url: str) -> dict[str, str]:
+    return {
+        "MessageSid": "SM0123456789",
+        "From": "whatsapp:+919800000001",
+        "Body": "",
+        "NumMedia": "1",
+        "MediaContentType0": "audio/ogg",
+        "MediaUrl0": url,
+    }
+
+
+@pytest.mark.parametrize("route", ["chunked", "declared"])
+async def test_the_twilio_channel_fetches_voice_notes_with_the_whatsapp_cap(media: MediaServer, route: str) -> None:
+    channel = TwilioWhatsAppInput("test-twilio-auth-token", "", "")
+    incoming = channel.incoming(_voice_note_form(f"{media.url}/{route}/{MAX_MEDIA_BYTES + CHUNK}"))
+    assert incoming.fetch_audio is not None
+    with pytest.raises(MediaTooLarge):
+        await incoming.fetch_audio()
+    just_fits = channel.incoming(_voice_note_form(f"{media.url}/chunked/{MAX_MEDIA_BYTES}"))
+    assert just_fits.fetch_audio is not None
+    assert len(await just_fits.fetch_audio()) == MAX_MEDIA_BYTES

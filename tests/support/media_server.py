@@ -1,0 +1,46 @@
+"""A local HTTP server handing out media the way a careless or hostile one would: too large.
+
+A real aiohttp server on a free port, in its own thread (``local_server``):
+
+- ``GET /chunked/{size}`` sends ``size`` bytes of zeros chunked, with no
+  ``Content-Length``, so only counting what arrives can stop it;
+- ``GET /declared/{size}`` declares ``Content-Length: size`` and then sends
+  only a little (a client that trusts the header never needs more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from tests.support.local_server import LocalServer
+
+CHUNK = 64 * 1024
+
+
+class MediaServer(LocalServer):
+    name = "media server"
+    cancel_abandoned_handlers = True  # the declared route would wait 30 s for a client long gone
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/chunked/{size}", self._chunked)
+        app.router.add_get("/declared/{size}", self._declared)
+
+    async def _chunked(self, request: web.Request) -> web.StreamResponse:
+        size = int(request.match_info["size"])
+        response = web.StreamResponse(headers={"Content-Type": "audio/ogg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, size, CHUNK):
+            await response.write(bytes(min(CHUNK, size - start)))
+        await response.write_eof()
+        return response
+
+    async def _declared(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/ogg"})
+        response.content_length = int(request.match_info["size"])
+        await response.prepare(request)
+        await response.write(bytes(CHUNK))
+        await asyncio.sleep(30)  # the rest never comes: a client must not wait for it
+        return response
