@@ -172,8 +172,15 @@ class Outbox:
         return rows[0] if rows else None
 
     async def recover(self) -> int:
-        """Rows left ``sending`` by a process that died mid-post go back to ``pending``; returns how many."""
-        statement = update(outbox).where(outbox.c.status == "sending").values(status="pending", updated_at=_now())
+        """Rows left ``sending`` by a process that died mid-post go back to ``pending``; returns how many.
+
+        The post may have reached the hub before the process died, so a cancel must now go through the hub.
+        """
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "sending")
+            .values(status="pending", maybe_sent=True, updated_at=_now())
+        )
         return await asyncio.to_thread(self._execute, statement)
 
     async def claim(self, key: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -161,6 +162,29 @@ async def test_a_record_cut_off_mid_send_goes_again_after_a_restart(
     assert await restarted.outbox.recover() == 1
     assert await deliver_pending(restarted.outbox, restarted.backend) == 1
     assert len(consult_rows(sqlite_backend, patient_id)) == 1
+
+
+async def test_a_cancel_after_a_crash_mid_send_goes_through_the_hub(
+    offline: Services, make_services: Callable[..., Services], sqlite_backend: RunningBackend, proxy: GatedProxy
+) -> None:
+    patient_id = patient()
+    key = await book(new_session(), patient_id)  # refused: it certainly never left
+    proxy.mode = "late"  # the hub books at once; its answer is slow
+    parts = make_services(proxy.url, sqlite_backend.token("service"), data_dir=offline.settings.data_dir)
+    delivery = asyncio.create_task(deliver_pending(parts.outbox, parts.backend))
+    deadline = time.monotonic() + 10
+    while not consult_rows(sqlite_backend, patient_id) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert [row["status"] for row in consult_rows(sqlite_backend, patient_id)] == ["scheduled"]
+    delivery.cancel()  # the action server dies before the answer: the row stays "sending"
+    await asyncio.gather(delivery, return_exceptions=True)
+
+    restarted = make_services(sqlite_backend.url, sqlite_backend.token("service"), data_dir=offline.settings.data_dir)
+    assert await restarted.outbox.recover() == 1
+    assert "as soon as it can be reached" in await cancel(key, patient_id)  # not withdrawn here alone
+    time_passes(restarted.settings.data_dir)
+    await deliver_pending(restarted.outbox, restarted.backend)
+    assert [row["status"] for row in consult_rows(sqlite_backend, patient_id)] == ["cancelled"]
 
 
 async def test_only_the_record_the_hub_refuses_is_rejected_and_its_worker_is_told_once(

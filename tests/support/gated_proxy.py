@@ -8,6 +8,8 @@ network between it and the action server behaving badly at one exact moment:
 - ``swallow``: requests reach the backend, which carries them out, and the
   answer is lost on the way back (the client times out or sees the
   connection drop, not knowing whether the write happened);
+- ``late``: requests reach the backend at once; the answer waits until
+  ``release()`` (the client can die in between);
 - ``through``: plain forwarding.
 """
 
@@ -63,6 +65,8 @@ class GatedProxy:
             ) as answer:
                 body = await answer.read()
                 status, content_type = answer.status, answer.headers.get("Content-Type", "application/json")
+        if self.mode == "late":
+            await self._gate.wait()
         if self.mode == "swallow" and request.method == "POST":
             assert request.transport is not None
             request.transport.abort()  # the write is done; its answer never arrives
