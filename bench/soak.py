@@ -31,6 +31,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,7 +101,17 @@ def _talk(worker: ScriptedWorker, patients: PatientIds, deadline: float) -> None
         worker.run_flow(flow, patients.new())
 
 
-def _soak(target: Target, workers: int, rng: random.Random) -> dict[str, object]:
+@dataclass
+class SoakResult:
+    elapsed: float
+    ledger: Ledger
+    rss_before: dict[str, float]
+    rss_after: dict[str, float]
+    promised: Counter[tuple[str, str, str]]
+    found: Counter[tuple[str, str, str]]
+
+
+def _soak(target: Target, workers: int, rng: random.Random) -> SoakResult:
     stack, warmup, ledger = target.stack, Ledger(), Ledger()
     ids = [stack.new_worker() for _ in range(workers)]
     scripted = [
@@ -128,24 +139,11 @@ def _soak(target: Target, workers: int, rng: random.Random) -> dict[str, object]
     elapsed = time.monotonic() - started
     after = _rss(stack)
     time.sleep(5)  # anything queued on the phone goes out
-    found = records_made(stack.backend_db, ids)
-    promised = ledger.promised
-    return {
-        "elapsed": elapsed,
-        "ledger": ledger,
-        "before": before,
-        "after": after,
-        "lost": sum((promised - found).values()),
-        "duplicated": sum((found - promised).values()),
-        "promised": sum(promised.values()),
-        "found": sum(found.values()),
-    }
+    return SoakResult(elapsed, ledger, before, after, ledger.promised, records_made(stack.backend_db, ids))
 
 
-def _print(setup: str, workers: int, baseline: float, result: dict[str, object]) -> None:
-    ledger = result["ledger"]
-    assert isinstance(ledger, Ledger)
-    elapsed = float(result["elapsed"])  # type: ignore[arg-type]
+def _print(setup: str, workers: int, baseline: float, result: SoakResult) -> None:
+    ledger, elapsed = result.ledger, result.elapsed
     latencies = [seconds * 1000 for seconds in ledger.latencies] or [0.0]
     p50, p95, p99 = (percentile(latencies, q) for q in (0.50, 0.95, 0.99))
     print(f"\n{setup}, {workers} workers, {elapsed:.0f} s: {ledger.turns} turns, {ledger.turns / elapsed:.1f} turns/s")
@@ -159,16 +157,14 @@ def _print(setup: str, workers: int, baseline: float, result: dict[str, object])
         f"  errors: {failed_tries} tries unanswered (sent again), {len(ledger.unanswered)} turns never answered, "
         f"{len(ledger.lost_place)} replies out of place, {ledger.apologies} apologies"
     )
-    before, after = result["before"], result["after"]
-    assert isinstance(before, dict) and isinstance(after, dict)
-    for name in sorted(after):
-        growth = (after[name] - before.get(name, 0.0)) / max(ledger.turns, 1) * 1000
-        print(
-            f"  RSS {name:<8} {before.get(name, 0.0):7.0f} MB -> {after[name]:7.0f} MB ({growth:+.1f} MB / 1000 turns)"
-        )
+    for name, after in sorted(result.rss_after.items()):
+        before = result.rss_before.get(name, 0.0)
+        growth = (after - before) / max(ledger.turns, 1) * 1000
+        print(f"  RSS {name:<8} {before:7.0f} MB -> {after:7.0f} MB ({growth:+.1f} MB / 1000 turns)")
+    lost, duplicated = result.promised - result.found, result.found - result.promised
     print(
-        f"  records: {result['promised']} promised, {result['found']} in the backend; "
-        f"lost {result['lost']}, duplicated {result['duplicated']}"
+        f"  records: {sum(result.promised.values())} promised, {sum(result.found.values())} in the backend; "
+        f"lost {sum(lost.values())}, duplicated {sum(duplicated.values())}"
     )
 
 

@@ -17,20 +17,11 @@ from sqlalchemy import text
 
 from assistant.console.demo import DEMO_SUPERVISOR, demo_password
 from assistant.core.passwords import hash_secret
+from tests.support.browser import chromium
 from tests.support.console import set_console_password
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "browser-admin-password"
 VOICE = {"channel": "voice", "asr_confidence": 0.62, "language": "en", "input_mode": "command"}
 # What a worker answers to each question of the encounter form.
@@ -72,13 +63,7 @@ def conversation(running_stack: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives each launch a fresh, throw-away profile directory.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()  # Debian's Chromium, as every browser test drives it
 
 
 @pytest.fixture()

@@ -95,11 +95,10 @@ class AssistantUnderTest:
         }
         return all(http_ok(self.url(service) + path, timeout=2) for service, path in checks.items())
 
-    def wait_until_healthy(self, timeout: float = 180.0) -> float:
-        """Seconds until every service answers again."""
-        started = time.monotonic()
+    def wait_until_healthy(self, timeout: float = 180.0) -> None:
+        """Until every service answers again; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
         while not self.healthy():
-            if time.monotonic() - started > timeout:
+            if time.monotonic() > deadline:
                 raise AssertionError(f"assistant up did not recover within {timeout:.0f}s")
             time.sleep(0.5)
-        return time.monotonic() - started

@@ -129,11 +129,10 @@ def _inject(assistant: AssistantUnderTest, ledger: Ledger, rng: random.Random, t
             assistant.freeze("backend", FREEZE_SECONDS)
         else:
             assistant.restart()
-        recovered = assistant.wait_until_healthy()
+        assistant.wait_until_healthy()  # fails the test if it does not come back
         tally.faults.append(
             {"fault": fault, "at_turn": ledger.turns, "recovered_s": round(time.monotonic() - started, 1)}
         )
-        assert recovered >= 0
 
 
 def _outbox_waiting(data_dir: Path) -> int:
