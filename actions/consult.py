@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,14 +16,18 @@ from actions.context import Turn, language_of
 from actions.forms import CANCEL, CONSULT, StartForm, form_named
 from actions.outbox import submit
 from actions.services import services
-from actions.texts import ask, label, say, say_rejection, specialty_name, text, when_phrase
+from actions.texts import ask, label, say, say_rejection, specialty_name, text
 from assistant.core.backend_client import BackendRejected, BackendUnavailable
+from assistant.core.rules import ADVICE_RECALL, CANCELLABLE_STATUSES
 from assistant.core.spoken_numbers import parse_number
+from assistant.core.spoken_times import parse_iso, when_phrase
 
 # An emergency is booked before anyone asks for the patient id.
 UNKNOWN_PATIENT = "UNKNOWN"
 # Spoken lists stay short.
 MAX_LISTED = 5
+# The advice of at most this many completed consults is read in one answer (newest first).
+MAX_ADVICE_READ = 3
 # Words that name what is to be cancelled.
 _CONSULT_WORDS = re.compile(
     r"(?<!\w)(?:consult\w*|booking|appointment|specialist|कंसल्ट|परामर्श|बुकिंग|अपॉइंटमेंट)(?!\w)", re.IGNORECASE
@@ -106,18 +112,42 @@ class ActionConsultStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         language = language_of(tracker)
         timezone = services().settings.timezone
-        candidates, reachable = await open_consults_of(tracker.sender_id)
-        if not reachable:
+        consults = await consults_of(tracker.sender_id)
+        candidates = consults.open
+        if not consults.reachable:
             say(dispatcher, "status_unreachable", language)
             if candidates:  # only queued ones are known without the hub
                 items = "; ".join(describe(c, language) for c in candidates[:MAX_LISTED])
                 say(dispatcher, "status_waiting_to_send", language, items=items)
-        elif not candidates:
+        elif not candidates and not consults.advised:
             say(dispatcher, "status_none", language)
         else:
-            items = "; ".join(_status_item(c, language, timezone) for c in candidates[:MAX_LISTED])
-            say(dispatcher, "status_list", language, items=items)
+            if candidates:
+                items = "; ".join(_status_item(c, language, timezone) for c in candidates[:MAX_LISTED])
+                say(dispatcher, "status_list", language, items=items)
+            for consult in consults.advised[:MAX_ADVICE_READ]:
+                relay_advice(dispatcher, consult, language)
         return []
+
+
+def relay_advice(dispatcher: CollectingDispatcher, consult: dict[str, Any], language: str) -> None:
+    """A completed consult's advice, said to be the specialist's own words and marked so in the message.
+
+    The assistant never rephrases it: the text is quoted as the specialist
+    wrote it, and ``custom.quote`` tells every screen and voice whose words they are.
+    """
+    specialist = (consult.get("specialist") or {}).get("name") or label("the_specialist", language)
+    values = {
+        "specialty": specialty_name(consult.get("specialty"), language),
+        "patient_id": consult.get("patient_ref"),
+        "specialist": specialist,
+        "advice": consult.get("specialist_advice") or "",
+    }
+    words = text("status_advice", language, **values)
+    if consult.get("follow_up"):
+        words += " " + text("status_follow_up", language, follow_up=consult["follow_up"])
+    quote = {"speaker": "specialist", "name": specialist, "consult_id": consult.get("id")}
+    dispatcher.utter_message(text=words, json_message={"quote": quote})
 
 
 def _status_item(candidate: dict[str, Any], language: str, timezone: str) -> str:
@@ -135,6 +165,15 @@ def _status_item(candidate: dict[str, Any], language: str, timezone: str) -> str
 # --- cancelling ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WorkerConsults:
+    """The worker's consults as seen from here: the open ones, those advised lately, and whether the hub answered."""
+
+    open: list[dict[str, Any]]
+    advised: list[dict[str, Any]] = field(default_factory=list)
+    reachable: bool = True
+
+
 async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
     """The worker's open consults (newest first) and those still waiting in the outbox.
 
@@ -142,6 +181,22 @@ async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
     plain dict (it is kept in a slot): ``id`` for a consult the hub has,
     ``key`` for one only in the outbox.
     """
+    consults = await consults_of(worker_id)
+    return consults.open, consults.reachable
+
+
+def _recently_advised(consult: dict[str, Any], now: dt.datetime) -> bool:
+    closed = consult.get("closed_at")
+    return (
+        consult.get("status") == "completed"
+        and bool(consult.get("specialist_advice"))
+        and bool(closed)
+        and now - parse_iso(str(closed)) <= ADVICE_RECALL
+    )
+
+
+async def consults_of(worker_id: str) -> WorkerConsults:
+    """One read of the hub for the worker's open consults and the advice of those completed lately."""
     parts = services()
     queued = [
         {
@@ -153,11 +208,14 @@ async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
         for item in reversed(await parts.outbox.pending(worker_id, "consult"))
     ]
     try:
-        consults = await parts.backend.open_consults(worker_id)
+        recent = await parts.backend.recent_consults(worker_id)
     except BackendUnavailable:
-        return queued, False
+        return WorkerConsults(queued, reachable=False)
     except BackendRejected:
-        return queued, True
+        return WorkerConsults(queued)
+    now = dt.datetime.now(dt.timezone.utc)
+    advised = [consult for consult in recent if _recently_advised(consult, now)]
+    consults = [consult for consult in recent if consult.get("status") in CANCELLABLE_STATUSES]
     held = [
         {
             "id": consult["id"],
@@ -169,7 +227,7 @@ async def open_consults_of(worker_id: str) -> tuple[list[dict[str, Any]], bool]:
         }
         for consult in consults
     ]
-    return queued + held, True
+    return WorkerConsults(queued + held, advised)
 
 
 def choose_candidate(candidates: list[dict[str, Any]], tracker: Tracker, *, by_number: bool) -> dict[str, Any] | None:

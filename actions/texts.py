@@ -7,9 +7,7 @@ Static replies of the rules (greet, help, ...) are in domain.yml.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -131,6 +129,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_requested": {
         "en": "{specialty} for patient {patient_id}, waiting for the hub",
         "hi": "मरीज़ {patient_id} का {specialty}, हब के जवाब का इंतज़ार",
+    },
+    "status_advice": {
+        "en": "{specialty} for patient {patient_id} is completed. {specialist}'s advice, in the specialist's own "
+        'words: "{advice}"',
+        "hi": 'मरीज़ {patient_id} का {specialty} कंसल्ट पूरा हुआ। {specialist} की सलाह, विशेषज्ञ के अपने शब्दों में: "{advice}"',
+    },
+    "status_follow_up": {
+        "en": 'Follow-up, in the specialist\'s words: "{follow_up}"',
+        "hi": 'आगे की देखभाल, विशेषज्ञ के शब्दों में: "{follow_up}"',
     },
     "status_queued": {
         "en": "{specialty} for patient {patient_id}, saved on this phone, not yet sent",
@@ -312,15 +319,10 @@ LABELS: dict[str, dict[str, str]] = {
     "vitals": {"en": "vitals", "hi": "वाइटल्स"},
     "notes": {"en": "notes", "hi": "नोट"},
     "specialty": {"en": "specialty", "hi": "विशेषज्ञ"},
+    "the_specialist": {"en": "The specialist", "hi": "विशेषज्ञ"},
     "urgency": {"en": "urgency", "hi": "ज़रूरत"},
     "reason": {"en": "reason", "hi": "कारण"},
-    # time
-    "today": {"en": "today at {time}", "hi": "आज {time} बजे"},
-    "tomorrow": {"en": "tomorrow at {time}", "hi": "कल {time} बजे"},
-    "on_date": {"en": "on {date} at {time}", "hi": "{date} को {time} बजे"},
 }
-
-_HINDI_MONTHS = ("जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून", "जुलाई", "अगस्त", "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर")
 
 
 def _pick(table: dict[str, dict[str, str]], key: str, language: str) -> str:
@@ -379,21 +381,3 @@ def age_phrase(years: float, language: str) -> str:
     if years < 1:
         return label("months", language, n=max(1, round(years * 12)))
     return label("years", language, n=f"{years:g}")
-
-
-def when_phrase(iso: str | None, language: str, timezone: str, now: dt.datetime | None = None) -> str:
-    """ "today at 3:30 PM" / "आज 15:30 बजे" for an ISO-8601 UTC time, in the clinic's time zone."""
-    if not iso:
-        return ""
-    zone = ZoneInfo(timezone)
-    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
-    today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone).date()
-    clock = moment.strftime("%H:%M") if language == "hi" else moment.strftime("%I:%M %p").lstrip("0")
-    if moment.date() == today:
-        return label("today", language, time=clock)
-    if moment.date() == today + dt.timedelta(days=1):
-        return label("tomorrow", language, time=clock)
-    date = (
-        f"{moment.day} {_HINDI_MONTHS[moment.month - 1]}" if language == "hi" else moment.strftime("%d %b").lstrip("0")
-    )
-    return label("on_date", language, date=date, time=clock)

@@ -10,14 +10,16 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend import catalog, consults, encounters, idempotency, workers
-from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS
+from assistant.backend import availability, catalog, consults, encounters, hub, idempotency, workers
+from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS, TIMEZONE
 from assistant.backend.auth import authenticate, principal_cache
 from assistant.backend.errors import json_errors, plain_text_only
 from assistant.backend.openapi import openapi_document
 from assistant.core.access_log import PathOnlyAccessLogger
+from assistant.core.config import Settings
 from assistant.core.db.engine import Database
 from assistant.core.periodic import HOUR, every
+from assistant.core.slot_window import top_up_slots
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +28,25 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
-def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool = True) -> web.Application:
+def create_app(
+    db: Database,
+    *,
+    max_body_bytes: int = 64 * 1024,
+    close_db: bool = True,
+    timezone: str = Settings.timezone,
+) -> web.Application:
     app = web.Application(middlewares=[json_errors, plain_text_only, authenticate], client_max_size=max_body_bytes)
     app[DB] = db
     app[MAX_BODY_BYTES] = max_body_bytes
+    app[TIMEZONE] = timezone
     app[PRINCIPALS] = principal_cache()
     app[CHECKLISTS] = catalog.checklist_cache()
     catalog.add_routes(app)
     consults.add_routes(app)
     encounters.add_routes(app)
     workers.add_routes(app)
+    hub.add_routes(app)
+    availability.add_routes(app)
     app.router.add_get("/openapi.json", openapi)
 
     async def database_lifetime(_: web.Application) -> AsyncIterator[None]:
@@ -49,13 +60,19 @@ def create_app(db: Database, *, max_body_bytes: int = 64 * 1024, close_db: bool 
 
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
-    """Expired idempotency records go at start and then hourly."""
-    db = app[DB]
-    task = asyncio.create_task(every(HOUR, lambda: idempotency.purge_expired(db), "idempotency purge"))
+    """Expired idempotency records go at start and then hourly; every hour, the days that came into the
+    slot window get their slots (at start, ``assistant serve backend`` cut them before listening)."""
+    db, timezone = app[DB], app[TIMEZONE]
+    tasks = [
+        asyncio.create_task(every(HOUR, lambda: idempotency.purge_expired(db), "idempotency purge")),
+        asyncio.create_task(every(HOUR, lambda: top_up_slots(db, timezone), "slot generation", first_delay=HOUR)),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run(db: Database, host: str, port: int, **app_options: Any) -> None:

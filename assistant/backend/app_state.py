@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 DB = web.AppKey("db", Database)
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
+# The clinics' time zone (``Settings.timezone``): a specialist's "day", and the times the hub's notices say.
+TIMEZONE = web.AppKey("timezone", str)
 # Token hash -> principal, so a burst of requests does not look each token up.
 PRINCIPALS: web.AppKey[TTLCache[Principal]] = web.AppKey("principals")
 # (slug, language) -> the rendered checklist JSON.

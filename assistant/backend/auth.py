@@ -11,9 +11,11 @@ from assistant.backend.app_state import DB, PRINCIPALS
 from assistant.backend.errors import ApiError, Handler, invalid
 from assistant.core.api_tokens import hash_token, usable_token
 from assistant.core.cache import TTLCache
-from assistant.core.db.models import Worker
+from assistant.core.db.models import Consult, Worker
+from assistant.core.hub import HubActor
 from assistant.core.rules import IDENTITY_RECHECK_SECONDS
 from assistant.core.scoping import visible_facilities
+from assistant.core.vocabulary import HUB_ROLES
 
 # Resolving a token costs several queries; a revoked token or a moved worker
 # takes effect within this many seconds.
@@ -31,6 +33,7 @@ class Principal:
     # None means every facility.
     visible_facilities: frozenset[str] | None
     acting_for: str | None = None  # set when a service token acts for a worker
+    specialist_id: int | None = None  # a specialist's login: the specialist record they are
 
     @property
     def own_records_only(self) -> bool:
@@ -41,6 +44,20 @@ class Principal:
         if self.own_records_only and owner is not None and owner != self.worker_id:
             return False
         return self.visible_facilities is None or facility_id in self.visible_facilities
+
+    def sees_consult(self, consult: Consult) -> bool:
+        """A specialist sees the consults assigned to them; everyone else by facility (and a worker their own)."""
+        if self.role in HUB_ROLES:
+            return self.hub_actor().sees(consult)
+        return self.can_see(consult.facility_id, owner=consult.requested_by)
+
+    @property
+    def who(self) -> str:
+        """Who to record as having acted (``cancelled_by``, ``closed_by``): the person, else the token."""
+        return self.worker_id or f"token:{self.token_id}"
+
+    def hub_actor(self) -> HubActor:
+        return HubActor(self.who, self.role, self.visible_facilities, self.specialist_id)
 
     @property
     def idempotency_scope(self) -> str:
@@ -78,6 +95,7 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
             worker.facility_id,
             await visible_facilities(session, worker),
             acting_for=worker.id,
+            specialist_id=worker.specialist_id,
         )
 
     if record.worker_id is None:
@@ -87,7 +105,14 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
         raise ApiError(401, "unauthorized", "The token is not valid.")
     if not worker.active:
         raise ApiError(403, "inactive_worker", "This worker has been deactivated.")
-    return Principal(record.id, record.role, worker.id, worker.facility_id, await visible_facilities(session, worker))
+    return Principal(
+        record.id,
+        record.role,
+        worker.id,
+        worker.facility_id,
+        await visible_facilities(session, worker),
+        specialist_id=worker.specialist_id,
+    )
 
 
 def principal_cache() -> TTLCache[Principal]:
@@ -136,3 +161,12 @@ def clinical_author(request: web.Request) -> Principal:
             403, "forbidden", "Only health workers (or the assistant acting for one) write clinical records."
         )
     return who
+
+
+# Who works the hub desk: coordinators and specialists, and admins, who may do anything.
+HUB_DESK_ROLES = (*HUB_ROLES, "admin")
+
+
+def hub_actor(request: web.Request) -> HubActor:
+    """The caller as the hub sees them; 403 for anyone who does not work the hub desk."""
+    return require_role(request, *HUB_DESK_ROLES).hub_actor()

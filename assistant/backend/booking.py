@@ -19,14 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
+from assistant.core.hub import teams_call_link
 
 HORIZONS = {"routine": dt.timedelta(days=14), "urgent": dt.timedelta(hours=24)}
 # A lost race (the unique index refused our claim) means: look again.
 MAX_ATTEMPTS = 20
-
-
-def teams_call_link(upn: str) -> str:
-    return f"https://teams.microsoft.com/l/call/0/0?users={upn}"
 
 
 async def book(session: AsyncSession, consult: Consult, now: dt.datetime) -> None:

@@ -1,4 +1,4 @@
-"""``assistant serve backend``, ``assistant seed`` and ``assistant token create``."""
+"""``assistant serve backend``, ``assistant seed``, ``assistant token ...`` and ``assistant roster import``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.core.commands import CommandError, command_group
 from assistant.core.config import Settings
+from assistant.core.vocabulary import ROLES
 
 if TYPE_CHECKING:
     from assistant.core.db.engine import Database
@@ -35,11 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     token = command_group(subparsers, "token", "manage backend API tokens")
     create = token.add_parser("create", help="create a bearer token and print it (shown once)")
     add_db_option(create)
-    create.add_argument("--role", required=True, choices=["worker", "supervisor", "admin", "service"])
-    create.add_argument("--worker", help="worker id the token belongs to (worker and supervisor roles)")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--worker", help="the person the token is for (worker, supervisor, coordinator, specialist)")
     create.add_argument("--label", help="a note on what the token is for")
     create.add_argument(
-        "--days", type=int, help="days until it expires (default: worker 90, supervisor and admin 30; 0: never)"
+        "--days", type=int, help="days until it expires (default: worker 90, the others 30, service never; 0: never)"
     )
     create.set_defaults(handler=create_token)
 
@@ -54,6 +56,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = token.add_parser("list", help="the tokens (never their values): id, role, worker, label, expiry")
     add_db_option(listing)
     listing.set_defaults(handler=list_tokens)
+
+    roster = command_group(subparsers, "roster", "the hub's specialists and their hours")
+    load = roster.add_parser("import", help="add or update specialists, their logins and hours from a CSV file")
+    load.add_argument(
+        "file", help="CSV: upn,name,specialty,facility,day (mon..sun or YYYY-MM-DD),start,end,slot_minutes,login"
+    )
+    load.add_argument("--dry-run", action="store_true", help="check the file and say what it would add; save nothing")
+    add_db_option(load)
+    load.set_defaults(handler=import_roster)
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +82,7 @@ def _database(args: argparse.Namespace, settings: Settings) -> Database:
 
 def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backend import app, seed
+    from assistant.core.slot_window import top_up_slots
 
     db = _database(args, settings)
 
@@ -78,10 +90,10 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
         # Runs in its own event loop; the server gets a fresh Database below.
         if not args.no_seed and not await seed.is_seeded(db):
             log.info("empty database: loading demo data (%s)", await seed.seed(db, settings.timezone))
-        elif not args.no_seed:
-            log.info("slots topped up: %d added", await seed.top_up_slots(db, settings.timezone))
         else:
             await db.create_schema()
+            # Days that came into the window while the backend was down get their slots before the first booking.
+            log.info("slots topped up: %d added", await top_up_slots(db, settings.timezone))
         await db.dispose()
 
     asyncio.run(prepare())
@@ -90,6 +102,7 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
         args.host or settings.backend_host,
         args.port or settings.backend_port,
         max_body_bytes=settings.max_body_bytes,
+        timezone=settings.timezone,
     )
     return 0
 
@@ -164,3 +177,37 @@ def in_session(args: argparse.Namespace, settings: Settings, work: Callable[[Any
         return asyncio.run(run())
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+
+
+class _DryRun(Exception):
+    """Raised out of a dry run's transaction so that it rolls back, carrying what the import would have done."""
+
+    def __init__(self, report: Any) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
+def import_roster(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core import roster
+    from assistant.core.db.models import utcnow
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from exc
+
+    async def work(session: Any) -> Any:
+        report = await roster.import_roster(session, text, settings.timezone, utcnow())
+        if args.dry_run:
+            raise _DryRun(report)
+        return report
+
+    try:
+        report = in_session(args, settings, work)
+    except _DryRun as dry:
+        report = dry.report
+        print("dry run: nothing was saved; the import would make these changes")
+    except roster.RosterError as exc:
+        raise CommandError(f"{args.file}: nothing was imported:\n{exc}") from None
+    print("\n".join(report.lines()))
+    return 0

@@ -10,13 +10,16 @@ from sqlalchemy import select
 from assistant.backend.app_state import DB
 from assistant.backend.auth import Principal, clinical_author, principal, record_channel
 from assistant.backend.booking import book
-from assistant.backend.errors import conflict, not_found, unknown_value
+from assistant.backend.errors import ApiError, not_found, unknown_value
+from assistant.backend.hub import hub_cancel, specialist_day
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import optional_text, parse_consult, path_id, read_json_object
-from assistant.core.db.models import Consult, utcnow
+from assistant.core import hub
+from assistant.core.db.models import Consult, Slot, utcnow
+from assistant.core.fhir import consult_bundle
 from assistant.core.records import consult_json
-from assistant.core.rules import CANCELLABLE_STATUSES
+from assistant.core.rules import HUB_REASON_LIMIT
 from assistant.core.vocabulary import CONSULT_STATUSES
 
 
@@ -46,8 +49,11 @@ async def create_consult(request: web.Request) -> web.Response:
 
 
 async def list_consults(request: web.Request) -> web.Response:
-    query = select(Consult)
     who = principal(request)
+    # A specialist's list is their day; the desk asks for one specialist's day by naming them.
+    if who.role == "specialist" or (who.role in ("coordinator", "admin") and request.query.get("specialist")):
+        return await specialist_day(request)
+    query = select(Consult)
     if who.own_records_only:
         query = query.where(Consult.requested_by == who.worker_id)
     if request.query.get("requested_by"):
@@ -66,7 +72,7 @@ async def list_consults(request: web.Request) -> web.Response:
 async def _visible_consult(session: Any, who: Principal, consult_id: int) -> Consult:
     consult: Consult | None = await session.get(Consult, consult_id)
     # An invisible record looks exactly like a missing one.
-    if consult is None or not who.can_see(consult.facility_id, owner=consult.requested_by):
+    if consult is None or not who.sees_consult(consult):
         raise not_found("consult")
     return consult
 
@@ -78,24 +84,35 @@ async def get_consult(request: web.Request) -> web.Response:
         return web.json_response(consult_json(consult))
 
 
+async def get_consult_fhir(request: web.Request) -> web.Response:
+    consult_id = path_id(request)
+    async with request.app[DB].read() as session:
+        consult = await _visible_consult(session, principal(request), consult_id)
+        slot: Slot | None = await session.get(Slot, consult.slot_id) if consult.slot_id is not None else None
+        bundle = consult_bundle(consult, slot.ends_at if slot is not None else None)
+    return web.json_response(bundle, content_type="application/fhir+json")
+
+
 async def cancel_consult(request: web.Request) -> web.Response:
+    """The worker who asked (or their supervisor) withdraws a consult; the hub desk cancels with a reason."""
     who = principal(request)
-    if who.worker_id is None and who.role != "admin":
-        who.require_worker()
+    if who.role in ("coordinator", "admin"):
+        return await hub_cancel(request)
+    if who.role == "specialist":
+        raise ApiError(403, "forbidden", "A specialist completes a consult or marks a no-show; the hub desk cancels.")
+    who.require_worker()
     consult_id = path_id(request)
     body = await read_json_object(request, allow_empty=True)
-    reason = optional_text(body, "reason", limit=500)
+    reason = optional_text(body, "reason", limit=HUB_REASON_LIMIT)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         consult = await _visible_consult(session, who, consult_id)
-        if consult.status not in CANCELLABLE_STATUSES:
-            raise conflict(f"Consult {consult.id} is {consult.status} and cannot be cancelled.")
-        consult.status = "cancelled"
-        consult.cancelled_at = utcnow()
-        consult.cancel_reason = reason
-        await session.flush()
-        await session.refresh(consult)
-        return 200, consult_json(consult)
+        own = consult.requested_by == who.worker_id
+        outcome = await hub.worker_cancel(session, consult, by=who.who, reason=reason, now=utcnow(), own=own)
+        if outcome.consult is None:
+            # Answered, not raised: the transaction that marks the news as told must commit.
+            return 409, ApiError(409, "conflict", outcome.message, notices=outcome.news).body()
+        return 200, outcome.consult
 
     return await run_idempotent(request, body, operation)
 
@@ -105,3 +122,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/consults", list_consults)
     app.router.add_get("/consults/{id}", get_consult)
     app.router.add_post("/consults/{id}/cancel", cancel_consult)
+    app.router.add_get("/consults/{id}/fhir", get_consult_fhir)

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant.backend.app_state import MAX_BODY_BYTES
+from assistant.core.hub import HubError
 from assistant.core.rules import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,17 @@ def conflict(message: str) -> ApiError:
     return ApiError(409, "conflict", message)
 
 
+def hub_refusal(exc: HubError) -> ApiError:
+    """A hub operation's refusal (``assistant.core.hub``, shared with the console) as the API says it."""
+    if exc.kind == "invalid":
+        return ApiError(422, "validation_error", exc.message, **({"field": exc.field} if exc.field else {}))
+    if exc.kind == "not_found":
+        return ApiError(404, "not_found", exc.message)
+    if exc.kind == "forbidden":
+        return ApiError(403, "forbidden", exc.message)
+    return conflict(exc.message)
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -89,6 +101,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.status)
+    except HubError as exc:  # raised inside the operation, so its transaction has been rolled back
+        refusal = hub_refusal(exc)
+        return web.json_response(refusal.body(), status=refusal.status)
     except web.HTTPRequestEntityTooLarge:
         return _error_response(413, f"Request body too large; the limit is {request.app[MAX_BODY_BYTES]} bytes.")
     except web.HTTPException as exc:

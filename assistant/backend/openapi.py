@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.backend.openapi_availability import AVAILABILITY_PATHS, AVAILABILITY_SCHEMAS
 from assistant.core import __version__
-from assistant.core.rules import VITAL_RANGES
-from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, LANGUAGES, SEXES, SPECIALTIES, URGENCIES
+from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, VITAL_RANGES
+from assistant.core.vocabulary import (
+    CHANNELS,
+    CONSULT_STATUSES,
+    HUB_EVENTS,
+    LANGUAGES,
+    SEXES,
+    SPECIALTIES,
+    URGENCIES,
+)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -22,6 +31,10 @@ ERRORS = {
     "401": _json(_ref("Error"), "Missing or bad token"),
     "403": _json(_ref("Error"), "Wrong role"),
     "422": _json(_ref("Error"), "Invalid or unknown value"),
+}
+FHIR_BUNDLE = {
+    "description": "FHIR Bundle",
+    "content": {"application/fhir+json": {"schema": {"type": "object"}}},
 }
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 IDEMPOTENCY = {
@@ -99,6 +112,21 @@ SCHEMAS: dict[str, Any] = {
             "call_link": {"type": "string", "nullable": True},
             "hub_queue": {"type": "boolean"},
             "advice": {"type": "string", "nullable": True},
+            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "conversation_id": {"type": "string", "nullable": True},
+            "cancel_reason": {"type": "string", "nullable": True},
+            "cancelled_by": {"type": "string", "nullable": True},
+            "specialist_advice": {
+                "type": "string",
+                "nullable": True,
+                "description": "The specialist's own words, as written when completing the consult",
+            },
+            "follow_up": {"type": "string", "nullable": True},
+            "closed_by": {"type": "string", "nullable": True},
+            **{
+                name: {"type": "string", "format": "date-time", "nullable": name != "created_at"}
+                for name in ("closed_at", "created_at", "updated_at", "cancelled_at")
+            },
         },
     },
     "Vitals": {
@@ -197,14 +225,22 @@ PATHS: dict[str, Any] = {
             "responses": {"201": _json(_ref("Consult"), "Created"), "409": _json(_ref("Error")), **ERRORS},
         },
         "get": {
-            "summary": "Consults visible to the caller",
+            "summary": "Consults visible to the caller; a specialist's (or, for the desk, a named specialist's) day",
+            "description": "With specialist=me|<id> (always, for a specialist) the answer is that specialist's "
+            "consults on the local date (default today), each with its context: requesting worker, facility, "
+            "the patient's latest encounter and the conversation. A specialist may ask only for their own.",
             "parameters": [
                 _query("requested_by"),
                 _query("status", {"type": "string", "enum": list(CONSULT_STATUSES)}),
                 _query("patient_ref"),
+                _query("specialist", {"type": "string", "description": "me, or a specialist id"}),
+                _query("date", {"type": "string", "format": "date"}),
                 *PAGING,
             ],
-            "responses": {"200": _json(_page_of("Consult")), **ERRORS},
+            "responses": {
+                "200": _json({"oneOf": [_page_of("Consult"), _page_of("ConsultInContext")]}),
+                **ERRORS,
+            },
         },
     },
     "/consults/{id}": {
@@ -217,11 +253,19 @@ PATHS: dict[str, Any] = {
     "/consults/{id}/cancel": {
         "post": {
             "summary": "Cancel a requested or scheduled consult",
+            "description": "A worker (or their supervisor) withdraws it; the reason is optional. The hub desk "
+            "(coordinator, admin) must give the reason, which the worker is told. A worker's cancel of a consult "
+            "the hub changed since they were last told is 409, with the news (error.notices), which counts as told.",
             "parameters": [ID_PARAM, IDEMPOTENCY, ON_BEHALF],
             "requestBody": {
                 "required": False,
                 "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"reason": {"type": "string", "maxLength": HUB_REASON_LIMIT}},
+                        }
+                    }
                 },
             },
             "responses": {
@@ -256,14 +300,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The encounter as a FHIR R4 Bundle (Encounter + vital-sign Observations, LOINC)",
             "parameters": [ID_PARAM],
-            "responses": {
-                "200": {
-                    "description": "FHIR Bundle",
-                    "content": {"application/fhir+json": {"schema": {"type": "object"}}},
-                },
-                "404": _json(_ref("Error")),
-                **ERRORS,
-            },
+            "responses": {"200": FHIR_BUNDLE, "404": _json(_ref("Error")), **ERRORS},
         }
     },
 }
@@ -360,14 +397,192 @@ PATHS["/workers/{id}"] = {
 }
 
 
+# --- The hub desk (assistant/backend/hub.py) --------------------------------------------
+
+NOT_FOUND = {"404": _json(_ref("Error"), "No such record, or not visible to the caller")}
+CONFLICT = {"409": _json(_ref("Error"), "The record is no longer in a state that allows this")}
+
+SCHEMAS["QueuedConsult"] = {
+    "allOf": [
+        _ref("Consult"),
+        {"type": "object", "properties": {"waiting_seconds": {"type": "integer", "minimum": 0}}},
+    ]
+}
+SCHEMAS["ConsultInContext"] = {
+    "allOf": [
+        _ref("Consult"),
+        {
+            "type": "object",
+            "properties": {
+                "worker": {"type": "object", "nullable": True},
+                "facility": {"type": "object", "nullable": True},
+                "latest_encounter": {**_ref("Encounter"), "nullable": True},
+                "conversation": {"type": "string", "description": "The console's page of the conversation"},
+            },
+        },
+    ]
+}
+SCHEMAS["Slot"] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "specialist_id": {"type": "integer"},
+        "specialist_name": {"type": "string"},
+        "specialty": {"type": "string", "enum": list(SPECIALTIES)},
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "free": {"type": "boolean", "description": "Only when free=false was asked"},
+    },
+}
+SCHEMAS["SlotChoice"] = {
+    "type": "object",
+    "description": "Either slot_id, or specialist_id and start",
+    "properties": {
+        "slot_id": {"type": "integer", "minimum": 1},
+        "specialist_id": {"type": "integer", "minimum": 1},
+        "start": {"type": "string", "format": "date-time", "description": "ISO-8601 with its UTC offset"},
+    },
+}
+SCHEMAS["Notice"] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "consult_id": {"type": "integer"},
+        "worker_id": {"type": "string"},
+        "event": {"type": "string", "enum": list(HUB_EVENTS)},
+        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "text": {"type": "object", "properties": {language: {"type": "string"} for language in LANGUAGES}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "delivered_at": {"type": "string", "format": "date-time", "nullable": True},
+        "delivered_via": {"type": "string", "nullable": True},
+        "phone": {"type": "string", "nullable": True},
+    },
+}
+
+
+def _hub_change(summary: str, body: dict[str, Any] | None, *, body_required: bool = True) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [ID_PARAM, IDEMPOTENCY],
+        "responses": {"200": _json(_ref("Consult")), **NOT_FOUND, **CONFLICT, **ERRORS},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
+    return {"post": operation}
+
+
+PATHS["/hub/queue"] = {
+    "get": {
+        "summary": "Consults waiting for the hub (coordinator, admin): emergency, urgent, routine, then oldest",
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+        "responses": {"200": _json(_page_of("QueuedConsult")), **ERRORS},
+    }
+}
+PATHS["/slots"] = {
+    "get": {
+        "summary": "Specialists' slots (coordinator, admin; a specialist their own), default the next 14 days",
+        "parameters": [
+            _query("specialty", {"type": "string", "enum": list(SPECIALTIES)}),
+            _query("specialist_id", {"type": "integer", "minimum": 1}),
+            _query("from", {"type": "string", "format": "date-time"}),
+            _query("to", {"type": "string", "format": "date-time", "description": "At most 31 days after from"}),
+            _query("free", {"type": "boolean", "default": True}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+        ],
+        "responses": {
+            "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Slot")}}}),
+            **ERRORS,
+        },
+    }
+}
+PATHS["/consults/{id}/assign"] = _hub_change(
+    "Schedule a requested consult on a free slot of its specialty (coordinator, admin); the worker is told",
+    _ref("SlotChoice"),
+)
+PATHS["/consults/{id}/reschedule"] = _hub_change(
+    "Move a scheduled consult to another free slot (coordinator, admin); the worker is told", _ref("SlotChoice")
+)
+PATHS["/consults/{id}/complete"] = _hub_change(
+    "The consult took place: the specialist's advice, stored as written (assigned specialist, coordinator, admin)",
+    {
+        "type": "object",
+        "required": ["advice"],
+        "properties": {
+            "advice": {"type": "string", "maxLength": ADVICE_LIMIT},
+            "follow_up": {"type": "string", "maxLength": ADVICE_LIMIT},
+        },
+    },
+)
+PATHS["/consults/{id}/no_show"] = _hub_change(
+    "Nobody joined the call (assigned specialist, coordinator, admin); the worker is told",
+    {"type": "object"},
+    body_required=False,
+)
+PATHS["/consults/{id}/fhir"] = {
+    "get": {
+        "summary": "The consult as a FHIR R4 Bundle (ServiceRequest, and its Appointment once scheduled)",
+        "parameters": [ID_PARAM],
+        "responses": {"200": FHIR_BUNDLE, **NOT_FOUND, **ERRORS},
+    }
+}
+PATHS["/notices"] = {
+    "get": {
+        "summary": "Hub notices not yet delivered to workers, oldest first (service token)",
+        "parameters": [
+            _query("worker"),
+            {
+                "name": "channel",
+                "in": "query",
+                "schema": {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}},
+                "style": "form",
+                "explode": True,
+                "description": "Repeat for several channels",
+            },
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+        ],
+        "responses": {
+            "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Notice")}}}),
+            **ERRORS,
+        },
+    }
+}
+PATHS["/notices/{id}/delivered"] = {
+    "post": {
+        "summary": "Mark a notice delivered (service token); marking it again changes nothing",
+        "parameters": [ID_PARAM, IDEMPOTENCY],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["via"],
+                        "properties": {"via": {"type": "string", "enum": [*CHANNELS, "twilio"]}},
+                    }
+                }
+            },
+        },
+        "responses": {"200": _json(_ref("Notice")), **NOT_FOUND, **ERRORS},
+    }
+}
+
+
+def all_paths() -> dict[str, Any]:
+    """Ours and the availability routes', merged operation by operation (both may describe one path)."""
+    merged: dict[str, Any] = {path: dict(operations) for path, operations in PATHS.items()}
+    for path, operations in AVAILABILITY_PATHS.items():
+        merged.setdefault(path, {}).update(operations)
+    return merged
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Field assistant scheduling backend", "version": __version__},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **AVAILABILITY_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": all_paths(),
     }

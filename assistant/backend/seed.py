@@ -1,7 +1,9 @@
-"""Idempotent demo data: facilities, workers, specialists, 14 days of slots, checklists.
+"""Idempotent demo data: facilities, people, specialists with their logins and weekly hours, checklists.
 
-Running it again changes nothing except adding slots for days that have come
-into the 14-day window, and refreshing checklist text from the YAML files.
+The slots come from the weekly hours (``assistant.core.slot_window``), as
+every slot does. Running it again changes nothing except adding slots for days
+that have come into the window, and refreshing checklist text from the YAML
+files; a specialist who changed their hours keeps them.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.db.engine import Database
-from assistant.core.db.models import Checklist, ChecklistStep, Facility, Slot, Specialist, Worker, utcnow
+from assistant.core.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
+from assistant.core.roster import ensure_login
+from assistant.core.slot_window import Hours, generate_slots, new_window, parse_hours
 from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 
 SEED_DIR = Path(__file__).parent / "seed_data"
@@ -30,12 +33,13 @@ class SeedReport:
     workers: int = 0
     specialists: int = 0
     slots: int = 0
+    hours: int = 0
     checklists: int = 0
 
     def __str__(self) -> str:
         return (
             f"added {self.facilities} facilities, {self.workers} workers, {self.specialists} specialists, "
-            f"{self.slots} slots; loaded {self.checklists} checklists"
+            f"{self.slots} slots, {self.hours} weekly hours; loaded {self.checklists} checklists"
         )
 
 
@@ -59,21 +63,27 @@ def load_checklist_files() -> list[dict[str, Any]]:
     return checklists
 
 
-async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: SeedReport) -> None:
-    # Parents first, so the foreign keys hold on PostgreSQL too.
+async def _seed_facilities(session: AsyncSession, demo: dict[str, Any], report: SeedReport) -> None:
+    # Parents (and the hub) first, so the foreign keys hold on PostgreSQL too.
     for entry in demo["facilities"]:
-        if await session.get(Facility, entry["id"]) is None:
-            session.add(
-                Facility(
-                    id=entry["id"],
-                    name=entry["name"],
-                    kind=entry["kind"],
-                    district=entry["district"],
-                    parent_id=entry.get("parent"),
-                )
+        facility = await session.get(Facility, entry["id"])
+        if facility is None:
+            facility = Facility(
+                id=entry["id"],
+                name=entry["name"],
+                kind=entry["kind"],
+                district=entry["district"],
+                parent_id=entry.get("parent"),
             )
+            session.add(facility)
             report.facilities += 1
-            await session.flush()
+        if facility.hub_id is None:  # also for a database seeded before facilities had hubs
+            facility.hub_id = entry.get("hub")
+        await session.flush()
+
+
+async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: SeedReport) -> None:
+    await _seed_facilities(session, demo, report)
     for entry in demo["workers"]:
         if await session.get(Worker, entry["id"]) is None:
             session.add(
@@ -87,49 +97,48 @@ async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: Seed
                 )
             )
             report.workers += 1
-    existing = set((await session.execute(select(Specialist.upn))).scalars())
+    await session.flush()
+    existing = {specialist.upn: specialist for specialist in (await session.execute(select(Specialist))).scalars()}
     for entry in demo["specialists"]:
         if entry["specialty"] not in SPECIALTIES:
             raise ValueError(f"demo.yaml: unknown specialty {entry['specialty']!r}")
-        if entry["upn"] not in existing:
-            session.add(
-                Specialist(
-                    name=entry["name"],
-                    specialty=entry["specialty"],
-                    facility_id=entry["facility"],
-                    upn=entry["upn"],
-                    on_call=bool(entry.get("on_call", False)),
-                )
+        specialist = existing.get(entry["upn"])
+        if specialist is None:
+            specialist = Specialist(
+                name=entry["name"],
+                specialty=entry["specialty"],
+                facility_id=entry["facility"],
+                upn=entry["upn"],
+                on_call=bool(entry.get("on_call", False)),
             )
+            session.add(specialist)
+            await session.flush()
             report.specialists += 1
+        if await ensure_login(session, entry["login"], specialist):
+            report.workers += 1
     await session.flush()
 
 
-async def ensure_slots(session: AsyncSession, slot_plan: dict[str, Any], timezone: str, now: dt.datetime) -> int:
-    """Make sure every specialist has slots for the next ``days_ahead`` days."""
-    zone = ZoneInfo(timezone)
-    length = dt.timedelta(minutes=int(slot_plan["minutes"]))
-    today = now.astimezone(zone).date()
-    times = [dt.time.fromisoformat(value) for value in slot_plan["times"]]
-    wanted = [
-        dt.datetime.combine(today + dt.timedelta(days=offset), at, tzinfo=zone).astimezone(dt.timezone.utc)
-        for offset in range(int(slot_plan["days_ahead"]) + 1)
-        for at in times
+def demo_hours(demo: dict[str, Any]) -> list[Hours]:
+    """The demo's weekly hours, the same for every specialist."""
+    plan = demo["weekly_hours"]
+    return [
+        parse_hours(day, window["start"], window["end"], plan["slot_minutes"])
+        for day in plan["days"]
+        for window in plan["windows"]
     ]
-    wanted = [start for start in wanted if now <= start < now + dt.timedelta(days=int(slot_plan["days_ahead"]))]
-    if not wanted:
-        return 0
-    existing = set(
-        (await session.execute(select(Slot.specialist_id, Slot.starts_at).where(Slot.starts_at >= wanted[0]))).all()
-    )
-    added = 0
-    for specialist_id in (await session.execute(select(Specialist.id))).scalars():
-        for start in wanted:
-            if (specialist_id, start) not in existing:
-                session.add(Slot(specialist_id=specialist_id, starts_at=start, ends_at=start + length))
-                added += 1
+
+
+async def _seed_hours(session: AsyncSession, demo: dict[str, Any], report: SeedReport) -> None:
+    """The demo's hours for each demo specialist who has none: hours a specialist changed are theirs."""
+    hours = demo_hours(demo)
+    upns = [entry["upn"] for entry in demo["specialists"]]
+    with_hours = select(Availability.specialist_id)
+    query = select(Specialist.id).where(Specialist.upn.in_(upns), Specialist.id.not_in(with_hours))
+    for specialist_id in list((await session.execute(query)).scalars()):
+        session.add_all(new_window(specialist_id, window, "seed") for window in hours)
+        report.hours += len(hours)
     await session.flush()
-    return added
 
 
 async def _load_checklists(session: AsyncSession) -> int:
@@ -168,7 +177,8 @@ async def seed(db: Database, timezone: str = "Asia/Kolkata", now: dt.datetime | 
     await db.create_schema()
     async with db.write() as session:
         await _seed_people(session, demo, report)
-        report.slots = await ensure_slots(session, demo["slots"], timezone, now or utcnow())
+        await _seed_hours(session, demo, report)
+        report.slots = await generate_slots(session, timezone, now or utcnow())
         report.checklists = await _load_checklists(session)
     return report
 
@@ -177,8 +187,3 @@ async def is_seeded(db: Database) -> bool:
     await db.create_schema()
     async with db.read() as session:
         return bool((await session.execute(select(func.count(Facility.id)))).scalar_one())
-
-
-async def top_up_slots(db: Database, timezone: str) -> int:
-    async with db.write() as session:
-        return await ensure_slots(session, load_demo()["slots"], timezone, utcnow())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,11 @@ from assistant.core.rules import (
     MAX_TEXT,
     VITAL_RANGES,
 )
+from assistant.core.spoken_times import parse_iso
 from assistant.core.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
+
+# Times and dates outside these years are typos (and near the ends of the calendar, date arithmetic overflows).
+YEARS = (2000, 2999)
 
 
 async def read_json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
@@ -60,10 +65,16 @@ def optional_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str
     return _text(body, name, required=False, limit=limit)
 
 
-def _required_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str:
+def required_text(body: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str:
+    """A text field that must be given, checked like every other."""
     text = _text(body, name, required=True, limit=limit)
     assert text is not None  # _text raises when a required value is missing
     return text
+
+
+def optional_choice(container: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str | None:
+    """One of ``allowed`` (any case), or ``None`` when left out; an unknown value names the allowed ones."""
+    return _choice({name: container.get(name)}, name, allowed, required=False)
 
 
 def _given_choice(body: dict[str, Any], name: str, allowed: Iterable[str], *, default: str | None = None) -> str:
@@ -115,7 +126,7 @@ class ConsultRequest:
 
 def parse_consult(body: dict[str, Any]) -> ConsultRequest:
     return ConsultRequest(
-        patient_ref=_required_text(body, "patient_ref", limit=MAX_REF),
+        patient_ref=required_text(body, "patient_ref", limit=MAX_REF),
         specialty=_given_choice(body, "specialty", SPECIALTIES),
         urgency=_given_choice(body, "urgency", URGENCIES, default="routine"),
         reason=_text(body, "reason", required=False, limit=500),
@@ -182,7 +193,7 @@ def parse_encounter(body: dict[str, Any]) -> EncounterRequest:
     if age is not None and not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
         raise invalid("age", f"age {age:g} is impossible; expected {AGE_RANGE[0]} to {AGE_RANGE[1]} years.")
     return EncounterRequest(
-        patient_ref=_required_text(body, "patient_ref", limit=MAX_REF),
+        patient_ref=required_text(body, "patient_ref", limit=MAX_REF),
         age_years=age,
         sex=_choice(body, "sex", SEXES, required=False),
         complaint=_text(body, "complaint", required=False),
@@ -212,3 +223,70 @@ def _bounded_int(raw: str, name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise invalid(name, f"{name} must be between {low} and {high}.")
     return value
+
+
+def optional_id(body: Mapping[str, Any], name: str) -> int | None:
+    """A record id given in a body (1 to ``MAX_ID``), or ``None`` when left out."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise invalid(name, f"{name} must be a whole number.")
+    return _bounded_int(str(value).strip(), name, 1, MAX_ID)
+
+
+def query_id(request: web.Request, name: str) -> int | None:
+    """A record id in the query string, or ``None`` when left out."""
+    return optional_id({name: request.query.get(name) or None}, name)
+
+
+def _in_years(value: dt.date, name: str) -> None:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise invalid(name, f"{name} must be in the years {YEARS[0]} to {YEARS[1]}.")
+
+
+def moment(value: Any, name: str) -> dt.datetime:
+    """An ISO-8601 time with its UTC offset (``Z`` or ``+05:30``), as aware UTC."""
+    example = f"{name} must be an ISO-8601 time with its offset, for example 2024-05-01T10:30:00+05:30."
+    if not isinstance(value, str) or len(value) > 40:
+        raise invalid(name, example)
+    try:
+        parsed = parse_iso(value.strip())
+    except ValueError:
+        raise invalid(name, example) from None
+    if parsed.tzinfo is None:
+        raise invalid(name, f"{name} needs its UTC offset (Z or +05:30): a time alone is ambiguous.")
+    _in_years(parsed, name)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def query_moment(request: web.Request, name: str, default: dt.datetime) -> dt.datetime:
+    raw = request.query.get(name)
+    return default if raw is None or raw == "" else moment(raw, name)
+
+
+def query_date(request: web.Request, name: str, default: dt.date) -> dt.date:
+    """A calendar date ``YYYY-MM-DD`` in the query string."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise invalid(name, f"{name} must be a date YYYY-MM-DD.")
+    _in_years(day, name)
+    return day
+
+
+FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def query_flag(request: web.Request, name: str, default: bool) -> bool:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in FLAGS:
+        raise invalid(name, f"{name} must be true or false.")
+    return FLAGS[raw.lower()]

@@ -12,7 +12,8 @@ into Rasa), ``turns`` (one turn through Rasa), ``numbered_choices`` and
 ``textsplit`` (bot messages for text-only screens), ``notices`` (what the
 channels say themselves), ``http_errors`` (their own HTTP error answers),
 ``metadata`` (the user-message metadata), ``voice_notes`` (audio -> text
-with the voice package's engine).
+with the voice package's engine), ``hub_notices`` (the hub's news about a
+consult, told once in the worker's conversation).
 
 Configured in ``credentials.yml``; see docs/channels.md. The sender id Rasa
 sees is always the worker id, never a phone number (docs/contracts.md).

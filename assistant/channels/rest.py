@@ -10,6 +10,9 @@ channel took ``sender`` at its word.
 Message metadata is the caller's to set only where it cannot lie about
 another channel: ``channel`` is ``"voice"`` or ``"rest"``, and only the keys
 of docs/contracts.md are kept.
+
+The worker's pending hub notices come first in a turn's reply (``hub_notices``),
+so the voice loop speaks them before the answer.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import Refused, error_response, json_object
+from assistant.channels.hub_notices import AppAgent, NoticeDesk, announcing
 from assistant.channels.worker_checks import WorkerChecks
 from assistant.core.rules import CONTROL_CHARACTERS, MAX_TEXT
 
@@ -54,6 +58,12 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+def caller_channel(message: UserMessage) -> str:
+    """Which of this channel's callers heard the worker (``caller_metadata`` made sure it is one of them)."""
+    channel = (message.metadata or {}).get("channel")
+    return channel if channel in CALLER_CHANNELS else "rest"
+
+
 def caller_metadata(raw: Any) -> dict[str, Any]:
     metadata = {key: raw[key] for key in METADATA_KEYS if isinstance(raw, dict) and key in raw}
     if metadata.get("channel") not in CALLER_CHANNELS:
@@ -68,6 +78,8 @@ class WorkerRestInput(RestInput):
 
     def __init__(self) -> None:
         self.checks = WorkerChecks(runtime.backend(), runtime.channel_state())
+        self.desk = NoticeDesk(runtime.backend())
+        self.agent = AppAgent()
 
     async def _authenticate(self, request: Request) -> HTTPResponse | None:
         if request.method != "POST":
@@ -97,7 +109,8 @@ class WorkerRestInput(RestInput):
         return caller_metadata(request.ctx.body.get("metadata"))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(announcing(on_new_message, self.desk, self.agent, caller_channel))
+        self.agent.bind(blueprint)
 
         async def authenticate(request: Request) -> HTTPResponse | None:
             return await self._authenticate(request)

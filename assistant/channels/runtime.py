@@ -42,6 +42,18 @@ def credential(credentials: dict[str, Any] | None, prefix: str, key: str) -> str
     return str(value)
 
 
+def cloud_api_pushes() -> bool:
+    """Whether this deployment pushes hub notices through WhatsApp's Cloud API (it has a number and a token)."""
+    current = settings()
+    return bool(current.whatsapp_access_token and current.whatsapp_phone_number_id)
+
+
+def twilio_pushes() -> bool:
+    """Whether it pushes them through Twilio's Messages API (an account, its token and our WhatsApp sender)."""
+    current = settings()
+    return bool(current.twilio_account_sid and current.twilio_auth_token and current.twilio_whatsapp_number)
+
+
 def tidy_state_hourly(blueprint: Blueprint) -> None:
     """Purge the channel state hourly while the server runs (``ChannelState.purge``).
 

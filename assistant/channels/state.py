@@ -13,6 +13,9 @@
 - WhatsApp replies that could not be delivered yet, waiting per recipient
   to be retried, and the dead letters of those that never were (kept
   ``DEAD_LETTER_RETENTION``, without number or text, for the console).
+  A reply queued under a dedupe key (a hub notice, ``hub-notice:<id>``) is
+  queued once however many servers try; its key outlives the sending by
+  ``KEEP_SENT_KEYS``.
 - Failed web-chat sign-ins per address (keyed hashes), for the per-address limit.
 
 SQLite under the data directory by default (``ASSISTANT_CHANNELS_DB_URL``
@@ -32,10 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from assistant.core.db.channels import (
     REPLY_DEAD,
+    REPLY_SENT,
     REPLY_WAITING,
     Base,
     EndedSession,
@@ -57,7 +61,10 @@ CLAIM_LEASE = dt.timedelta(minutes=2)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
 KEEP_MESSAGE_IDS = dt.timedelta(days=30)
 IDENTITY_CACHE_TTL = dt.timedelta(days=30)
+# A sent keyed reply's key stays taken this long; by then its notice is long marked delivered at the hub.
+KEEP_SENT_KEYS = dt.timedelta(days=30)
 ADDRESS_MAX_FAILURES = MAX_FAILED_ATTEMPTS * ADDRESS_FAILURE_FACTOR
+SCHEMA_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class OutgoingReply:
     payload: dict[str, Any]
     recipient_hash: str  # ``ChannelState.identity_hash`` of the recipient: replies wait per recipient
     worker_id: str | None
+    dedupe_key: str | None = None  # queued at most once under this key (``ChannelState.keep_once``)
 
     def row(self, now: dt.datetime) -> UndeliveredReply:
         return UndeliveredReply(
@@ -86,6 +94,7 @@ class OutgoingReply:
             recipient_hash=self.recipient_hash,
             worker_id=self.worker_id,
             created_at=now,
+            dedupe_key=self.dedupe_key,
         )
 
 
@@ -115,8 +124,7 @@ class ChannelState:
             if self._db is None:
                 db = Database.connect(self.url)
                 try:
-                    async with db.writer_engine.begin() as connection:
-                        await connection.run_sync(ensure_schema, Base.metadata)
+                    await _ensure_tables(db)
                     await self._hash_old_recipients(db)
                     await self._purge(db, utcnow())
                 except BaseException:
@@ -145,6 +153,11 @@ class ChannelState:
             db,
             UndeliveredReply,
             (UndeliveredReply.status == REPLY_DEAD) & (UndeliveredReply.dead_at < now - DEAD_LETTER_RETENTION),
+        )
+        await delete_in_batches(
+            db,
+            UndeliveredReply,
+            (UndeliveredReply.status == REPLY_SENT) & (UndeliveredReply.created_at < now - KEEP_SENT_KEYS),
         )
 
     # --- claims --------------------------------------------------------------
@@ -330,6 +343,26 @@ class ChannelState:
         async with db.write() as session:
             session.add(row)
 
+    async def keep_once(self, replies: list[OutgoingReply], *, now: dt.datetime) -> bool:
+        """Queue keyed replies (in order, for the redelivery to send); ``False`` when their keys were queued before.
+
+        All or none: one transaction, so a twin server that queued the same
+        keys first makes this one add nothing (the keys are unique).
+        """
+        if not replies:
+            return False
+        db = await self._database()
+        try:
+            async with db.write() as session:
+                for reply in replies:
+                    assert reply.dedupe_key, "keep_once is for keyed replies"
+                    row = reply.row(now)
+                    row.status, row.attempts = REPLY_WAITING, 0
+                    session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
     async def waiting_for(self, channel: str, recipient_hash: str) -> list[UndeliveredReply]:
         """The replies waiting for one recipient, in the order they must go out."""
         db = await self._database()
@@ -385,10 +418,18 @@ class ChannelState:
             )
             return bool(claimed.rowcount)
 
-    async def delivered(self, reply_id: int) -> None:
+    async def delivered(self, reply_id: int, now: dt.datetime | None = None) -> None:
+        """The reply went out: forgotten, or for a keyed one emptied (no number, no text) so its key stays taken."""
         db = await self._database()
         async with db.write() as session:
-            await session.execute(delete(UndeliveredReply).where(UndeliveredReply.id == reply_id))
+            row = await session.get(UndeliveredReply, reply_id)
+            if row is None:
+                return
+            if row.dedupe_key is None:
+                await session.delete(row)
+                return
+            row.payload = _scrubbed(row.payload)
+            row.status, row.next_attempt_at, row.last_attempt_at = REPLY_SENT, None, now or utcnow()
 
     async def retry_later(
         self, reply_id: int, *, attempts: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime
@@ -421,9 +462,27 @@ class ChannelState:
             session.add(row)
 
 
+async def _ensure_tables(db: Database) -> None:
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            async with db.writer_engine.begin() as connection:
+                await connection.run_sync(ensure_schema, Base.metadata)
+            return
+        except (IntegrityError, ProgrammingError):
+            # Two servers starting on one new PostgreSQL database create the same tables at once;
+            # the one that lost finds them made on its next look.
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+
+
+def _scrubbed(payload: Any) -> dict[str, Any]:
+    # The number and the words go once a reply will not be sent again (the transcript keeps the words).
+    return {"type": payload.get("type")} if isinstance(payload, dict) else {}
+
+
 def _make_dead(row: UndeliveredReply, *, attempts: int, error: str, now: dt.datetime) -> None:
-    # Never to be sent: the number and the words go (the transcript keeps the words).
-    row.payload = {"type": row.payload.get("type")} if isinstance(row.payload, dict) else {}
+    row.payload = _scrubbed(row.payload)
     row.status, row.attempts, row.last_error = REPLY_DEAD, attempts, error
     row.last_attempt_at = row.dead_at = now
     row.next_attempt_at = None

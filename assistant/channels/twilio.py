@@ -7,8 +7,13 @@ token, over the URL it called followed by the sorted parameters. Rasa's own
 twilio channel does not check it; this one answers 403 when it does not
 match. Replies go back in the same HTTP exchange as TwiML, choices as
 numbered text (Twilio's WhatsApp buttons need pre-approved templates): there
-is no outbound API call, so nothing waits or is retried here. A voice note is
-fetched with the WhatsApp cap (``media``).
+is no outbound API call for them, so nothing of a turn waits or is retried. A
+voice note is fetched with the WhatsApp cap (``media``).
+
+Hub notices are told first in a worker's turn, and, when
+``ASSISTANT_TWILIO_WHATSAPP_NUMBER`` names our sender, pushed between turns
+through Twilio's Messages API (``whatsapp.push``, ``whatsapp.twilio_api``),
+with the WhatsApp replies' waits, retries and dead letters.
 """
 
 from __future__ import annotations
@@ -28,13 +33,20 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import error_response
+from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
 from assistant.channels.media import read_capped
 from assistant.channels.numbered_choices import choices_of, numbered_text
 from assistant.channels.state import ChannelState, Expected
 from assistant.channels.textsplit import split_text
+from assistant.channels.turns import OnNewMessage
 from assistant.channels.voice_notes import VoiceNoteTranscriber
+from assistant.channels.whatsapp import twilio_api
+from assistant.channels.whatsapp.delivery import Delivery
+from assistant.channels.whatsapp.graph import RetryPolicy
+from assistant.channels.whatsapp.push import NoticePusher, PushRoute
+from assistant.channels.whatsapp.twilio_api import BODY_LIMIT, TwilioClient
 from assistant.core.backend_client import BackendUnavailable
 from assistant.core.dialogue import NextInput
 from assistant.core.phones import phone_digits
@@ -42,7 +54,6 @@ from assistant.core.phones import phone_digits
 log = logging.getLogger(__name__)
 
 NAMESPACE = "twilio"
-BODY_LIMIT = 1600  # Twilio's limit for one WhatsApp message body
 MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=30)
 HUB_DOWN = "The hub is unreachable just now. Please send your message again in a few minutes."
 
@@ -80,6 +91,20 @@ def _twiml(body: str) -> HTTPResponse:
     return response.text(body, content_type="application/xml")
 
 
+def through_twilio(on_new_message: OnNewMessage, input_channel: str) -> OnNewMessage:
+    """Turns that Rasa records as Twilio's (its input channel), though their metadata says "whatsapp".
+
+    Which app the worker last wrote through decides which one pushes their
+    hub notices, and from when its 24-hour window runs (``whatsapp.push``).
+    """
+
+    async def handle(message: UserMessage) -> Any:
+        message.input_channel = input_channel
+        return await on_new_message(message)
+
+    return handle
+
+
 class TwilioWhatsAppInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -100,8 +125,36 @@ class TwilioWhatsAppInput(InputChannel):
         self.inbound = MessagingInbound(
             NAMESPACE, Directory(runtime.backend(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
         )
+        self.desk = NoticeDesk(runtime.backend())
+        self.client: TwilioClient | None = None
+        self.pusher: NoticePusher | None = None
+        if runtime.twilio_pushes() and account_sid and auth_token:
+            self.client, self.pusher = self._pushing(account_sid, auth_token)
         if not auth_token:
             log.warning("Twilio channel: no auth token configured (ASSISTANT_TWILIO_AUTH_TOKEN); webhooks are refused")
+
+    def _pushing(self, account_sid: str, auth_token: str) -> tuple[TwilioClient, NoticePusher]:
+        settings = runtime.settings()
+        policy = RetryPolicy(
+            attempts=max(1, settings.whatsapp_send_attempts), base_seconds=settings.whatsapp_retry_base_seconds
+        )
+        client = TwilioClient(settings.twilio_api_url, account_sid, auth_token, policy)
+        content_sid = settings.twilio_notice_content_sid
+
+        def template_bodies(phone: str, text: str) -> list[dict[str, Any]]:
+            return [twilio_api.template_body(phone, content_sid, text)]
+
+        route = PushRoute(
+            via=NAMESPACE,
+            input_channel=self.name(),
+            business_number_id=settings.twilio_whatsapp_number,
+            delivery=Delivery(client, self.state, namespace=NAMESPACE),
+            text_bodies=twilio_api.text_bodies,
+            template_bodies=template_bodies if content_sid else None,
+            shared=runtime.cloud_api_pushes(),
+            takes_newcomers=False,  # the Cloud API's, when both push
+        )
+        return client, NoticePusher(self.desk, route)
 
     def signature_valid(self, request: Request, form: RequestParameters) -> bool:
         signature = request.headers.get("X-Twilio-Signature")
@@ -145,8 +198,11 @@ class TwilioWhatsAppInput(InputChannel):
         except ValueError as exc:
             return error_response(400, "bad_request", f"Not a Twilio WhatsApp webhook: {exc}.")
         out = TwilioReplies(self.state)
+        turn = announcing(
+            through_twilio(on_new_message, self.name()), self.desk, lambda: request.app.ctx.agent, NAMESPACE
+        )
         try:
-            await self.inbound.handle(incoming, out, on_new_message)
+            await self.inbound.handle(incoming, out, turn)
         except BackendUnavailable as exc:
             log.warning("Twilio message could not be attributed: %s", exc)
             await out.deliver(None, [{"text": HUB_DOWN}])
@@ -162,6 +218,18 @@ class TwilioWhatsAppInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
+
+        @webhook.listener("after_server_start")
+        async def start_pushing(app: Any, _: Any) -> None:
+            if self.pusher is not None:
+                settings = runtime.settings()
+                app.add_task(self.pusher.route.delivery.keep_flushing(settings.whatsapp_redelivery_seconds))
+                app.add_task(self.pusher.keep_pushing(lambda: app.ctx.agent, settings.hub_notice_push_seconds))
+
+        @webhook.listener("before_server_stop")
+        async def close(_: Any, __: Any) -> None:
+            if self.client is not None:
+                await self.client.close()
 
         runtime.tidy_state_hourly(webhook)
         return webhook

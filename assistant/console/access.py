@@ -4,8 +4,10 @@ Sign-ins are server-side sessions: the cookie carries a random token (HTTP-only,
 SameSite=Strict, Secure, expiring) and the database keeps its SHA-256, the
 worker, the expiry and the session's CSRF token. Facility scope comes from
 the backend's own rule (a supervisor sees the subtree under their facility,
-an admin sees everything), recomputed on each request so a changed role or
-facility takes effect at once.
+a hub coordinator the facilities its hub serves, an admin everything),
+recomputed on each request so a changed role or facility takes effect at
+once. A specialist gets no facility at all: what they may read follows from
+the consults assigned to them (``assistant.console.scope``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from assistant.core.db.engine import Database
 from assistant.core.db.models import Worker, utcnow
 from assistant.core.db.purge import delete_in_batches
 from assistant.core.scoping import visible_facilities
+from assistant.core.vocabulary import HUB_ROLES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -36,8 +39,9 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-CONSOLE_ROLES = ("supervisor", "admin")
-# Pages anyone may load; everything else needs a signed-in supervisor or admin.
+# Supervisors and admins review conversations; the hub's coordinators and specialists use the Hub desk.
+CONSOLE_ROLES = ("supervisor", "admin", *HUB_ROLES)
+# Pages anyone may load; everything else needs someone signed in (``assistant.console.pages`` says who sees what).
 PUBLIC_PREFIXES = ("/login", "/health", "/static/")
 # A sign-in never outlives this, however active.
 MAX_SESSION_AGE = dt.timedelta(hours=12)
@@ -54,10 +58,20 @@ class Viewer:
     visible_facilities: frozenset[str] | None  # None: every facility (admin)
     session_id: int
     csrf_token: str
+    specialist_id: int | None = None  # a specialist's own ``specialists`` record
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_hub(self) -> bool:
+        """A coordinator or specialist: the Hub desk, not the supervisors' review pages."""
+        return self.role in HUB_ROLES
+
+    @property
+    def is_specialist(self) -> bool:
+        return self.role == "specialist"
 
     def can_see(self, facility_id: str | None) -> bool:
         return self.visible_facilities is None or (facility_id is not None and facility_id in self.visible_facilities)
@@ -110,14 +124,24 @@ async def _viewer_for(request: web.Request, token: str) -> Viewer | None:
         worker = await session.get(Worker, record.worker_id)
         if worker is None or not worker.active or worker.role not in CONSOLE_ROLES:
             return None
-        scope = await visible_facilities(session, worker)
+        # A specialist reads only what their assigned consults lead to, never a whole facility's records.
+        scope = frozenset() if worker.role == "specialist" else await visible_facilities(session, worker)
     idle = dt.timedelta(minutes=settings.console_session_minutes)
     if record.expires_at - now < idle - REFRESH_AFTER:
         async with request.app[DB].write() as session:
             stored = await session.get(ConsoleSession, record.id)
             if stored is not None:
                 stored.expires_at = now + idle
-    return Viewer(worker.id, worker.name, worker.role, worker.facility_id, scope, record.id, record.csrf_token)
+    return Viewer(
+        worker.id,
+        worker.name,
+        worker.role,
+        worker.facility_id,
+        scope,
+        record.id,
+        record.csrf_token,
+        worker.specialist_id,
+    )
 
 
 async def purge_sessions(db: Database, now: dt.datetime | None = None) -> int:
@@ -131,7 +155,7 @@ def viewer(request: web.Request) -> Viewer:
     return request["viewer"]
 
 
-def _is_public(path: str) -> bool:
+def is_public(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix) for prefix in PUBLIC_PREFIXES)
 
 
@@ -141,7 +165,7 @@ async def require_sign_in(request: web.Request, handler: Handler) -> web.StreamR
     found = await _viewer_for(request, token) if token else None
     if found is not None:
         request["viewer"] = found
-    elif not _is_public(request.path):
+    elif not is_public(request.path):
         if request.method == "GET":
             raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.path != "/" else "/login")
         raise web.HTTPUnauthorized(text="Sign in first.")

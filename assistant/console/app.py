@@ -15,6 +15,7 @@ from assistant.console import (
     access,
     conversation_views,
     delivery_views,
+    hub_views,
     login,
     overview_views,
     people_views,
@@ -23,8 +24,9 @@ from assistant.console import (
     review_views,
     tracker,
 )
-from assistant.console.access import Handler, check_csrf, require_sign_in
+from assistant.console.access import Handler, check_csrf, require_sign_in, viewer
 from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
+from assistant.console.pages import home_path, keep_to_role
 from assistant.console.rendering import render
 from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.config import Settings
@@ -88,7 +90,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/conversations")
+    raise web.HTTPSeeOther(home_path(viewer(request).role))
 
 
 async def _prepare(app: web.Application) -> None:
@@ -119,7 +121,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Application:
     app = web.Application(
-        middlewares=[security_headers, error_pages, require_sign_in, check_csrf], client_max_size=MAX_FORM_BYTES
+        # Who may open a page is settled before a form is read; then the form must carry the session's token.
+        middlewares=[security_headers, error_pages, require_sign_in, keep_to_role, check_csrf],
+        client_max_size=MAX_FORM_BYTES,
     )
     app[SETTINGS] = settings
     app[DB] = db
@@ -128,7 +132,16 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)
-    for module in (login, conversation_views, record_views, review_views, overview_views, people_views, delivery_views):
+    for module in (
+        login,
+        conversation_views,
+        record_views,
+        review_views,
+        overview_views,
+        people_views,
+        delivery_views,
+        hub_views,
+    ):
         module.add_routes(app)
     app.cleanup_ctx.append(_background)
     return app

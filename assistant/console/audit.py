@@ -17,6 +17,26 @@ from assistant.core.db.console import AuditEntry
 USER_AGENT_LIMIT = 300
 
 
+def entry(
+    request: web.Request,
+    action: str,
+    target: str | None = None,
+    *,
+    actor: str | None = None,
+    role: str | None = None,
+) -> AuditEntry:
+    """The audit row for ``action``, to add to the transaction that does it (so both are kept, or neither)."""
+    who = request.get("viewer")
+    return AuditEntry(
+        actor=actor or (who.worker_id if who else None),
+        role=role or (who.role if who else None),
+        action=action,
+        target=target,
+        address=client_address(request),
+        user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_LIMIT],
+    )
+
+
 async def record(
     request: web.Request,
     action: str,
@@ -25,18 +45,8 @@ async def record(
     actor: str | None = None,
     role: str | None = None,
 ) -> None:
-    who = request.get("viewer")
     async with request.app[DB].write() as session:
-        session.add(
-            AuditEntry(
-                actor=actor or (who.worker_id if who else None),
-                role=role or (who.role if who else None),
-                action=action,
-                target=target,
-                address=client_address(request),
-                user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_LIMIT],
-            )
-        )
+        session.add(entry(request, action, target, actor=actor, role=role))
 
 
 async def entries(

@@ -23,21 +23,26 @@ MIN_PASSWORD_LENGTH = 10
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     serve = command_group(subparsers, "serve", "run one service in the foreground")
-    console = serve.add_parser("console", help="the supervisor console (web)")
+    console = serve.add_parser("console", help="the console (web): supervisors' review pages and the Hub desk")
     _add_db_options(console)
     console.add_argument("--host", help="listen address (env ASSISTANT_CONSOLE_HOST, default 127.0.0.1)")
     console.add_argument("--port", type=int, help="listen port (env ASSISTANT_CONSOLE_PORT, default 8710)")
     console.add_argument(
         "--demo-login",
         metavar="WORKER",
-        help="give this supervisor the demo password from the data dir's secrets, if they have no password yet",
+        help=(
+            "give this supervisor, and the demo hub coordinator H001, their demo passwords from the data dir's "
+            "secrets, each if they have no password yet"
+        ),
     )
     console.set_defaults(handler=serve_console)
 
-    group = command_group(subparsers, "console", "manage the supervisor console")
-    password = group.add_parser("password", help="set a supervisor's or admin's console password")
+    group = command_group(subparsers, "console", "manage the console")
+    password = group.add_parser(
+        "password", help="set the console password of a supervisor, admin, hub coordinator or specialist"
+    )
     _add_db_options(password, tracker=False)
-    password.add_argument("--worker", required=True, help="supervisor or admin id, e.g. S001")
+    password.add_argument("--worker", required=True, help="their id, e.g. S001 or H001")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     password.set_defaults(handler=set_password)
 
@@ -67,11 +72,11 @@ def _connect(url: str) -> Database:
         raise CommandError(str(exc)) from exc
 
 
-async def _ensure_demo_login(settings: Settings, worker_id: str) -> None:
+async def _ensure_demo_logins(settings: Settings, named: str) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from assistant.console import login
-    from assistant.console.demo import demo_password
+    from assistant.console.demo import demo_logins, demo_password
     from assistant.core.db.console import ConsoleBase
     from assistant.core.db.schema import ensure_schema
 
@@ -79,10 +84,15 @@ async def _ensure_demo_login(settings: Settings, worker_id: str) -> None:
     try:
         async with db.writer_engine.begin() as connection:
             await connection.run_sync(ensure_schema, ConsoleBase.metadata)
-        if not await login.has_password(db, worker_id):
-            await login.set_password(db, worker_id, demo_password(settings))
-            log.info("demo console login set for %s", worker_id)
-    except (ValueError, SQLAlchemyError) as exc:
+        for worker_id in demo_logins(named):
+            # One account missing (a seed without the hub desk, say) leaves the others' logins in place.
+            try:
+                if not await login.has_password(db, worker_id):
+                    await login.set_password(db, worker_id, demo_password(settings, worker_id))
+                    log.info("demo console login set for %s", worker_id)
+            except (ValueError, SQLAlchemyError) as exc:
+                log.warning("no demo console login for %s: %s", worker_id, exc)
+    except SQLAlchemyError as exc:
         log.warning("no demo console login: %s", exc)
     finally:
         await db.dispose()
@@ -93,7 +103,7 @@ def serve_console(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _settings(args, settings)
     if args.demo_login:
-        asyncio.run(_ensure_demo_login(settings, args.demo_login))
+        asyncio.run(_ensure_demo_logins(settings, args.demo_login))
     app.run(
         settings,
         _connect(settings.database_url),

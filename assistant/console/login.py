@@ -34,6 +34,7 @@ from assistant.console.access import (
     viewer,
 )
 from assistant.console.app_state import DB, SETTINGS
+from assistant.console.pages import home_path
 from assistant.console.rendering import render
 from assistant.core.config import Settings
 from assistant.core.db.console import ConsolePassword, ConsoleSession, LoginAttempt
@@ -47,17 +48,19 @@ LOGIN_COOKIE_SECONDS = 3600
 # Verified when the account has no password, so unknown ids take as long as known ones.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 WRONG = "Wrong id or password."
-NOT_FOR_WORKERS = "Only supervisors and admins can sign in to the console. Health workers use the assistant itself."
+NOT_FOR_WORKERS = (
+    "Only supervisors and admins, and the hub's coordinators and specialists, can sign in to the console. "
+    "Health workers use the assistant itself."
+)
 
 
-def safe_next(raw: str | None) -> str:
-    """Only paths on this console: never an open redirect.
+def safe_next(raw: str | None, default: str = "/conversations") -> str:
+    """Only paths on this console: never an open redirect (``default`` instead).
 
     Browsers drop tabs and newlines from a URL and read ``\\`` as ``/``, so
     ``/\t/evil.example`` would become ``//evil.example``: any whitespace,
     control character or backslash refuses the path.
     """
-    default = "/conversations"
     if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
         return default
     if any(character.isspace() or not character.isprintable() for character in raw):
@@ -70,7 +73,7 @@ async def login_form(
     request: web.Request, *, error: str | None = None, status: int = 200, username: str = ""
 ) -> web.Response:
     if "viewer" in request and error is None:
-        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+        raise web.HTTPSeeOther(safe_next(request.query.get("next"), home_path(viewer(request).role)))
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
@@ -79,7 +82,7 @@ async def login_form(
         login_token=token,
         error=error,
         username=username,
-        next=safe_next(request.query.get("next")),
+        next=safe_next(request.query.get("next"), ""),  # none: after sign-in, the role's own home
     )
     set_cookie(response, request.app[SETTINGS], LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
     return response
@@ -186,7 +189,7 @@ async def login(request: web.Request) -> web.Response:
     await _succeeded(request, attempt_id)
     token, _ = await start_session(request, worker.id)
     await audit.record(request, "login", f"account {worker.id}", actor=worker.id, role=worker.role)
-    response = web.HTTPSeeOther(safe_next(str(form.get("next", ""))))
+    response = web.HTTPSeeOther(safe_next(str(form.get("next", "")), home_path(worker.role)))
     set_cookie(response, settings, SESSION_COOKIE, token, settings.console_session_minutes * 60)
     response.del_cookie(LOGIN_COOKIE, path="/")
     raise response
@@ -201,13 +204,16 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def set_password(db: Database, worker_id: str, password: str) -> None:
-    """Used by ``assistant console password``: supervisors and admins only."""
+    """Used by ``assistant console password``: supervisors, admins and the hub's coordinators and specialists."""
     async with db.write() as session:
         worker = await session.get(Worker, worker_id)
         if worker is None:
             raise ValueError(f"no worker {worker_id!r}")
         if worker.role not in CONSOLE_ROLES:
-            raise ValueError(f"{worker_id} is a {worker.role}; only supervisors and admins sign in to the console")
+            raise ValueError(
+                f"{worker_id} is a {worker.role}; only supervisors, admins, coordinators and specialists sign in "
+                "to the console"
+            )
         stored = await session.get(ConsolePassword, worker_id)
         if stored is None:
             session.add(ConsolePassword(worker_id=worker_id, password_hash=hash_secret(password)))

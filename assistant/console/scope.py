@@ -1,4 +1,9 @@
-"""Which conversations a viewer may read: those of workers in their facilities (all, for an admin)."""
+"""Which conversations a viewer may read: those of workers in their facilities (all, for an admin).
+
+A specialist has no facilities here: they may read only a conversation in
+which a worker asked for a consult that is now assigned to them (and not
+cancelled), the least that lets them prepare for the call.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from assistant.console import directory, tracker, transcript
+from assistant.console import directory, hub_desk, tracker, transcript
 from assistant.console.access import Viewer, viewer
 from assistant.console.app_state import DB, TRACKER
 from assistant.console.directory import WorkerInfo
@@ -59,12 +64,28 @@ async def visible_worker(request: web.Request, sender_id: str) -> WorkerInfo | N
 async def conversation(request: web.Request, conversation_id: int) -> tuple[transcript.Conversation, WorkerInfo | None]:
     if not await tracker.ready(request.app):
         raise NotVisible("conversation")
+    who = viewer(request)
     async with request.app[TRACKER].read() as session:
         sender = await transcript.sender_of(session, conversation_id)
         if sender is None:
             raise NotVisible("conversation")
-        person = await visible_worker(request, sender)
+        # Everyone else is checked before the transcript is read; a specialist's check needs its times.
+        person = None if who.is_specialist else await visible_worker(request, sender)
         loaded = await transcript.load(session, conversation_id)
     if loaded is None:
         raise NotVisible("conversation")
+    if who.is_specialist:
+        person = await _assigned_worker(request, who, loaded)
     return loaded, person
+
+
+async def _assigned_worker(request: web.Request, who: Viewer, loaded: transcript.Conversation) -> WorkerInfo | None:
+    if who.specialist_id is None:
+        raise NotVisible("conversation")
+    async with request.app[DB].read() as session:
+        allowed = await hub_desk.assigned_in(
+            session, who.specialist_id, loaded.sender_id, loaded.started_at, loaded.end_ts
+        )
+    if not allowed:
+        raise NotVisible("conversation")
+    return await directory.worker(request.app[DB], loaded.sender_id)

@@ -239,3 +239,14 @@ async def ready(app: web.Application) -> bool:
     if not state.get("tracker_ready"):
         state["tracker_ready"] = await ensure_indexes(app[TRACKER])
     return bool(state["tracker_ready"])
+
+
+async def session_at(session: Any, sender_id: str, timestamp: float) -> int | None:
+    """The conversation ``sender_id`` was having at ``timestamp``: their latest session start up to then."""
+    found = await session.execute(
+        select(func.max(events.c.id)).where(
+            events.c.sender_id == sender_id, events.c.type_name == SESSION_STARTED, events.c.timestamp <= timestamp
+        )
+    )
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)

@@ -25,6 +25,8 @@ from assistant.core.secrets import read_secret, write_secret
 from assistant.core.vocabulary import ROLES
 
 TOKEN_PREFIX = "fa_"
+# A token of these roles is one person's, so it names them (``--worker``), and they must hold the role.
+PERSONAL_ROLES = ("worker", "supervisor", "coordinator", "specialist")
 
 
 class Default:
@@ -32,6 +34,18 @@ class Default:
 
 
 DEFAULT = Default()
+
+
+def default_lifetime(role: str) -> dt.timedelta | None:
+    """How long a ``role`` token lasts unless told otherwise (``TOKEN_LIFETIMES``).
+
+    A person's role without an entry of its own there (the hub's coordinators
+    and specialists) lasts as long as a supervisor's: a person's token always
+    expires by default; only the service token may live until revoked.
+    """
+    if role in TOKEN_LIFETIMES:
+        return TOKEN_LIFETIMES[role]
+    return TOKEN_LIFETIMES["supervisor"]
 
 
 def hash_token(token: str) -> str:
@@ -48,7 +62,7 @@ async def create_token(
     """A new bearer token, shown once; it expires after ``lifetime`` (default: the role's, ``TOKEN_LIFETIMES``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
-    if role in ("worker", "supervisor") and not worker_id:
+    if role in PERSONAL_ROLES and not worker_id:
         raise ValueError(f"a {role} token needs --worker")
     if worker_id is not None:
         worker = await session.get(Worker, worker_id)
@@ -59,7 +73,7 @@ async def create_token(
         if not worker.active:
             raise ValueError(f"worker {worker_id} is deactivated (`assistant worker activate {worker_id}`)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    lasts = TOKEN_LIFETIMES.get(role) if isinstance(lifetime, Default) else lifetime
+    lasts = default_lifetime(role) if isinstance(lifetime, Default) else lifetime
     expires_at = utcnow() + lasts if lasts is not None else None
     session.add(
         ApiToken(token_hash=hash_token(token), role=role, worker_id=worker_id, label=label, expires_at=expires_at)

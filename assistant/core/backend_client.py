@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from multidict import MultiDict
 
 from assistant.core.rules import CANCELLABLE_STATUSES
 
@@ -85,10 +86,14 @@ class BackendClient:
     async def create_consult(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
         return await self.post("/consults", worker_id, body, key)
 
+    async def recent_consults(self, worker_id: str) -> list[dict[str, Any]]:
+        """The worker's latest consults, whatever their status, newest first."""
+        page = await self.get("/consults", worker_id, {"requested_by": worker_id, "limit": "50"})
+        return list(page.get("items", []))
+
     async def open_consults(self, worker_id: str) -> list[dict[str, Any]]:
         """The worker's consults that can still be cancelled, newest first."""
-        page = await self.get("/consults", worker_id, {"requested_by": worker_id, "limit": "50"})
-        return [item for item in page.get("items", []) if item.get("status") in CANCELLABLE_STATUSES]
+        return [item for item in await self.recent_consults(worker_id) if item.get("status") in CANCELLABLE_STATUSES]
 
     async def cancel_consult(self, worker_id: str, consult_id: int, key: str) -> dict[str, Any]:
         return await self.post(f"/consults/{int(consult_id)}/cancel", worker_id, {}, key)
@@ -136,6 +141,22 @@ class BackendClient:
         """``{"role", "worker"}`` of someone else's bearer token (the REST channel's callers);
         ``BackendRejected`` 401 for a token that is not (or no longer) valid, 403 for a deactivated worker."""
         return await self._request("GET", "/me", None, authorization=f"Bearer {token}")
+
+    # --- hub notices (the channels tell workers what the hub did) ---------------------
+    async def pending_notices(
+        self, worker_id: str | None = None, channels: tuple[str, ...] | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Notices not yet delivered, oldest first (service token): a worker's, or those of some channels."""
+        params: MultiDict[str] = MultiDict({"limit": str(int(limit))})
+        if worker_id:
+            params["worker"] = worker_id
+        for channel in channels or ():
+            params.add("channel", channel)  # repeated: one per channel
+        return list((await self._request("GET", "/notices", None, params=params)).get("items", []))
+
+    async def notice_delivered(self, notice_id: int, via: str) -> dict[str, Any]:
+        """Mark a notice delivered (``via`` a channel, or ``"twilio"``); marking it again changes nothing."""
+        return await self._request("POST", f"/notices/{int(notice_id)}/delivered", None, body={"via": via})
 
     # --- transport -------------------------------------------------------------------
     async def get(self, path: str, worker_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:

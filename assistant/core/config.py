@@ -114,6 +114,17 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_webhook_url: str = ""  # the public URL Twilio posts to, when a proxy rewrites it
+    # Hub notices (issue 14) pushed to WhatsApp and Twilio workers without waiting for them: how
+    # often the backend's worker outbox is read, and what goes out once the worker's 24-hour
+    # window has closed: a template approved in the business's own account, so none by default
+    # (an unknown name would turn every such notice into a dead letter); without one the notice
+    # waits for the worker's next message, which tells it first.
+    hub_notice_push_seconds: float = 5.0
+    whatsapp_notice_template: str = ""  # e.g. "consult_update": its body is one parameter, the notice's text
+    whatsapp_notice_template_language: str = "en"
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_whatsapp_number: str = ""  # our Twilio WhatsApp sender (+1415...); empty = no pushes through Twilio
+    twilio_notice_content_sid: str = ""  # Content API template (HX...) with one variable {{1}}: the notice
 
     @property
     def database_url(self) -> str:

@@ -1,22 +1,30 @@
-"""An encounter as a FHIR R4 ``Bundle``: one ``Encounter`` plus one ``Observation`` per vital.
+"""Records as FHIR R4 ``Bundle`` s (type ``collection``).
 
-Codes follow the FHIR vital-signs profile (LOINC codes, UCUM units). The
-patient is referenced by identifier, because the assistant never holds a
+- An encounter: one ``Encounter`` plus one ``Observation`` per vital. Codes
+  follow the FHIR vital-signs profile (LOINC codes, UCUM units).
+- A consult: a ``ServiceRequest`` (the worker's request to the hub) and, once
+  the hub has given it a time, the ``Appointment`` based on it.
+
+The patient is referenced by identifier, because the assistant never holds a
 Patient resource, only the reference the worker gave.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from assistant.core.db.models import Encounter
+from assistant.core.db.models import Consult, Encounter
 from assistant.core.records import iso
+from assistant.core.vocabulary import SPECIALTIES
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 PATIENT_REF_SYSTEM = "urn:field-assistant:patient-ref"
 ENCOUNTER_ID_SYSTEM = "urn:field-assistant:encounter"
+CONSULT_ID_SYSTEM = "urn:field-assistant:consult"
+SPECIALIST_UPN_SYSTEM = "urn:field-assistant:specialist-upn"
 VITAL_SIGNS_CATEGORY = {
     "coding": [
         {
@@ -51,13 +59,22 @@ def _urn() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
+def _patient(patient_ref: str) -> dict[str, Any]:
+    """The patient, by the reference the worker gave (there is no Patient resource to point at)."""
+    return {"identifier": {"system": PATIENT_REF_SYSTEM, "value": patient_ref}}
+
+
+def _bundle(entries: list[dict[str, Any]], updated_at: dt.datetime | None) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": iso(updated_at), "entry": entries}
+
+
 def _observation(encounter: Encounter, encounter_urn: str, code: dict[str, Any], **value: Any) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "status": "final",
         "category": [VITAL_SIGNS_CATEGORY],
         "code": code,
-        "subject": {"identifier": {"system": PATIENT_REF_SYSTEM, "value": encounter.patient_ref}},
+        "subject": _patient(encounter.patient_ref),
         "encounter": {"reference": encounter_urn},
         "effectiveDateTime": iso(encounter.created_at),
         **value,
@@ -86,7 +103,7 @@ def encounter_bundle(encounter: Encounter) -> dict[str, Any]:
             "code": "AMB",
             "display": "ambulatory",
         },
-        "subject": {"identifier": {"system": PATIENT_REF_SYSTEM, "value": encounter.patient_ref}},
+        "subject": _patient(encounter.patient_ref),
         "period": {"start": iso(encounter.created_at)},
         "serviceProvider": {"identifier": {"value": encounter.facility_id}},
         "participant": [{"individual": {"identifier": {"value": encounter.worker_id}}}],
@@ -104,9 +121,79 @@ def encounter_bundle(encounter: Encounter) -> dict[str, Any]:
                 )
             )
     entries += [{"fullUrl": _urn(), "resource": obs} for obs in observations if obs is not None]
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": iso(encounter.updated_at),
-        "entry": entries,
+    return _bundle(entries, encounter.updated_at)
+
+
+# --- Consults ---------------------------------------------------------------------
+
+# ServiceRequest.status: the request is open until the consult took place or ended otherwise
+# (a no-show ends this request too: the worker is asked to make a new one).
+REQUEST_STATUS = {
+    "requested": "active",
+    "scheduled": "active",
+    "completed": "completed",
+    "cancelled": "revoked",
+    "no_show": "revoked",
+}
+REQUEST_PRIORITY = {"routine": "routine", "urgent": "urgent", "emergency": "stat"}
+APPOINTMENT_STATUS = {"scheduled": "booked", "completed": "fulfilled", "cancelled": "cancelled", "no_show": "noshow"}
+# An emergency call is booked for "now" without a slot; its Appointment still needs an end (FHIR app-3).
+UNSLOTTED_CALL = dt.timedelta(minutes=30)
+
+
+def _service_request(consult: Consult) -> dict[str, Any]:
+    specialty = SPECIALTIES.get(consult.specialty, {}).get("en", consult.specialty)
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "identifier": [{"system": CONSULT_ID_SYSTEM, "value": str(consult.id)}],
+        "status": REQUEST_STATUS.get(consult.status, "unknown"),
+        "intent": "order",
+        "priority": REQUEST_PRIORITY.get(consult.urgency, "routine"),
+        "code": {"text": f"Tele-consultation: {specialty}"},
+        "subject": _patient(consult.patient_ref),
+        "authoredOn": iso(consult.created_at),
+        "requester": {"identifier": {"value": consult.requested_by}, "display": consult.requested_by},
+        "performerType": {"text": specialty},
     }
+    if consult.reason:
+        resource["reasonCode"] = [{"text": consult.reason}]
+    if consult.status == "completed" and consult.specialist_advice:
+        author = consult.specialist.name if consult.specialist is not None else consult.closed_by
+        notes = [consult.specialist_advice] + ([f"Follow-up: {consult.follow_up}"] if consult.follow_up else [])
+        resource["note"] = [{"authorString": author, "time": iso(consult.closed_at), "text": text} for text in notes]
+    return resource
+
+
+def _appointment(consult: Consult, request_urn: str, ends_at: dt.datetime | None) -> dict[str, Any]:
+    start = consult.scheduled_for
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "identifier": [{"system": CONSULT_ID_SYSTEM, "value": str(consult.id)}],
+        "status": APPOINTMENT_STATUS.get(consult.status, "booked"),
+        "start": iso(start),
+        "end": iso(ends_at or start + UNSLOTTED_CALL),
+        "basedOn": [{"reference": request_urn}],
+        "participant": [],
+    }
+    if consult.specialist is not None:
+        resource["participant"].append(
+            {
+                "actor": {
+                    "identifier": {"system": SPECIALIST_UPN_SYSTEM, "value": consult.specialist.upn},
+                    "display": consult.specialist.name,
+                },
+                "status": "accepted",
+            }
+        )
+    if consult.status == "cancelled" and consult.cancel_reason:
+        resource["cancelationReason"] = {"text": consult.cancel_reason}
+    return resource
+
+
+def consult_bundle(consult: Consult, slot_ends_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The consult as a ``ServiceRequest``, and its ``Appointment`` once it has a time (ending ``slot_ends_at``)."""
+    request_urn = _urn()
+    entries = [{"fullUrl": request_urn, "resource": _service_request(consult)}]
+    if consult.scheduled_for is not None:
+        entries.append({"fullUrl": _urn(), "resource": _appointment(consult, request_urn, slot_ends_at)})
+    return _bundle(entries, consult.updated_at)

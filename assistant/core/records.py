@@ -1,7 +1,9 @@
 """Consults and encounters as JSON: the one shape the backend answers with and the console shows.
 
-Times are ISO-8601 UTC with a ``Z``. ``advice`` is what the worker must be
-told besides the booking itself.
+Times are ISO-8601 UTC with a ``Z``. ``advice`` is what the assistant must
+tell the worker besides the booking itself (call 108, queued for the hub);
+``specialist_advice`` and ``follow_up`` are what the specialist wrote when
+completing the consult, relayed as the specialist's words.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def consult_json(consult: Consult) -> dict[str, Any]:
         "channel": consult.channel,
         "conversation_id": consult.conversation_id,
         "cancel_reason": consult.cancel_reason,
+        "cancelled_by": consult.cancelled_by,
+        # The specialist's own words, relayed as theirs.
+        "specialist_advice": consult.specialist_advice,
+        "follow_up": consult.follow_up,
+        "closed_by": consult.closed_by,
+        "closed_at": iso(consult.closed_at),
         "created_at": iso(consult.created_at),
         "updated_at": iso(consult.updated_at),
         "cancelled_at": iso(consult.cancelled_at),

@@ -32,8 +32,22 @@ FAHRENHEIT_BAND = (86.0, 113.0)
 # Consults in these states hold their slot. A partial unique index on
 # ``consults.slot_id`` (``assistant.core.db.models``) is what guarantees, in
 # the database itself, that no slot is ever booked twice.
-SLOT_HOLDING_STATUSES = ("scheduled", "completed")
+SLOT_HOLDING_STATUSES = ("scheduled", "completed", "no_show")
 CANCELLABLE_STATUSES = ("requested", "scheduled")
+# The hub acts on these: assigns a requested consult, reschedules a scheduled
+# one, completes it or marks the patient absent.
+ASSIGNABLE_STATUSES = ("requested",)
+RESCHEDULABLE_STATUSES = ("scheduled",)
+CLOSABLE_STATUSES = ("scheduled",)
+# What a specialist writes back (advice, follow-up) and why the hub cancels.
+ADVICE_LIMIT = 4000
+HUB_REASON_LIMIT = 500
+# A completed consult's advice is read back in "consult status" for this long after it was given.
+ADVICE_RECALL = dt.timedelta(days=14)
+# Slots are generated from weekly availability this far ahead, at start and hourly.
+SLOT_WINDOW_DAYS = 14
+# How long one slot may be, in minutes (weekly hours are cut into slots of this length).
+SLOT_MINUTES_RANGE = (5, 240)
 
 # Worker ids: letters, digits, "-", "_" and ".".
 WORKER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -49,6 +63,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TOKEN_LIFETIMES: dict[str, dt.timedelta | None] = {
     "worker": dt.timedelta(days=90),
     "supervisor": dt.timedelta(days=30),
+    "coordinator": dt.timedelta(days=30),
+    "specialist": dt.timedelta(days=30),
     "admin": dt.timedelta(days=30),
     "service": None,
 }

@@ -2,7 +2,10 @@
 
 An admin sees everything; a supervisor sees their own facility and every
 facility under it (a district supervisor the district, a block supervisor
-the block); a worker sees their own facility.
+the block); a coordinator sees the hub and every facility the hub serves
+(those whose ``hub_id`` is the coordinator's facility, and everything under
+them); a worker and a specialist see their own facility (a specialist's
+consults are found by assignment, not facility: ``assistant.core.hub``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,20 @@ async def facility_subtree(session: AsyncSession, root: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+async def served_facilities(session: AsyncSession, hub: str) -> frozenset[str]:
+    """The hub itself and every facility it serves, with the facilities under those."""
+    served = frozenset({hub})
+    for facility_id in (await session.execute(select(Facility.id).where(Facility.hub_id == hub))).scalars():
+        served |= await facility_subtree(session, facility_id)
+    return served
+
+
 async def visible_facilities(session: AsyncSession, worker: Worker) -> frozenset[str] | None:
     """The facilities whose records ``worker`` may see; ``None`` means all of them."""
     if worker.role == "admin":
         return None
     if worker.role == "supervisor":
         return await facility_subtree(session, worker.facility_id)
+    if worker.role == "coordinator":
+        return await served_facilities(session, worker.facility_id)
     return frozenset({worker.facility_id})

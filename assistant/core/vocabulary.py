@@ -51,11 +51,18 @@ PROCEDURES: tuple[str, ...] = (
     "hololens_setup",
 )
 
-CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed")
+CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed", "no_show")
 
-ROLES: tuple[str, ...] = ("worker", "supervisor", "admin", "service")
+# What happened to a consult at the hub, each told to the requesting worker (``assistant.core.hub_notices``).
+HUB_EVENTS: tuple[str, ...] = ("scheduled", "rescheduled", "cancelled", "completed", "no_show")
+
+ROLES: tuple[str, ...] = ("worker", "supervisor", "coordinator", "specialist", "admin", "service")
 # The roles a person holds; "service" is for the assistant's own components only.
-PEOPLE_ROLES: tuple[str, ...] = ("worker", "supervisor", "admin")
+# A coordinator is the hub desk (a worker record at the hub facility); a
+# specialist is a login linked to a ``specialists`` record.
+PEOPLE_ROLES: tuple[str, ...] = ("worker", "supervisor", "coordinator", "specialist", "admin")
+# The hub's people, who sign in to the console's Hub desk.
+HUB_ROLES: tuple[str, ...] = ("coordinator", "specialist")
 
 CHANNELS: tuple[str, ...] = ("voice", "web", "whatsapp", "rest", "api")
 

@@ -69,7 +69,7 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(settings: Settings, supervisor: Any) -> str:
-    from assistant.console.demo import login_hint
+    from assistant.console.demo import DEMO_COORDINATOR, login_hint
     from assistant.stack.channel_setup import summary_lines
 
     lines = ["", "The field assistant is up."]
@@ -84,6 +84,7 @@ def _summary(settings: Settings, supervisor: Any) -> str:
         *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
         login_hint(settings),
+        login_hint(settings, DEMO_COORDINATOR),
         f"  data      {settings.data_dir}  (logs in {settings.data_dir / 'logs'})",
         "Press Ctrl-C to stop everything.",
         "",

@@ -197,6 +197,46 @@ async def test_status_lists_open_and_queued_consults(online: Services, make_serv
     assert "can't reach the hub" in replies[0] and queued in replies[1]
 
 
+def complete_at_the_hub(backend: RunningBackend, patient_id: str, advice: str, follow_up: str | None) -> None:
+    """What the hub desk's complete does to the row (the hub API's own tests drive that route)."""
+    with backend.db.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE consults SET status = 'completed', specialist_advice = :advice, follow_up = :follow_up, "
+                "closed_at = CURRENT_TIMESTAMP WHERE patient_ref = :p"
+            ),
+            {"p": patient_id, "advice": advice, "follow_up": follow_up},
+        )
+
+
+async def test_status_relays_a_completed_consults_advice_as_the_specialists_words(
+    online: Services, sqlite_backend: RunningBackend
+) -> None:
+    patient_id = patient()
+    await run(ActionBookConsult(), confirmed_consult(patient_id, sender="W002"))
+    advice = "Start low-dose aspirin; refer if the pain returns."
+    complete_at_the_hub(sqlite_backend, patient_id, advice, "Review in two weeks")
+
+    dispatcher = CollectingDispatcher()
+    await ActionConsultStatus().run(
+        dispatcher, tracker(user_message("consult status", "consult_status"), sender="W002"), domain()
+    )
+    relayed = [message for message in dispatcher.messages if patient_id in (message.get("text") or "")]
+    assert len(relayed) == 1
+    words = relayed[0]["text"]
+    assert f'"{advice}"' in words and "in the specialist's own words" in words and "Review in two weeks" in words
+    assert relayed[0]["custom"]["quote"]["speaker"] == "specialist"
+    assert relayed[0]["custom"]["quote"]["name"]  # whose words: the booked specialist
+
+    hindi = CollectingDispatcher()
+    await ActionConsultStatus().run(
+        hindi,
+        tracker(user_message("कंसल्ट स्टेटस", "consult_status"), {"language": "hi"}, sender="W002"),
+        domain(),
+    )
+    assert any(f'"{advice}"' in (m.get("text") or "") and "विशेषज्ञ के अपने शब्दों में" in m["text"] for m in hindi.messages)
+
+
 async def test_cancel_asks_which_one_then_cancels_the_chosen_consult(
     online: Services, sqlite_backend: RunningBackend
 ) -> None:

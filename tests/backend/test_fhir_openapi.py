@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import requests
 
 from assistant.backend.app import create_app
+from assistant.backend.openapi import PATHS
+from assistant.backend.openapi_availability import AVAILABILITY_PATHS
 from assistant.core.db.engine import Database
+from assistant.core.spoken_times import parse_iso
+from tests.backend.test_hub_api import waiting_consult
 from tests.support.backend import RunningBackend
 
 
@@ -63,6 +68,49 @@ def test_fhir_bundle_without_vitals_has_only_the_encounter(sqlite_backend: Runni
     ).json()
     bundle = requests.get(f"{sqlite_backend.url}/encounters/{encounter['id']}/fhir", headers=headers).json()
     assert [entry["resource"]["resourceType"] for entry in bundle["entry"]] == ["Encounter"]
+
+
+def _consult_resources(backend: RunningBackend, consult_id: int) -> dict[str, dict[str, Any]]:
+    response = requests.get(f"{backend.url}/consults/{consult_id}/fhir", headers=backend.headers())
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    bundle = response.json()
+    assert (bundle["resourceType"], bundle["type"]) == ("Bundle", "collection")
+    return {entry["resource"]["resourceType"]: entry["resource"] for entry in bundle["entry"]}
+
+
+def test_a_waiting_consult_is_an_active_service_request_without_an_appointment(
+    sqlite_backend: RunningBackend,
+) -> None:
+    consult_id = waiting_consult(sqlite_backend, "FHIR-C1", specialty="neurology", urgency="urgent")
+    resources = _consult_resources(sqlite_backend, consult_id)
+    assert list(resources) == ["ServiceRequest"]
+    request = resources["ServiceRequest"]
+    assert (request["status"], request["intent"], request["priority"]) == ("active", "order", "urgent")
+    assert request["subject"]["identifier"] == {"system": "urn:field-assistant:patient-ref", "value": "FHIR-C1"}
+    assert request["identifier"] == [{"system": "urn:field-assistant:consult", "value": str(consult_id)}]
+    assert "note" not in request
+
+
+def test_an_emergency_is_a_stat_request_with_a_booked_call_of_its_own(sqlite_backend: RunningBackend) -> None:
+    body = {"patient_ref": "FHIR-C2", "specialty": "cardiology", "urgency": "emergency", "reason": "chest pain"}
+    consult = requests.post(f"{sqlite_backend.url}/consults", json=body, headers=sqlite_backend.headers()).json()
+    resources = _consult_resources(sqlite_backend, consult["id"])
+    assert (resources["ServiceRequest"]["priority"], resources["ServiceRequest"]["status"]) == ("stat", "active")
+    assert resources["ServiceRequest"]["reasonCode"] == [{"text": "chest pain"}]
+    appointment = resources["Appointment"]
+    assert appointment["status"] == "booked"
+    start, end = parse_iso(appointment["start"]), parse_iso(appointment["end"])
+    assert start == parse_iso(consult["scheduled_for"]) and end > start  # no slot, yet a call has an end
+    assert appointment["participant"][0]["actor"]["display"] == consult["specialist"]["name"]
+    assert appointment["participant"][0]["actor"]["identifier"]["value"] == consult["specialist"]["upn"]
+
+
+def test_no_operation_is_described_twice() -> None:
+    """The availability routes' description is merged into ours operation by operation: none may be lost."""
+    ours = {(method, path) for path, operations in PATHS.items() for method in operations}
+    theirs = {(method, path) for path, operations in AVAILABILITY_PATHS.items() for method in operations}
+    assert ours & theirs == set()
 
 
 def _route_set(app_routes: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
 
+from tests.support import whatsapp as wa
+from tests.support.fake_graph import FakeGraphApi
 from tests.support.processes import assistant_cli
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, start_stack
 from tests.support.whatsapp import new_phone
 
 WEB_PIN = "258014"
+# The push stack's WhatsApp template and Twilio sender (tests/support/fake_graph.py plays both apps).
+TWILIO_ACCOUNT = "AC" + "5" * 32
+TWILIO_NUMBER = "+14155238886"
+CONTENT_SID = "HX" + "7" * 32
+TEMPLATE = "consult_update"
 
 
 @dataclass(frozen=True)
@@ -31,3 +39,24 @@ def worker(running_stack: RunningStack) -> ChannelWorker:
         )
     assistant_cli("worker", "pin", worker_id, "--pin", WEB_PIN, "--db", running_stack.backend_db_url)
     return ChannelWorker(worker_id, phone, WEB_PIN)
+
+
+@pytest.fixture(scope="session")
+def push_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi) -> Iterator[RunningStack]:
+    """A second stack with an approved WhatsApp template and a Twilio sender, pushing hub notices every second."""
+    fake_graph.allow_twilio(TWILIO_ACCOUNT, wa.TWILIO_AUTH_TOKEN)
+    stack = start_stack(
+        tmp_path_factory.mktemp("push-stack"),
+        **{
+            **wa.stack_settings(fake_graph.url),
+            "twilio_account_sid": TWILIO_ACCOUNT,
+            "twilio_api_url": fake_graph.url,
+            "twilio_whatsapp_number": TWILIO_NUMBER,
+            "twilio_notice_content_sid": CONTENT_SID,
+            "whatsapp_notice_template": TEMPLATE,
+            "whatsapp_notice_template_language": "hi",
+            "hub_notice_push_seconds": 1.0,
+        },
+    )
+    yield stack
+    stack.stop()

@@ -14,13 +14,22 @@ A real aiohttp server on a free port (``local_server``), speaking the Graph API'
   overloaded (HTTP 5xx with a Graph error body); ``fail_for(recipient, n, ...)``
   fails the next n sends to one recipient only, with the status, Graph code
   and ``Retry-After`` given (a 400 with code 131047 is Meta's "outside the
-  24-hour window": final).
+  24-hour window": final);
+- template messages (``type: template``) are checked like Meta does: a name,
+  a language code, and body parameters without line breaks;
+- Twilio's side too, for what the Twilio channel sends on its own:
+  ``POST /2010-04-01/Accounts/{sid}/Messages.json`` (basic auth with an account
+  ``allow_twilio`` named) records a WhatsApp message, text (``Body``) or an
+  approved content template (``ContentSid`` + ``ContentVariables``), and
+  answers 201 with a message SID; ``fail_for`` works on its ``To`` as well.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +66,8 @@ def limits_problem(body: dict[str, Any]) -> str | None:
     if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")):
         return "messaging_product and a recipient are required"
     kind = body.get("type")
+    if kind == "template":
+        return _template_problem(body.get("template") or {})
     if kind == "text":
         text = (body.get("text") or {}).get("body") or ""
         return None if 0 < len(text) <= 4096 else f"text body of {len(text)} characters"
@@ -84,6 +95,19 @@ def limits_problem(body: dict[str, Any]) -> str | None:
     return f"unexpected interactive type {interactive.get('type')!r}"
 
 
+def _template_problem(template: dict[str, Any]) -> str | None:
+    if not template.get("name") or not (template.get("language") or {}).get("code"):
+        return "a template needs a name and a language code"
+    for component in template.get("components") or []:
+        for parameter in component.get("parameters") or []:
+            text = parameter.get("text") or ""
+            if parameter.get("type") != "text" or not 0 < len(text) <= 1024:
+                return "template parameters: text of 1-1024 characters"
+            if "\n" in text or "\t" in text or "     " in text:
+                return "template parameters may not hold line breaks, tabs or more than 4 spaces in a row"
+    return None
+
+
 @dataclass
 class SentMessage:
     phone_number_id: str
@@ -95,10 +119,23 @@ class SentMessage:
 
     @property
     def text(self) -> str:
-        """What the worker reads: the text, or an interactive message's body."""
+        """What the worker reads: the text, an interactive message's body, or a template's parameters."""
         if self.body.get("type") == "text":
             return self.body["text"]["body"]
+        if self.body.get("type") == "template":
+            return " ".join(
+                parameter["text"]
+                for component in self.body["template"].get("components") or []
+                for parameter in component.get("parameters") or []
+            )
         return self.body["interactive"]["body"]["text"]
+
+    @property
+    def template(self) -> tuple[str, str] | None:
+        """(name, language code) of a template message."""
+        if self.body.get("type") != "template":
+            return None
+        return self.body["template"]["name"], self.body["template"]["language"]["code"]
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -115,6 +152,44 @@ class SentMessage:
         return self.body["interactive"]["type"] if self.body.get("type") == "interactive" else self.body.get("type", "")
 
 
+@dataclass
+class TwilioMessage:
+    """A message the Twilio Messages API accepted: its form fields."""
+
+    account_sid: str
+    form: dict[str, str]
+
+    @property
+    def to(self) -> str:
+        return self.form["To"]
+
+    @property
+    def text(self) -> str:
+        """What the worker reads: the body, or the template's variables."""
+        if "ContentSid" in self.form:
+            return " ".join(str(value) for value in json.loads(self.form.get("ContentVariables") or "{}").values())
+        return self.form["Body"]
+
+
+def _twilio_error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response({"code": code, "message": message, "more_info": "", "status": status}, status=status)
+
+
+def twilio_problem(form: dict[str, str]) -> str | None:
+    """Why Twilio would refuse this WhatsApp message (error 21211 and friends), or None."""
+    if not form.get("To", "").startswith("whatsapp:+") or not form.get("From", "").startswith("whatsapp:+"):
+        return "To and From must be whatsapp:+<number>"
+    if "ContentSid" in form:
+        if not form["ContentSid"].startswith("HX"):
+            return "ContentSid must be a content template's SID (HX...)"
+        variables = json.loads(form.get("ContentVariables") or "{}")
+        if not isinstance(variables, dict) or not all(isinstance(v, str) and v for v in variables.values()):
+            return "ContentVariables must be an object of non-empty strings"
+        return None
+    body = form.get("Body") or ""
+    return None if 0 < len(body) <= 1600 else f"Body of {len(body)} characters"
+
+
 class FakeGraphApi(LocalServer):
     name = "fake Graph API"
 
@@ -129,6 +204,8 @@ class FakeGraphApi(LocalServer):
         self._failure_status = 503
         self._failures_for: dict[str, Failures] = {}
         self.attempts_to: dict[str, int] = {}
+        self.twilio_sent: list[TwilioMessage] = []
+        self._twilio_accounts: dict[str, str] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -149,6 +226,14 @@ class FakeGraphApi(LocalServer):
     ) -> None:
         with self._lock:
             self._failures_for[recipient] = Failures(count, status, code, retry_after)
+
+    def allow_twilio(self, account_sid: str, auth_token: str) -> None:
+        with self._lock:
+            self._twilio_accounts[account_sid] = auth_token
+
+    def twilio_messages_to(self, recipient: str) -> list[TwilioMessage]:
+        with self._lock:
+            return [message for message in self.twilio_sent if message.to == recipient]
 
     def messages_to(self, recipient: str) -> list[SentMessage]:
         with self._lock:
@@ -183,16 +268,14 @@ class FakeGraphApi(LocalServer):
         body = await request.json()
         recipient = str(body.get("to") or body.get("recipient"))
         with self._lock:
-            self.attempts_to[recipient] = self.attempts_to.get(recipient, 0) + 1
             if self._failures_left > 0:
+                self.attempts_to[recipient] = self.attempts_to.get(recipient, 0) + 1
                 self._failures_left -= 1
                 self.failed_attempts += 1
                 return _graph_error(self._failure_status, 131000, "Something went wrong")
-            failures = self._failures_for.get(recipient)
-            if failures is not None and failures.left > 0:
-                failures.left -= 1
-                self.failed_attempts += 1
-                return _graph_error(failures.status, failures.code, "Refused (fake)", failures.retry_after)
+            failures = self._failing(recipient)
+        if failures is not None:
+            return _graph_error(failures.status, failures.code, "Refused (fake)", failures.retry_after)
         problem = limits_problem(body)
         if problem:
             return _graph_error(400, 100, f"(#100) Invalid parameter: {problem}")
@@ -205,6 +288,40 @@ class FakeGraphApi(LocalServer):
                 "messages": [{"id": f"wamid.FAKE{next(self._ids):08d}"}],
             }
         )
+
+    def _failing(self, recipient: str) -> Failures | None:
+        """Count an attempt to ``recipient``; the failure to answer with, if it must fail (caller holds the lock)."""
+        self.attempts_to[recipient] = self.attempts_to.get(recipient, 0) + 1
+        failures = self._failures_for.get(recipient)
+        if failures is not None and failures.left > 0:
+            failures.left -= 1
+            self.failed_attempts += 1
+            return failures
+        return None
+
+    async def _twilio_send(self, request: web.Request) -> web.Response:
+        account = request.match_info["account_sid"]
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            user = password = ""
+        with self._lock:
+            known = self._twilio_accounts.get(account)
+        if scheme != "Basic" or user != account or known is None or password != known:
+            return _twilio_error(401, 20003, "Authenticate")
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        with self._lock:
+            failures = self._failing(form.get("To", ""))
+        if failures is not None:
+            return _twilio_error(failures.status, failures.code, "Refused (fake)")
+        problem = twilio_problem(form)
+        if problem:
+            return _twilio_error(400, 21211, problem)
+        sid = f"SM{next(self._ids):032d}"
+        with self._lock:
+            self.twilio_sent.append(TwilioMessage(account, form))
+        return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "from": form["From"]}, status=201)
 
     async def _media_info(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -237,6 +354,7 @@ class FakeGraphApi(LocalServer):
         return web.Response(body=found[0], content_type=found[1].split(";")[0])
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self._twilio_send)
         app.router.add_post("/{version}/{number_id}/messages", self._send)
         app.router.add_get("/media/{media_id}", self._media_bytes)
         app.router.add_get("/public-media/{media_id}", self._media_bytes)

@@ -12,6 +12,10 @@
   makes a resend after a lost answer return the first answer instead of
   being processed twice.
 - ``GET /history``: the conversation so far, for a reloaded page.
+- ``GET /updates``: hub notices of the worker's web-chat consults, told in
+  the conversation now (``hub_notices``); the open page asks every few
+  seconds, so news reaches it without a message or a reload. A turn's reply
+  starts with any notice still pending.
 - ``POST /logout``: ends the session for good, before its expiry.
 
 A session is re-checked against the backend (``WorkerChecks``): a worker
@@ -35,6 +39,7 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import Refused, json_object
+from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
 from assistant.channels.replay import answer_on_record
@@ -52,6 +57,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "web"
 MAX_MESSAGE = 2000
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# The consults' channels whose notices the page's poll takes (a turn takes any, first in its reply).
+POLLED_CHANNELS = ("web",)
 # The backend's answers about the worker's own sign-in; any other refusal is the server's problem.
 WORKER_FACING_REFUSALS = ("invalid_credentials", "locked", "validation_error")
 
@@ -87,6 +94,7 @@ class WebChatInput(InputChannel):
         self.state = runtime.channel_state()
         self.backend = runtime.backend()
         self.checks = WorkerChecks(self.backend, self.state)
+        self.desk = NoticeDesk(self.backend)
         self.trusted_proxies = trusted_proxies(runtime.settings().trusted_proxies)
         self.assets = load_assets()
 
@@ -171,9 +179,10 @@ class WebChatInput(InputChannel):
             if earlier is not None:  # the cut-off try had run: answer it, do not run it again
                 await self.state.finish(NAMESPACE, key, earlier)
                 return response.json({"messages": earlier, "replayed": True})
+        turn = announcing(on_new_message, self.desk, lambda: request.app.ctx.agent, NAMESPACE)
         try:
             messages = await run_turn(
-                on_new_message,
+                turn,
                 channel=NAMESPACE,
                 worker_id=session.worker_id,
                 text=text,
@@ -195,6 +204,16 @@ class WebChatInput(InputChannel):
                 "messages": transcript(tracker) if tracker is not None else [],
             }
         )
+
+    async def updates(self, request: Request) -> HTTPResponse:
+        """What to add to the open page: the notices told now, and any told before but not yet marked."""
+        session = await self._session(request)
+        notices = await self.desk.pending(worker_id=session.worker_id, channels=POLLED_CHANNELS)
+        if not notices:
+            return response.json({"messages": []})
+        told = await self.desk.tell(request.app.ctx.agent, session.worker_id, notices, NAMESPACE)
+        # Those told before too: the page draws each notice once, so a lost answer costs nothing.
+        return response.json({"messages": told.all})
 
     # --- routes -------------------------------------------------------------------
 
@@ -230,6 +249,7 @@ class WebChatInput(InputChannel):
         web.add_route(guarded(self.login), "/login", methods=["POST"], name="login")
         web.add_route(guarded(self.logout), "/logout", methods=["POST"], name="logout")
         web.add_route(guarded(self.history), "/history", methods=["GET"], name="history")
+        web.add_route(guarded(self.updates), "/updates", methods=["GET"], name="updates")
         web.add_route(
             guarded(lambda request: self.message(request, on_new_message)), "/webhook", methods=["POST"], name="webhook"
         )

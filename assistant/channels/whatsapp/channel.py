@@ -6,6 +6,9 @@
   signature is missing or wrong, 400 when the body is not a WhatsApp
   webhook, 200 once every message in it is handled; 503 when the backend
   could not say who wrote, so that Meta delivers it again later).
+
+Hub notices are told first in a worker's turn, and pushed between turns
+(``push``) when the channel has a number to send from.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import error_response
+from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, Incoming, MessagingInbound
 from assistant.channels.voice_notes import VoiceNoteTranscriber
 from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
 from assistant.channels.whatsapp.graph import GraphClient, RetryPolicy
-from assistant.channels.whatsapp.outbound import Recipient
+from assistant.channels.whatsapp.outbound import Recipient, template_body, text_bodies
 from assistant.channels.whatsapp.payload import InboundMessage, MalformedPayload, parse_webhook
+from assistant.channels.whatsapp.push import NoticePusher, PushRoute
 from assistant.channels.whatsapp.replies import WhatsAppReplies
 from assistant.channels.whatsapp.signature import signature_valid
 from assistant.core.backend_client import BackendUnavailable
@@ -64,10 +69,30 @@ class WhatsAppInput(InputChannel):
         self.inbound = MessagingInbound(
             NAMESPACE, Directory(runtime.backend(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
         )
+        self.desk = NoticeDesk(runtime.backend())
+        self.pusher = NoticePusher(self.desk, self._push_route()) if runtime.cloud_api_pushes() else None
         if not app_secret:
             log.warning(
                 "WhatsApp channel: no app secret configured (ASSISTANT_WHATSAPP_APP_SECRET); webhooks are refused"
             )
+
+    def _push_route(self) -> PushRoute:
+        settings = runtime.settings()
+        template, language = settings.whatsapp_notice_template, settings.whatsapp_notice_template_language
+
+        def template_bodies(phone: str, text: str) -> list[dict[str, Any]]:
+            return [template_body(Recipient(phone=phone), template, language, text)]
+
+        return PushRoute(
+            via=NAMESPACE,
+            input_channel=self.name(),
+            business_number_id=self.phone_number_id,
+            delivery=self.delivery,
+            text_bodies=lambda phone, text: text_bodies(Recipient(phone=phone), text),
+            template_bodies=template_bodies if template else None,
+            shared=runtime.twilio_pushes(),
+            takes_newcomers=True,
+        )
 
     def verify(self, request: Request) -> HTTPResponse:
         mode = request.args.get("hub.mode")
@@ -101,13 +126,14 @@ class WhatsAppInput(InputChannel):
             return error_response(400, "bad_request", f"Not a WhatsApp webhook: {exc}.")
         if webhook.errors:
             log.warning("WhatsApp reported errors with codes %s", webhook.errors)
+        turn = announcing(on_new_message, self.desk, lambda: request.app.ctx.agent, NAMESPACE)
         for message in webhook.messages:
             recipient = Recipient(message.phone, message.user_id)
             out = WhatsAppReplies(
                 self.delivery, self.state, recipient, message.business_number_id or self.phone_number_id
             )
             try:
-                await self.inbound.handle(self._incoming(message), out, on_new_message)
+                await self.inbound.handle(self._incoming(message), out, turn)
             except BackendUnavailable as exc:
                 log.warning("WhatsApp message held for redelivery: %s", exc)
                 return error_response(503, "unavailable", "The hub is unreachable; deliver this again later.")
@@ -131,6 +157,10 @@ class WhatsAppInput(InputChannel):
         @webhook.listener("after_server_start")
         async def start_redelivery(app: Any, _: Any) -> None:
             app.add_task(self.delivery.keep_flushing(runtime.settings().whatsapp_redelivery_seconds))
+            if self.pusher is not None:
+                app.add_task(
+                    self.pusher.keep_pushing(lambda: app.ctx.agent, runtime.settings().hub_notice_push_seconds)
+                )
 
         @webhook.listener("before_server_stop")
         async def close(_: Any, __: Any) -> None:

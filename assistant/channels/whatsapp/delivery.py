@@ -12,6 +12,12 @@
 - A dead letter never holds back the replies after it. It keeps the worker
   id, the error code, the attempts and the times (the console shows them),
   but neither the number nor the text. Logs name the worker and the error code only.
+- A message that several servers may decide to send (a hub notice) is
+  queued under a key (``enqueue``): the first to queue it wins, and the
+  queue sends it like any waiting reply.
+
+The same machinery sends through Twilio's Messages API (``twilio_api``): the
+transport and the channel state's namespace are the caller's.
 """
 
 from __future__ import annotations
@@ -23,10 +29,10 @@ import logging
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.channels.state import ChannelState, OutgoingReply
-from assistant.channels.whatsapp.graph import GraphClient, GraphError, RetryPolicy
+from assistant.channels.whatsapp.graph import GraphError, RetryPolicy
 from assistant.core.db.types import utcnow
 from assistant.core.periodic import every
 from assistant.core.retry import MAX_OUTBOUND_ATTEMPTS, OUTBOUND_BACKOFF, Backoff
@@ -40,10 +46,18 @@ ONE_TRY = RetryPolicy(attempts=1)
 CLAIM_LEASE = dt.timedelta(minutes=2)
 
 
+class Transport(Protocol):
+    """Sends one message body from one of our numbers (the Graph API, or Twilio); raises ``GraphError``."""
+
+    async def send(
+        self, business_number_id: str, payload: dict[str, Any], policy: RetryPolicy | None = None
+    ) -> str: ...
+
+
 def error_code(error: GraphError) -> str:
-    """What a dead letter and the log say about a failure: the Graph code, else the HTTP status."""
+    """What a dead letter and the log say about a failure: the service's code, else the HTTP status."""
     if error.code is not None:
-        return f"graph_{error.code}"
+        return f"{error.service}_{error.code}"
     if error.status is not None:
         return f"http_{error.status}"
     return "unreachable"
@@ -76,9 +90,10 @@ class _RecipientLocks:
 class Delivery:
     def __init__(
         self,
-        graph: GraphClient,
+        graph: Transport,
         state: ChannelState,
         *,
+        namespace: str = NAMESPACE,
         now: Callable[[], dt.datetime] = utcnow,
         backoff: Backoff = OUTBOUND_BACKOFF,
         max_attempts: int = MAX_OUTBOUND_ATTEMPTS,
@@ -86,6 +101,7 @@ class Delivery:
     ) -> None:
         self.graph = graph
         self.state = state
+        self.namespace = namespace
         self.now = now
         self.backoff = backoff
         self.max_attempts = max_attempts
@@ -94,15 +110,32 @@ class Delivery:
 
     async def send(self, business_number_id: str, worker_id: str | None, bodies: list[dict[str, Any]]) -> None:
         """Send a turn's replies in order; once one waits, the rest of this recipient's wait behind it."""
-        route = {"business_number_id": business_number_id}
         for body in bodies:
-            reply = OutgoingReply(NAMESPACE, route, body, self.state.identity_hash(_address(body)), worker_id)
+            reply = self._reply(business_number_id, worker_id, body)
             async with self._locks.hold(reply.recipient_hash):
                 await self._flush_recipient(reply.recipient_hash)
-                if await self.state.waiting_for(NAMESPACE, reply.recipient_hash):
+                if await self.state.waiting_for(self.namespace, reply.recipient_hash):
                     await self.state.keep_undelivered(reply, now=self.now())
                 else:
                     await self._first_try(reply)
+
+    async def enqueue(self, business_number_id: str, worker_id: str, bodies: list[dict[str, Any]], key: str) -> bool:
+        """Queue ``bodies`` once under ``key``, behind what already waits for the recipient; ``False`` if queued before.
+
+        Nothing is sent here (the caller may hold the worker's conversation
+        lock): ``flush`` sends it, right after or on the redelivery's next round.
+        """
+        replies = [
+            self._reply(business_number_id, worker_id, body, key if not index else f"{key}/{index}")
+            for index, body in enumerate(bodies)
+        ]
+        return await self.state.keep_once(replies, now=self.now())
+
+    def _reply(
+        self, business_number_id: str, worker_id: str | None, body: dict[str, Any], key: str | None = None
+    ) -> OutgoingReply:
+        route = {"business_number_id": business_number_id}
+        return OutgoingReply(self.namespace, route, body, self.state.identity_hash(_address(body)), worker_id, key)
 
     async def _first_try(self, reply: OutgoingReply) -> None:
         try:
@@ -127,7 +160,7 @@ class Delivery:
     async def flush(self) -> int:
         """Try every recipient whose oldest waiting reply is due. Returns the number of replies sent."""
         sent = 0
-        for recipient in await self.state.due_recipients(NAMESPACE, self.now()):
+        for recipient in await self.state.due_recipients(self.namespace, self.now()):
             async with self._locks.hold(recipient):
                 sent += await self._flush_recipient(recipient)
         if sent:
@@ -137,7 +170,7 @@ class Delivery:
     async def _flush_recipient(self, recipient: str) -> int:
         """Send what waits for one recipient, oldest first; stop at the first that must wait longer."""
         sent = 0
-        for reply in await self.state.waiting_for(NAMESPACE, recipient):
+        for reply in await self.state.waiting_for(self.namespace, recipient):
             if not await self.state.claim_reply(reply.id, self.now(), CLAIM_LEASE):
                 break  # not due yet, or another server is sending it: the rest wait behind it
             try:
@@ -158,11 +191,14 @@ class Delivery:
                 )
                 await self.state.give_up(reply.id, attempts=attempts, error=code, now=now)
                 continue
-            await self.state.delivered(reply.id)
+            await self.state.delivered(reply.id, self.now())
             sent += 1
         return sent
 
     async def keep_flushing(self, interval_seconds: float) -> None:
         await every(
-            interval_seconds, self.flush, "redelivery of waiting WhatsApp replies", first_delay=interval_seconds
+            interval_seconds,
+            self.flush,
+            f"redelivery of waiting {self.namespace} replies",
+            first_delay=interval_seconds,
         )

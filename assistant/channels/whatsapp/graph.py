@@ -34,6 +34,10 @@ TRANSIENT_GRAPH_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 13105
 
 
 class GraphError(Exception):
+    """A send or fetch that failed, and whether trying again may help (``Delivery`` decides by it)."""
+
+    service = "graph"  # names the error codes in logs and dead letters: ``graph_131047``
+
     def __init__(
         self,
         message: str,

@@ -3,7 +3,8 @@
 Choices (Rasa buttons) go out as reply buttons (at most 3, titles up to 20
 characters), else as a list message (at most 10 rows, titles up to 24), else
 as numbered text the worker answers with a number. Text longer than a
-message allows is split at paragraph, sentence or word boundaries.
+message allows is split at paragraph, sentence or word boundaries. A hub
+notice outside the 24-hour window goes as an approved template message.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ def text_bodies(recipient: Recipient, text: str) -> list[dict[str, Any]]:
     return [
         _envelope(recipient, "text", {"body": piece, "preview_url": False}) for piece in split_text(text, TEXT_LIMIT)
     ]
+
+
+def template_body(recipient: Recipient, name: str, language: str, text: str) -> dict[str, Any]:
+    """An approved template message whose body has one parameter, ``text`` (outside the 24-hour window)."""
+    parameters = [{"type": "text", "text": text}]
+    return _envelope(
+        recipient,
+        "template",
+        {"name": name, "language": {"code": language}, "components": [{"type": "body", "parameters": parameters}]},
+    )
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -3,7 +3,8 @@
 What must survive a restart of Rasa and be shared by several Rasa servers:
 inbound message claims, ended web sessions, the input each worker's next message answers,
 remembered senders, replies not yet delivered and the dead letters of those
-that never were (``assistant.channels.state``).
+that never were, and the keys of messages that must go out once at most
+(``assistant.channels.state``).
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ class FailedSignIn(Base):
     at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
-# What became of a reply kept in ``undelivered_replies``.
-REPLY_WAITING, REPLY_DEAD = "waiting", "dead"
+# What became of a reply kept in ``undelivered_replies``: waiting to go, never to go (a dead
+# letter), or gone (only a keyed reply is kept once sent, without number or text: its key stays taken).
+REPLY_WAITING, REPLY_DEAD, REPLY_SENT = "waiting", "dead", "sent"
 
 
 class UndeliveredReply(Base):
@@ -77,7 +79,9 @@ class UndeliveredReply(Base):
 
     Waiting replies go out in order per recipient; a dead letter keeps who it
     was for (worker id), the last error code, the attempts and the times, but
-    neither the number nor the text.
+    neither the number nor the text. A reply with a ``dedupe_key`` (a hub
+    notice pushed by any of several servers: ``hub-notice:<id>``) is queued at
+    most once: the key is unique, and the row stays, emptied, once it is sent.
     """
 
     __tablename__ = "undelivered_replies"
@@ -90,11 +94,12 @@ class UndeliveredReply(Base):
     # Columns added since the first version: nullable or with a server default (``schema``).
     recipient_hash = Column(String(64), nullable=True)  # keyed hash of the recipient: replies wait per recipient
     worker_id = Column(String(64), nullable=True)  # None for a stranger's refusal
-    status = Column(String(16), nullable=False, server_default=text("'waiting'"))  # waiting | dead
+    status = Column(String(16), nullable=False, server_default=text("'waiting'"))  # waiting | dead | sent
     next_attempt_at = Column(UTCDateTime, nullable=True)  # None: now
     last_attempt_at = Column(UTCDateTime, nullable=True)
     last_error = Column(String(64), nullable=True)  # an error code, never the message
     dead_at = Column(UTCDateTime, nullable=True)
+    dedupe_key = Column(String(128), nullable=True)  # unique when set (the index below); None for a turn's reply
 
 
 Index(
@@ -104,3 +109,5 @@ Index(
     UndeliveredReply.recipient_hash,
     UndeliveredReply.id,
 )
+# Unique only where set: NULLs never collide, on SQLite and on PostgreSQL.
+Index("ux_undelivered_replies_dedupe_key", UndeliveredReply.dedupe_key, unique=True)

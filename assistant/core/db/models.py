@@ -36,6 +36,8 @@ class Facility(Base):
     kind = Column(String(32), nullable=False)  # hub, district_hospital, chc, phc, hwc, sub_centre
     district = Column(String(100), nullable=False)
     parent_id = Column(String(64), ForeignKey("facilities.id"), nullable=True)
+    # The hub whose coordinators take this facility's consults (and those of the facilities under it).
+    hub_id = Column(String(64), ForeignKey("facilities.id"), nullable=True)
 
 
 class Worker(Base):
@@ -47,8 +49,10 @@ class Worker(Base):
     designation = Column(String(64), nullable=True)  # ASHA, ANM, CHO, ...
     phone = Column(String(32), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
+    # A specialist's login: the specialist record whose consults they see.
+    specialist_id = Column(Integer, ForeignKey("specialists.id"), nullable=True, index=True)
 
-    facility = relationship(Facility, lazy="joined")
+    facility = relationship(Facility, lazy="joined", foreign_keys=[facility_id])
 
 
 class ApiToken(Base):
@@ -73,6 +77,20 @@ class Specialist(Base):
     on_call = Column(Boolean, nullable=False, default=False)
 
 
+class Availability(Base):
+    """A specialist's recurring weekly hours, cut into slots ``SLOT_WINDOW_DAYS`` ahead (local time)."""
+
+    __tablename__ = "availability"
+    id = Column(Integer, primary_key=True)
+    specialist_id = Column(Integer, ForeignKey("specialists.id"), nullable=False, index=True)
+    weekday = Column(Integer, nullable=False)  # 0 Monday ... 6 Sunday
+    start_time = Column(String(5), nullable=False)  # "HH:MM", local
+    end_time = Column(String(5), nullable=False)
+    slot_minutes = Column(Integer, nullable=False, default=30)
+    created_by = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class Slot(Base):
     __tablename__ = "slots"
     __table_args__ = (UniqueConstraint("specialist_id", "starts_at", name="uq_slot_specialist_start"),)
@@ -80,6 +98,8 @@ class Slot(Base):
     specialist_id = Column(Integer, ForeignKey("specialists.id"), nullable=False)
     starts_at = Column(UTCDateTime, nullable=False, index=True)
     ends_at = Column(UTCDateTime, nullable=False)
+    # The weekly hours this slot was cut from; None for a single slot added by hand.
+    availability_id = Column(Integer, ForeignKey("availability.id"), nullable=True, index=True)
 
     specialist = relationship(Specialist, lazy="joined")
 
@@ -102,6 +122,12 @@ class Consult(Base):
     channel = Column(String(16), nullable=False, default="api")
     conversation_id = Column(String(128), nullable=True, index=True)
     cancel_reason = Column(Text, nullable=True)
+    cancelled_by = Column(String(64), nullable=True)  # who cancelled: the worker, or a coordinator
+    # The specialist's words, stored as written and relayed as theirs.
+    specialist_advice = Column(Text, nullable=True)
+    follow_up = Column(Text, nullable=True)
+    closed_by = Column(String(64), nullable=True)  # who completed it or marked the no-show
+    closed_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     cancelled_at = Column(UTCDateTime, nullable=True)
@@ -116,6 +142,27 @@ Index(
     sqlite_where=Consult.status.in_(SLOT_HOLDING_STATUSES),
     postgresql_where=Consult.status.in_(SLOT_HOLDING_STATUSES),
 )
+
+
+class HubNotice(Base):
+    """The worker outbox: what the hub did to a consult, to be told to the worker who asked, exactly once.
+
+    Written in the same transaction as the change it tells of. A channel marks
+    it delivered once the message is durably on its way (in the worker's
+    conversation, or queued for WhatsApp/Twilio); see docs/contracts.md.
+    """
+
+    __tablename__ = "hub_notices"
+    id = Column(Integer, primary_key=True)
+    consult_id = Column(Integer, ForeignKey("consults.id"), nullable=False, index=True)
+    worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
+    event = Column(String(16), nullable=False)  # assistant.core.vocabulary.HUB_EVENTS
+    channel = Column(String(16), nullable=False)  # the consult's channel: where the worker asked
+    text_en = Column(Text, nullable=False)
+    text_hi = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime, nullable=True, index=True)
+    delivered_via = Column(String(16), nullable=True)
 
 
 class Encounter(Base):

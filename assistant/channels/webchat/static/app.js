@@ -6,7 +6,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var KEY = { session: 'fa.session', log: 'fa.log', outbox: 'fa.outbox' };
   var DEVANAGARI = /[\u0900-\u097F]/;
-  var RETRY_FIRST = 2000, RETRY_MAX = 30000;
+  var RETRY_FIRST = 2000, RETRY_MAX = 30000, POLL_EVERY = 10000;
   var QUEUED_NOTE = 'Queued offline: this record will be sent to the hub automatically.';
   var UNREACHABLE = "Can't reach the assistant. Your message will be sent when the connection returns.";
 
@@ -22,9 +22,10 @@
   }
 
   var session = read(KEY.session, null);
-  var log = read(KEY.log, []);        // [{from: 'user'|'bot'|'note', text, buttons, pending, id}]
+  var log = read(KEY.log, []);        // [{from: 'user'|'bot'|'note', text, buttons, pending, id, notice}]
   var outbox = read(KEY.outbox, []);  // messages not yet answered, oldest first: [{id, message}]
   var sending = false, retryTimer = null, retryDelay = RETRY_FIRST, healthTimer = null;
+  var polling = false, pollTimer = null;
 
   function newId() {
     var bytes = new Uint8Array(16);
@@ -88,7 +89,8 @@
     log.forEach(function (entry, index) {
       var div = entry.from === 'bot' ? linkified(document.createElement('div'), entry.text || '')
         : withLang(document.createElement('div'), entry.text || '');
-      div.className = 'msg ' + (entry.from === 'note' ? 'queued' : entry.from) + (entry.pending ? ' pending' : '');
+      div.className = 'msg ' + (entry.from === 'note' ? 'queued' : entry.from) + (entry.pending ? ' pending' : '') +
+        (entry.notice ? ' notice' : '');
       if (entry.pending) {
         var note = document.createElement('span');
         note.className = 'note';
@@ -107,7 +109,8 @@
   function lastBotIndex() {
     for (var i = log.length - 1; i >= 0; i--) {
       if (log[i].from === 'user') return -1;
-      if (log[i].from === 'bot') return i;
+      // News from the hub leaves the question before it open.
+      if (log[i].from === 'bot' && !log[i].notice) return i;
     }
     return -1;
   }
@@ -127,10 +130,17 @@
     return group;
   }
 
-  // A bot message as log entries; true when it says a record was queued offline.
+  function drawn(notice, entries) {
+    return entries.some(function (entry) { return entry.notice === notice; });
+  }
+
+  // A bot message as log entries; true when it says a record was queued offline. A hub notice
+  // arrives by the poll, first in a reply or from the history: each is drawn once.
   function toEntries(message, target) {
+    var notice = message.custom && message.custom.hub_notice && message.custom.hub_notice.id;
+    if (notice && drawn(notice, target)) return false;
     if (message.text || (message.buttons && message.buttons.length)) {
-      target.push({ from: 'bot', text: message.text || '', buttons: message.buttons || [] });
+      target.push({ from: 'bot', text: message.text || '', buttons: message.buttons || [], notice: notice || undefined });
     }
     if (message.custom && message.custom.outbox === 'queued') {
       target.push({ from: 'note', text: QUEUED_NOTE });
@@ -209,6 +219,24 @@
     });
   }
 
+  // The hub's news (a consult scheduled, moved, cancelled...) reaches an open page without a message or a reload.
+  function poll() {
+    if (polling || document.hidden || !session || !session.token) return;
+    polling = true;
+    call('updates', undefined, 20000).then(function (result) {
+      polling = false;
+      if (result.status === 401) { signedOut(errorText(result, 'Please sign in again.')); return; }
+      if (result.status !== 200 || !result.data) return;  // offline: the next poll asks again
+      var before = log.length;
+      result.data.messages.forEach(function (message) { toEntries(message, log); });
+      if (log.length !== before) { save(); render(); }
+    });
+  }
+
+  function resume() {
+    loadHistory().then(function () { pump(); poll(); });
+  }
+
   function showChat() {
     $('login').hidden = true;
     $('chat').hidden = false;
@@ -219,6 +247,8 @@
     $('text').focus();
     clearInterval(healthTimer);
     healthTimer = setInterval(checkHealth, 30000);
+    clearInterval(pollTimer);
+    pollTimer = setInterval(poll, POLL_EVERY);
   }
 
   function showLogin(message) {
@@ -228,6 +258,7 @@
     $('login').hidden = false;
     $('login-error').textContent = message || '';
     clearInterval(healthTimer);
+    clearInterval(pollTimer);
     ($('worker').value ? $('pin') : $('worker')).focus();
   }
 
@@ -273,7 +304,7 @@
       session = result.data;
       save();
       showChat();
-      loadHistory().then(pump);
+      resume();
     });
   });
 
@@ -294,11 +325,12 @@
   });
 
   window.addEventListener('online', function () { retryDelay = RETRY_FIRST; setStatus(''); pump(); });
+  document.addEventListener('visibilitychange', poll);
   window.addEventListener('offline', function () { setStatus(UNREACHABLE, true); });
 
   if (session && session.token && Date.parse(session.expires_at) > Date.now()) {
     showChat();
-    loadHistory().then(pump);
+    resume();
   } else if (session && session.worker) {
     signedOut('Your session has ended; please sign in again.');
   } else {
