@@ -1,19 +1,25 @@
-"""End-to-end latency of conversation turns through the REST channel, against /model/parse alone.
+"""End-to-end latency of conversation turns through the REST channel, against a bare Rasa bot in the same run.
 
 The whole stack runs as in `assistant up` (trained model, `rasa run`,
 action server, backend on SQLite), one worker talking at a time, as on a
-clinic phone. Four kinds of turn are timed:
+clinic phone. Beside it runs the peer a user would compare us with: a bare
+``rasa init --no-prompt`` bot trained here (``bench/peer.py``), its turns
+interleaved with ours. Four kinds of our turn are timed:
 
 - plain reply: "hello" (NLU, a rule, the language action);
 - checklist step: "next" inside an open checklist (the action reads the step);
 - consult booking: the "yes" after a read-back (the action books on the backend);
 - encounter save: the "yes" after a read-back (the action saves on the backend).
 
-The baseline in the same run is POST /model/parse on the same texts: what
-understanding alone costs. Also printed: the stack's cold start (model
-already trained) and each service's resident memory.
+Each is reported as a ratio to the peer's plain "hello" turn, and to POST
+/model/parse on the same texts (what understanding alone costs). Then a
+worker's day: one worker (and one peer sender) talk BENCH_DAY_TURNS turns of
+mixed flows, and the same kinds are compared at the day's start (turns up
+to 30) and its end (the last 30). Also printed: the stack's cold start
+(model already trained) and each service's resident memory.
 
-Environment: BENCH_TURNS (default 40) turns of each kind.
+Environment: BENCH_TURNS (default 40) turns of each kind; BENCH_DAY_TURNS
+(default 500) turns in the day.
 """
 
 from __future__ import annotations
@@ -28,9 +34,13 @@ from pathlib import Path
 import requests
 
 from bench.measure import percentile, rss_mb
+from bench.peer import PeerBot, peer_project
 from tests.support.stack import RunningStack, start_stack, trained_model
 
 TURNS = int(os.environ.get("BENCH_TURNS", "40"))
+DAY_TURNS = int(os.environ.get("BENCH_DAY_TURNS", "500"))
+DAY_EDGE = 30  # turns at each end of the day compared
+PEER = "bare rasa init 'hello'"
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -40,8 +50,9 @@ def _timed(call: Callable[[], object]) -> float:
 
 
 class Bench:
-    def __init__(self, stack: RunningStack) -> None:
+    def __init__(self, stack: RunningStack, peer: PeerBot) -> None:
         self.stack = stack
+        self.peer = peer
         self.samples: dict[str, list[float]] = {}
         self.parse_samples: list[float] = []
 
@@ -49,6 +60,7 @@ class Bench:
         replies: list[dict[str, str]] = []
         self.samples.setdefault(kind, []).append(_timed(lambda: replies.extend(self.stack.say(worker, text))))
         self.parse_samples.append(_timed(lambda: self._parse(text)))
+        self.samples.setdefault(PEER, []).append(_timed(lambda: self.peer.say("peer-fresh", "hello")))
         return " ".join(reply.get("text", "") for reply in replies)
 
     def _parse(self, text: str) -> None:
@@ -81,16 +93,20 @@ class Bench:
 
     def report(self, cold_start: float) -> None:
         base = statistics.median(self.parse_samples)
-        print(f"{TURNS} turns of each kind, one worker at a time, loopback, {os.cpu_count()} cores")
-        print(f"{'turn':<34} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p50 / parse':>12}")
+        peer = statistics.median(self.samples[PEER])
+        print(
+            f"{TURNS} turns of each kind, one worker at a time, loopback, {os.cpu_count()} cores; fresh conversations"
+        )
+        print(f"{'turn':<34} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p50 / peer':>11} {'p50 / parse':>12}")
         print(
             f"{'POST /model/parse (baseline)':<34} {len(self.parse_samples):>4} {base:>8.1f} "
-            f"{percentile(self.parse_samples, 0.95):>8.1f} {1.0:>11.2f}x"
+            f"{percentile(self.parse_samples, 0.95):>8.1f} {base / peer:>10.2f}x {1.0:>11.2f}x"
         )
         for kind, samples in self.samples.items():
             p50 = statistics.median(samples)
             p95 = percentile(samples, 0.95)
-            print(f"{'REST ' + kind:<34} {len(samples):>4} {p50:>8.1f} {p95:>8.1f} {p50 / base:>11.2f}x")
+            name = kind if kind == PEER else "REST " + kind
+            print(f"{name:<34} {len(samples):>4} {p50:>8.1f} {p95:>8.1f} {p50 / peer:>10.2f}x {p50 / base:>11.2f}x")
         print(f"\ncold start of the stack (model trained): {cold_start:.1f} s")
         print(
             "resident memory: "
@@ -102,15 +118,76 @@ class Bench:
         )
 
 
+class WorkersDay:
+    """One worker's long day of mixed flows beside a peer sender's, timed by kind and by turn number."""
+
+    def __init__(self, stack: RunningStack, peer: PeerBot) -> None:
+        self.stack, self.peer = stack, peer
+        self.worker = stack.new_worker()
+        self.turns = 0
+        self.timed: list[tuple[int, str, float]] = []  # (turn number, kind, ms)
+
+    def _say(self, text: str, kind: str | None = None) -> str:
+        self.turns += 1
+        replies: list[dict[str, str]] = []
+        spent = _timed(lambda: replies.extend(self.stack.say(self.worker, text)))
+        if kind is not None:
+            self.timed.append((self.turns, kind, spent))
+            self.timed.append((self.turns, PEER, _timed(lambda: self.peer.say("peer-day", "hello"))))
+        else:
+            self.peer.say("peer-day", "hello")  # the peer's conversation grows as ours does
+        return " ".join(reply.get("text", "") for reply in replies)
+
+    def run(self) -> None:
+        n = 0
+        while self.turns < DAY_TURNS:
+            n += 1
+            self._say("hello", "plain reply")
+            self._say("show me the hand hygiene checklist")
+            self._say("next", "checklist step")
+            self._say("stop")
+            self._say(f"routine dermatology consult for patient {20000 + n}, itchy rash")
+            self._say("yes", "consult booking")
+            self._say(f"log encounter for patient {30000 + n}, 45 year old female, fever, bp 120 over 80 pulse 80")
+            self._say("no")
+            self._say("yes", "encounter save")
+
+    def report(self) -> None:
+        def p50(kind: str, first: bool) -> float:
+            edge = [
+                ms
+                for turn, k, ms in self.timed
+                if k == kind and (turn <= DAY_EDGE if first else turn > self.turns - DAY_EDGE)
+            ]
+            return statistics.median(edge) if edge else float("nan")
+
+        peer_start, peer_end = p50(PEER, True), p50(PEER, False)
+        print(f"\na worker's day: {self.turns} turns of mixed flows; p50 of the first and the last {DAY_EDGE} turns")
+        print(f"{'turn':<34} {'start ms':>9} {'end ms':>9} {'end / start':>12} {'start / peer':>13} {'end / peer':>11}")
+        for kind in (PEER, "plain reply", "checklist step", "consult booking", "encounter save"):
+            start, end = p50(kind, True), p50(kind, False)
+            name = kind if kind == PEER else "REST " + kind
+            print(
+                f"{name:<34} {start:>9.1f} {end:>9.1f} {end / start:>11.2f}x "
+                f"{start / peer_start:>12.2f}x {end / peer_end:>10.2f}x"
+            )
+
+
 def main() -> None:
     trained_model()  # training is not part of the cold start
+    peer_project()
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as scratch:
+        peer = PeerBot(Path(scratch)).start()
         started = time.perf_counter()
         stack = start_stack(Path(scratch))
         cold_start = time.perf_counter() - started
         try:
-            bench = Bench(stack)
+            bench = Bench(stack, peer)
             bench.run()
             bench.report(cold_start)
+            day = WorkersDay(stack, peer)
+            day.run()
+            day.report()
         finally:
             stack.stop()
+            peer.stop()
