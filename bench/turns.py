@@ -60,7 +60,8 @@ class Bench:
         replies: list[dict[str, str]] = []
         self.samples.setdefault(kind, []).append(_timed(lambda: replies.extend(self.stack.say(worker, text))))
         self.parse_samples.append(_timed(lambda: self._parse(text)))
-        self.samples.setdefault(PEER, []).append(_timed(lambda: self.peer.say("peer-fresh", "hello")))
+        # One peer conversation per kind: each as long as the worker's it is compared with.
+        self.samples.setdefault(PEER, []).append(_timed(lambda: self.peer.say(f"peer-{kind}", "hello")))
         return " ".join(reply.get("text", "") for reply in replies)
 
     def _parse(self, text: str) -> None:
