@@ -333,34 +333,53 @@ async def _move_to_slot(
         raise _conflict(f"Consult {consult.id} is {consult.status} now and cannot be {what}.")
 
 
+@dataclass(frozen=True)
+class _Scheduling:
+    """Assigning and rescheduling are one move onto a slot, from different states, told as different events."""
+
+    from_statuses: tuple[str, ...]
+    event: str
+    done: str  # "assigned" / "rescheduled", in the conflict's words
+    needs: str  # the state the action starts from, in the refusal's words
+
+
+_ASSIGN = _Scheduling(ASSIGNABLE_STATUSES, "scheduled", "assigned", "requested")
+_RESCHEDULE = _Scheduling(RESCHEDULABLE_STATUSES, "rescheduled", "rescheduled", "scheduled")
+
+
+async def _schedule(
+    session: AsyncSession,
+    actor: HubActor,
+    consult_id: int,
+    slot_id: int,
+    now: dt.datetime,
+    timezone: str,
+    how: _Scheduling,
+) -> dict[str, Any]:
+    actor.require_desk()
+    consult = await visible_consult(session, actor, consult_id)
+    if consult.status not in how.from_statuses:
+        raise _conflict(f"Consult {consult.id} is {consult.status}; only a {how.needs} consult can be {how.done}.")
+    if consult.slot_id == slot_id:
+        raise HubError("invalid", "The consult is already in that slot.", field="slot_id")
+    slot = await _free_slot(session, consult, slot_id, now)
+    await _move_to_slot(session, consult, slot, how.from_statuses, how.done)
+    await _notify(session, consult, how.event, timezone)
+    return consult_json(consult)
+
+
 async def assign(
     session: AsyncSession, actor: HubActor, consult_id: int, slot_id: int, now: dt.datetime, timezone: str
 ) -> dict[str, Any]:
     """Schedule a waiting consult on a free slot of a specialist of its specialty."""
-    actor.require_desk()
-    consult = await visible_consult(session, actor, consult_id)
-    if consult.status not in ASSIGNABLE_STATUSES:
-        raise _conflict(f"Consult {consult.id} is {consult.status}; only a requested consult can be assigned.")
-    slot = await _free_slot(session, consult, slot_id, now)
-    await _move_to_slot(session, consult, slot, ASSIGNABLE_STATUSES, "assigned")
-    await _notify(session, consult, "scheduled", timezone)
-    return consult_json(consult)
+    return await _schedule(session, actor, consult_id, slot_id, now, timezone, _ASSIGN)
 
 
 async def reschedule(
     session: AsyncSession, actor: HubActor, consult_id: int, slot_id: int, now: dt.datetime, timezone: str
 ) -> dict[str, Any]:
     """Move a scheduled consult to another free slot (of the same or another specialist of its specialty)."""
-    actor.require_desk()
-    consult = await visible_consult(session, actor, consult_id)
-    if consult.status not in RESCHEDULABLE_STATUSES:
-        raise _conflict(f"Consult {consult.id} is {consult.status}; only a scheduled consult can be rescheduled.")
-    if consult.slot_id == slot_id:
-        raise HubError("invalid", "The consult is already in that slot.", field="slot_id")
-    slot = await _free_slot(session, consult, slot_id, now)
-    await _move_to_slot(session, consult, slot, RESCHEDULABLE_STATUSES, "rescheduled")
-    await _notify(session, consult, "rescheduled", timezone)
-    return consult_json(consult)
+    return await _schedule(session, actor, consult_id, slot_id, now, timezone, _RESCHEDULE)
 
 
 async def _close(

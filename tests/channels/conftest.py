@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import text
 
 from tests.support import whatsapp as wa
+from tests.support.browser import PhonePage, chromium
 from tests.support.fake_graph import FakeGraphApi
 from tests.support.processes import assistant_cli
 from tests.support.stack import RunningStack, start_stack
@@ -60,3 +63,17 @@ def push_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphAp
     )
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, one per test module (tests/support/browser.py)."""
+    yield from chromium()
+
+
+@pytest.fixture
+def phone(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[PhonePage]:
+    """A fresh 360 px phone; its screenshots go to test-artifacts/webchat/<test>/."""
+    phone = PhonePage(browser, artifacts_dir / "webchat" / request.node.name)
+    yield phone
+    phone.close()

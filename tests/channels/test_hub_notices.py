@@ -11,20 +11,19 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Response, expect
+from playwright.sync_api import Page, Response, expect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assistant.core.db.models import Consult, HubNotice
 from assistant.core.db.types import utcnow
 from tests.channels.conftest import ChannelWorker
-from tests.support.browser import PhonePage, chromium
+from tests.support.browser import PhonePage
 from tests.support.logs import logs_mentioning
 from tests.support.stack import RunningStack
 
@@ -229,18 +228,6 @@ def test_the_poll_takes_web_notices_and_a_web_turn_any_pending_one(
 
 
 # --- web chat: the page ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
-
-
-@pytest.fixture
-def phone(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[PhonePage]:
-    phone = PhonePage(browser, artifacts_dir / "webchat" / request.node.name)
-    yield phone
-    phone.close()
 
 
 def _signed_in_page(phone: PhonePage, stack: RunningStack, worker: ChannelWorker) -> Page:

@@ -23,7 +23,6 @@ import concurrent.futures
 import datetime as dt
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,7 +33,7 @@ from sqlalchemy import text
 
 from assistant.console.demo import DEMO_COORDINATOR, demo_password
 from tests.channels.conftest import ChannelWorker
-from tests.support.browser import PhonePage, chromium
+from tests.support.browser import PhonePage
 from tests.support.console import set_console_password
 from tests.support.stack import RunningStack
 
@@ -45,11 +44,6 @@ SPECIALIST_PASSWORD = "story-specialist-password-1"
 ADVICE = "Start iron and folic acid daily; refer to the district hospital if bleeding starts."
 FOLLOW_UP = "Review at the HWC in one week"
 NOTICE_WAIT_MS = 30_000  # the promise: within 30 seconds, without a reload
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
 
 
 @pytest.fixture

@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from tests.channels.conftest import ChannelWorker
-from tests.support.browser import PhonePage, chromium
+from tests.support.browser import PhonePage
 from tests.support.stack import RunningStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.browser]
 
 MIN_TAP_PX = 44  # WCAG 2.5.5 / Android's 48 dp, less the border
 MIN_CONTRAST = 4.5  # WCAG AA for body text
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
-
-
-@pytest.fixture
-def phone(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[PhonePage]:
-    phone = PhonePage(browser, artifacts_dir / "webchat" / request.node.name)
-    yield phone
-    phone.close()
 
 
 def _open(phone: PhonePage, stack: RunningStack) -> Page:
