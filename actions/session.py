@@ -24,20 +24,31 @@ from actions.texts import say
 from assistant.core.language import detect_language
 from assistant.core.vocabulary import LANGUAGES
 
+CHOICE_SLOT = "language_choice"  # domain.yml
+
+
+def _choice_in(message: dict[str, Any]) -> str | None:
+    """The language this message asks for ("speak Hindi"), if it does."""
+    parse_data = message.get("parse_data") or message
+    if (parse_data.get("intent") or {}).get("name") != "choose_language":
+        return None
+    for entity in parse_data.get("entities") or []:
+        if entity.get("entity") == "language":
+            chosen = services().canonical.canonical("language", str(entity.get("value")))
+            if chosen in LANGUAGES:
+                return str(chosen)
+    return None
+
 
 def _chosen_language(tracker: Tracker) -> str | None:
-    """The language the worker asked for in this conversation ("speak Hindi"), if any."""
+    """The language the worker asked for: in this message, earlier in the session, or kept in its slot."""
     for event in reversed(tracker.events):
-        if (
-            event.get("event") == "user"
-            and (event.get("parse_data") or {}).get("intent", {}).get("name") == "choose_language"
-        ):
-            for entity in (event.get("parse_data") or {}).get("entities", []):
-                if entity.get("entity") == "language":
-                    chosen = services().canonical.canonical("language", str(entity.get("value")))
-                    if chosen in LANGUAGES:
-                        return chosen
-    return None
+        if event.get("event") == "user":
+            chosen = _choice_in(event)
+            if chosen is not None:
+                return chosen
+    kept = tracker.get_slot(CHOICE_SLOT)
+    return kept if kept in LANGUAGES else None
 
 
 class ActionDetectLanguage(Action):
@@ -48,11 +59,16 @@ class ActionDetectLanguage(Action):
         latest = tracker.latest_message or {}
         current = language_of(tracker)
         reported = (latest.get("metadata") or {}).get("language")
+        chosen = _chosen_language(tracker)
         if reported in LANGUAGES:
             language = reported
         else:
-            language = _chosen_language(tracker) or detect_language(latest.get("text") or "", current)
-        return [SlotSet("language", language)] if language != current else []
+            language = chosen or detect_language(latest.get("text") or "", current)
+        events = [SlotSet("language", language)] if language != current else []
+        if chosen is not None and chosen != tracker.get_slot(CHOICE_SLOT):
+            # Kept in a slot: sessions end between flows, and the choice outlives them.
+            events.append(SlotSet(CHOICE_SLOT, chosen))
+        return events
 
 
 class ActionStop(Action):

@@ -28,13 +28,16 @@ def peer_project() -> Path:
     """The starter project with its trained model (made on first use, about a minute on two cores)."""
     if not list((PEER_DIR / "models").glob("*.tar.gz")):
         PEER_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [*RASA, "init", "--no-prompt", "--init-dir", str(PEER_DIR)],
-            cwd=PEER_DIR,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=1800,
-        )
+        print(f"training the bare rasa init bot once, log in {PEER_DIR.parent / 'init.log'}", flush=True)
+        with open(PEER_DIR.parent / "init.log", "wb") as log:  # training's progress bars, out of the figures
+            subprocess.run(
+                [*RASA, "init", "--no-prompt", "--init-dir", str(PEER_DIR)],
+                cwd=PEER_DIR,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
+            )
     return PEER_DIR
 
 

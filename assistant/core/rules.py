@@ -74,6 +74,12 @@ TOKEN_LIFETIMES: dict[str, dt.timedelta | None] = {
 # backend's answer each keep an answer at most this long.
 IDENTITY_RECHECK_SECONDS = 15.0
 
+# A conversation session ends between flows (no form open, no checklist open)
+# once it holds this many of the worker's turns: every turn's cost grows with
+# the session Rasa loads, and a busy worker's day is never idle long enough for
+# ``session_expiration_time`` (assistant/rasa_server/flow_sessions.py).
+SESSION_TURNS_BEFORE_FLOW_BREAK = 5
+
 # Worker PINs for the chat channels.
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = dt.timedelta(minutes=15)

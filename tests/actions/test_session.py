@@ -43,8 +43,19 @@ async def test_the_channel_reported_language_wins() -> None:
 async def test_an_explicit_choice_sticks_for_the_conversation() -> None:
     choice = user_message("english please", "choose_language", [entity("language", "en")], metadata={})
     history = ({"event": "user", "text": choice["text"], "parse_data": choice},)
-    assert await detected(user_message("mera consult kab hai", metadata={}), history, current="en") == {}
+    # The choice is kept in its slot: it outlives the session (sessions end between flows).
+    assert await detected(user_message("mera consult kab hai", metadata={}), history, current="en") == {
+        "language_choice": "en"
+    }
     assert await detected(user_message("mera consult kab hai", metadata={}), current="en") == {"language": "hi"}
+
+
+async def test_a_kept_choice_holds_in_a_later_session() -> None:
+    later = tracker(user_message("what is my consult status", metadata={}), {"language": "hi", "language_choice": "hi"})
+    events = await ActionDetectLanguage().run(CollectingDispatcher(), later, domain())
+    assert slot_events(events) == {}  # stays Hindi, though the words are English
+    fresh = tracker(user_message("what is my consult status", metadata={}), {"language": "hi"})
+    assert slot_events(await ActionDetectLanguage().run(CollectingDispatcher(), fresh, domain())) == {"language": "en"}
 
 
 async def test_stop_leaves_a_form_without_saving_and_keeps_nothing() -> None:

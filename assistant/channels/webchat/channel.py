@@ -197,7 +197,9 @@ class WebChatInput(InputChannel):
 
     async def history(self, request: Request) -> HTTPResponse:
         session = await self._session(request)
-        tracker = await request.app.ctx.agent.tracker_store.retrieve(session.worker_id)
+        # All sessions: one ends between flows (assistant.rasa_server.flow_sessions), and the page shows
+        # the worker's last messages across them.
+        tracker = await request.app.ctx.agent.tracker_store.retrieve_full_tracker(session.worker_id)
         return response.json(
             {
                 "worker": {"id": session.worker_id, "name": session.worker_name},
