@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 RequestFactory = Callable[[int], tuple[str, str, dict[str, Any]]]  # (method, url, kwargs)
+CpuClock = Callable[[], float]  # CPU seconds the server has used so far
 
 
 @dataclass
@@ -21,6 +22,8 @@ class LoadResult:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    # The server's CPU per request: unlike req/s and latency, hardly moved by what else the machine runs.
+    server_cpu_ms: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -38,7 +41,12 @@ class LoadResult:
 
 
 async def run_load(
-    label: str, make_request: RequestFactory, total: int, concurrency: int, expect: set[int]
+    label: str,
+    make_request: RequestFactory,
+    total: int,
+    concurrency: int,
+    expect: set[int],
+    server_cpu: CpuClock | None = None,
 ) -> LoadResult:
     counter = iter(range(total))
     latencies: list[float] = []
@@ -57,21 +65,25 @@ async def run_load(
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+        cpu_before = server_cpu() if server_cpu else 0.0
         started = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return LoadResult(label, total, errors, elapsed, latencies)
+        cpu_ms = (server_cpu() - cpu_before) * 1000 / total if server_cpu and total else None
+    return LoadResult(label, total, errors, elapsed, latencies, cpu_ms)
 
 
 def print_table(rows: list[tuple[str, LoadResult]], baseline_label: str) -> None:
     print(
         f"{'setup':<10} {'endpoint':<34} {'n':>6} {'err':>4} {'req/s':>8} "
-        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/base':>9}"
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'p50/base':>9} {'srv cpu ms':>10}"
     )
     baselines = {setup: result.median for setup, result in rows if result.label == baseline_label}
     for setup, result in rows:
         ratio = result.median / baselines[setup] if baselines.get(setup) else float("nan")
+        cpu = f"{result.server_cpu_ms:>10.2f}" if result.server_cpu_ms is not None else f"{'-':>10}"
         print(
             f"{setup:<10} {result.label:<34} {result.requests:>6} {result.errors:>4} {result.throughput:>8.1f} "
-            f"{result.median:>8.2f} {result.percentile(0.95):>8.2f} {result.percentile(0.99):>8.2f} {ratio:>8.2f}x"
+            f"{result.median:>8.2f} {result.percentile(0.95):>8.2f} {result.percentile(0.99):>8.2f} {ratio:>8.2f}x "
+            f"{cpu}"
         )

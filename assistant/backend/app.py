@@ -34,7 +34,9 @@ def create_app(
     max_body_bytes: int = 64 * 1024,
     close_db: bool = True,
     timezone: str = Settings.timezone,
+    housekeeping: bool = True,
 ) -> web.Application:
+    """The backend's application on ``db``; ``housekeeping``: run the hourly purges and slot generation."""
     app = web.Application(middlewares=[json_errors, plain_text_only, authenticate], client_max_size=max_body_bytes)
     app[DB] = db
     app[MAX_BODY_BYTES] = max_body_bytes
@@ -55,7 +57,8 @@ def create_app(
             await db.dispose()
 
     app.cleanup_ctx.append(database_lifetime)
-    app.cleanup_ctx.append(_housekeeping)  # after the database's: stopped before it is closed
+    if housekeeping:
+        app.cleanup_ctx.append(_housekeeping)  # after the database's: stopped before it is closed
     return app
 
 
@@ -73,6 +76,16 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def server_database(url: str) -> Database:
+    """The database as the backend's server opens it.
+
+    Its write transactions are all short (a booking, a cancel, a batch of a
+    purge), so on SQLite they run on the event loop's thread, which is where
+    most of a booking's time went (``assistant.core.db.inline_sqlite``).
+    """
+    return Database.connect(url, inline_writes=True)
 
 
 def run(db: Database, host: str, port: int, **app_options: Any) -> None:

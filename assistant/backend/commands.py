@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     backend.add_argument("--host", help="listen address (env ASSISTANT_BACKEND_HOST, default 127.0.0.1)")
     backend.add_argument("--port", type=int, help="listen port (env ASSISTANT_BACKEND_PORT, default 8700)")
     backend.add_argument("--no-seed", action="store_true", help="do not load demo data into an empty database")
+    backend.add_argument(
+        "--processes",
+        type=int,
+        help="processes serving requests (PostgreSQL only; default one per CPU core, up to 4; SQLite: always 1)",
+    )
     backend.set_defaults(handler=serve_backend)
 
     seed = subparsers.add_parser("seed", help="load the demo data (idempotent)")
@@ -81,10 +86,15 @@ def _database(args: argparse.Namespace, settings: Settings) -> Database:
 
 
 def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.backend import app, seed
+    from assistant.backend import processes, seed
     from assistant.core.slot_window import top_up_slots
 
     db = _database(args, settings)
+    count = processes.default_processes(db.is_sqlite) if args.processes is None else args.processes
+    if count < 1:
+        raise CommandError("--processes must be at least 1")
+    if db.is_sqlite and count > 1:
+        raise CommandError("SQLite has one writer at a time: serve it from one process (leave out --processes)")
 
     async def prepare() -> None:
         # Runs in its own event loop; the server gets a fresh Database below.
@@ -97,14 +107,15 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
         await db.dispose()
 
     asyncio.run(prepare())
-    app.run(
-        _database(args, settings),
+    # The servers open the database anew, each in its own process and event loop.
+    return processes.serve(
+        args.db or settings.database_url,
         args.host or settings.backend_host,
         args.port or settings.backend_port,
+        count,
         max_body_bytes=settings.max_body_bytes,
         timezone=settings.timezone,
     )
-    return 0
 
 
 def seed_demo(args: argparse.Namespace, settings: Settings) -> int:

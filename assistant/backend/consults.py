@@ -40,8 +40,6 @@ async def create_consult(request: web.Request) -> web.Response:
             channel=record_channel(who, parsed.channel),
             conversation_id=who.worker_id,  # the sender id is the worker id, whatever the body says
         )
-        session.add(consult)
-        await session.flush()
         await book(session, consult, utcnow())
         return 201, consult_json(consult)
 

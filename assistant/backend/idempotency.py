@@ -1,10 +1,15 @@
 """``Idempotency-Key`` for POSTs: the same key and body replay the first result.
 
-The key is claimed by inserting its record inside the same transaction that
-does the work. A concurrent duplicate therefore either waits on the unique
-index and then replays the committed result (PostgreSQL), or is serialised
-behind the first writer (SQLite). A failed request stores nothing, so the
-client may retry it with the same key.
+A key already used replays before any work. Otherwise the work runs and the
+key's record, with the result, is inserted last in the same transaction
+(one INSERT: the result is known by then). A concurrent duplicate is
+serialised behind the first writer (SQLite), or runs too and then waits on
+the unique index at that INSERT (PostgreSQL); when the first commits, the
+duplicate's transaction fails and rolls back, whatever it did, and it
+replays the committed result. (It may fail earlier, say with a 409 because
+the first already cancelled the consult; any failure while the key's record
+exists replays it.) A failed request stores nothing, so the client may
+retry it with the same key.
 
 Results are kept ``IDEMPOTENCY_WINDOW`` (30 days: an offline clinic's outbox
 may send a record again days later) and then purged in the background
@@ -21,8 +26,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB
@@ -46,7 +52,7 @@ def _request_hash(request: web.Request, body: Any) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> web.Response:
+def _replay(record: Row, request_hash: str) -> web.Response:
     if record.request_hash != request_hash:
         raise conflict(f"This {HEADER} was already used with a different request.")
     response = web.json_response(record.response, status=record.status_code)
@@ -54,9 +60,18 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> web.Response:
     return response
 
 
-async def _find(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:
-    query = select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-    return (await session.execute(query)).scalar_one_or_none()
+# Core statements on the table, built once, values as parameters: composing a statement per
+# request costs more than running it.
+_records: Table = IdempotencyRecord.__table__
+_FIND = select(_records.c.request_hash, _records.c.status_code, _records.c.response).where(
+    _records.c.scope == bindparam("scope"), _records.c.key == bindparam("key")
+)
+_INSERT = insert(_records)
+
+
+async def _find(session: AsyncSession, scope: str, key: str) -> Row | None:
+    """The key's stored result (``request_hash``, ``status_code``, ``response``), if it was used."""
+    return (await session.execute(_FIND, {"scope": scope, "key": key})).one_or_none()
 
 
 async def run_idempotent(request: web.Request, body: Any, operation: Operation) -> web.Response:
@@ -74,21 +89,29 @@ async def run_idempotent(request: web.Request, body: Any, operation: Operation) 
     try:
         async with db.write() as session:
             existing = await _find(session, scope, key)
-            if existing is not None:
-                return _replay(existing, request_hash)
-            record = IdempotencyRecord(scope=scope, key=key, request_hash=request_hash)
-            session.add(record)
-            await session.flush()  # claims the key now; a concurrent twin blocks or fails here
-            status, payload = await operation(session)
-            record.status_code, record.response = status, payload
-    except IntegrityError:
-        # Another request with this key committed first: replay its result.
-        async with db.read() as session:
-            existing = await _find(session, scope, key)
+            if existing is None:
+                status, payload = await operation(session)
+                record = {"scope": scope, "key": key, "request_hash": request_hash, "created_at": utcnow()}
+                # A concurrent twin waits on the unique index here, then fails.
+                await session.execute(_INSERT, {**record, "status_code": status, "response": payload})
+    except Exception:
+        # Another request with this key committed first (a twin): replay its result. A failure
+        # of our own, with no record to replay, is the answer.
+        existing = await _committed(db, scope, key)
         if existing is None:
             raise
+    if existing is not None:
         return _replay(existing, request_hash)
     return web.json_response(payload, status=status)
+
+
+async def _committed(db: Database, scope: str, key: str) -> Row | None:
+    """The key's committed record, if the database can say (when it cannot, the caller's own error stands)."""
+    try:
+        async with db.read() as session:
+            return await _find(session, scope, key)
+    except SQLAlchemyError:
+        return None
 
 
 async def purge_expired(db: Database, now: dt.datetime | None = None, *, batch: int = BATCH) -> int:

@@ -51,11 +51,14 @@ class RunningBackend:
         self.process.stop()
 
 
-def start_backend(db_url: str, log_dir: Path, env: dict[str, str] | None = None) -> RunningBackend:
+def start_backend(
+    db_url: str, log_dir: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> RunningBackend:
+    """``assistant serve backend`` on ``db_url`` and a free port, with further command-line ``options``."""
     port = free_port()
     process = ManagedProcess(
         "backend",
-        [sys.executable, "-m", "assistant.cli", "serve", "backend", "--db", db_url, "--port", str(port)],
+        [sys.executable, "-m", "assistant.cli", "serve", "backend", "--db", db_url, "--port", str(port), *options],
         log_dir / f"backend-{port}.log",
         env=env,
     ).start()

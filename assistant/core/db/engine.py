@@ -3,8 +3,12 @@
 SQLite allows one writer at a time. A deferred transaction that reads and
 then writes can fail at once with "database is locked" when another writer
 got there first, so write transactions start with ``BEGIN IMMEDIATE`` and
-wait on ``busy_timeout`` instead. Reads use a separate engine with ordinary
+wait for the lock instead. Reads use a separate engine with ordinary
 deferred transactions so they never queue behind writers (WAL mode).
+
+A server whose write transactions are all short (the backend) may ask for
+them to run on the event loop's own thread (``inline_writes``); see
+``assistant.core.db.inline_sqlite`` for why and what that keeps.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from assistant.core.db.inline_sqlite import SQLITE_BUSY_TIMEOUT_MS, InlineWriter
 from assistant.core.db.models import Base
 from assistant.core.db.schema import ensure_schema
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def async_url(url: str) -> str:
@@ -42,8 +46,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: str, begin_statement: str) -> AsyncEngine:
-    engine = create_async_engine(url, future=True, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10)
+def _sqlite_engine(url: str, begin_statement: str, inline: InlineWriter | None = None) -> AsyncEngine:
+    options: dict[str, Any] = {"creator": inline.connect} if inline is not None else {}
+    engine = create_async_engine(
+        async_url(url), future=True, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10, **options
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,10 +62,21 @@ def _sqlite_engine(url: str, begin_statement: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if inline is not None:
+            inline.configure(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_statement)
+        if inline is not None:
+            inline.begin_immediate(connection.connection.dbapi_connection)
+        else:
+            connection.exec_driver_sql(begin_statement)
+
+    if inline is not None:
+
+        @event.listens_for(engine.sync_engine, "commit")
+        def _on_commit(_connection: Any) -> None:
+            inline.committed()
 
     return engine
 
@@ -68,6 +86,7 @@ class Database:
     url: str
     reader_engine: AsyncEngine
     writer_engine: AsyncEngine
+    inline_writer: InlineWriter | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # SQLite has one writer at a time. Queueing our own writers here is
@@ -82,13 +101,20 @@ class Database:
         )
 
     @classmethod
-    def connect(cls, url: str) -> Database:
+    def connect(cls, url: str, *, inline_writes: bool = False) -> Database:
+        """The engines for ``url``.
+
+        ``inline_writes`` (SQLite only; ignored for PostgreSQL): run write
+        transactions on the event loop's thread instead of aiosqlite's. For a
+        server whose every write transaction is short; a long one (building
+        an index on a large table) would hold up everything else the loop serves.
+        """
         if is_sqlite(url):
             path = make_url(url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            target = async_url(url)
-            return cls(url, _sqlite_engine(target, "BEGIN"), _sqlite_engine(target, "BEGIN IMMEDIATE"))
+            inline = InlineWriter(url) if inline_writes else None
+            return cls(url, _sqlite_engine(url, "BEGIN"), _sqlite_engine(url, "BEGIN IMMEDIATE", inline), inline)
         engine = create_async_engine(async_url(url), future=True, pool_size=10, max_overflow=20)
         return cls(url, engine, engine)
 
@@ -117,6 +143,8 @@ class Database:
             await connection.run_sync(ensure_schema, metadata if metadata is not None else Base.metadata)
 
     async def dispose(self) -> None:
+        if self.inline_writer is not None:
+            await self.inline_writer.settle()
         await self.reader_engine.dispose()
         if self.writer_engine is not self.reader_engine:
             await self.writer_engine.dispose()
