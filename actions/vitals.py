@@ -23,11 +23,11 @@ from assistant.core.spoken_numbers import normalise_numbers, unfinished_numbers
 _GAP = r"[^\d\n]{0,14}?"  # "is", "hai", ":", "of" between a keyword and its number
 # How each value can look; a temperature or pulse of "3" is a duration ("fever for 3 days").
 _NUMBERS = {
-    "temperature": r"(\d{2,3}(?:\.\d+)?)",
-    "pulse": r"(\d{2,3})",
-    "spo2": r"(\d{2,3})",
-    "weight_kg": r"(\d{1,3}(?:\.\d+)?)",
-    "respiratory_rate": r"(\d{1,2})(?!\d)",
+    "temperature": r"(?P<value>\d{2,3}(?:\.\d+)?)",
+    "pulse": r"(?P<value>\d{2,3})",
+    "spo2": r"(?P<value>\d{2,3})",
+    "weight_kg": r"(?P<value>\d{1,3}(?:\.\d+)?)",
+    "respiratory_rate": r"(?P<value>\d{1,2})(?!\d)",
 }
 _BP_SEPARATOR = r"\s*(?:/|over|by|upon|bata|बटा|\s)\s*"
 
@@ -53,8 +53,12 @@ def _keyword(name: str, words: dict[str, str] = _KEYWORDS) -> str:
 
 _BP_RE = re.compile(_keyword("bp") + _GAP + r"(\d{2,3})" + _BP_SEPARATOR + r"(\d{2,3})(?!\d)", re.IGNORECASE)
 _BARE_BP_RE = re.compile(r"(?<![\d.])(\d{2,3})\s*/\s*(\d{2,3})(?![\d.])")
-_SINGLE_RES = {name: re.compile(_keyword(name) + _GAP + number, re.IGNORECASE) for name, number in _NUMBERS.items()}
+_SINGLE_RES = {
+    name: re.compile(_keyword(name) + f"(?P<gap>{_GAP})" + number, re.IGNORECASE) for name, number in _NUMBERS.items()
+}
 _NAME_RES = {name: re.compile(_keyword(name, _NAMES), re.IGNORECASE) for name in _NAMES}
+# Any vital's name: the gap between a keyword and its number never crosses one.
+_ANY_NAME_RE = re.compile("|".join(f"(?:{_keyword(name, _NAMES)})" for name in _NAMES), re.IGNORECASE)
 # The backend fields each vital fills.
 FIELDS_OF = {"bp": ("systolic_bp", "diastolic_bp"), "temperature": ("temperature", "temperature_unit")}
 _UNIT_RE = re.compile(r"\s*(?:°|degrees?|डिग्री)?\s*(c|f|celsius|fahrenheit|सेल्सियस|फ़ारेनहाइट)(?![a-z])", re.IGNORECASE)
@@ -121,10 +125,11 @@ def parse_vitals(text: str) -> dict[str, Any]:
         vitals["systolic_bp"], vitals["diastolic_bp"] = int(bp.group(1)), int(bp.group(2))
         said = said[: bp.start()] + " " + said[bp.end() :]  # its numbers belong to nobody else
     for name, pattern in _SINGLE_RES.items():
-        match = pattern.search(said)
+        # "fever, pulse 80": the 80 is the pulse's, not a temperature after "fever".
+        match = next((m for m in pattern.finditer(said) if not _ANY_NAME_RE.search(m.group("gap"))), None)
         if not match:
             continue
-        value = float(match.group(1))
+        value = float(match.group("value"))
         vitals[name] = int(value) if value.is_integer() else value
         if name == "temperature":
             vitals["temperature_unit"] = _temperature_unit(value, said[match.end() :])

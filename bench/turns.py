@@ -41,6 +41,21 @@ TURNS = int(os.environ.get("BENCH_TURNS", "40"))
 DAY_TURNS = int(os.environ.get("BENCH_DAY_TURNS", "500"))
 DAY_EDGE = 90  # turns at each end of the day compared: ten of each kind, for a steady median
 PEER = "bare rasa init 'hello'"
+# What each timed turn must answer, or the bench is timing something else (a re-prompt, a misheard
+# vital): the English texts of actions/texts.py.
+OUTCOMES = {
+    "plain reply": ("Namaste",),
+    "checklist step": ("Step", "complete"),
+    "consult booking": ("Booked:", "is with the hub"),
+    "encounter save": ("Saved.",),
+}
+
+
+def checked(kind: str, said: str, answer: str) -> str:
+    """``answer`` when it is what a ``kind`` turn answers; otherwise the bench stops, saying what it got."""
+    if not any(marker in answer for marker in OUTCOMES[kind]):
+        raise RuntimeError(f"{kind}: {said!r} was answered {answer!r}, not a {kind}")
+    return answer
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -62,7 +77,7 @@ class Bench:
         self.parse_samples.append(_timed(lambda: self._parse(text)))
         # One peer conversation per kind: each as long as the worker's it is compared with.
         self.samples.setdefault(PEER, []).append(_timed(lambda: self.peer.say(f"peer-{kind}", "hello")))
-        return " ".join(reply.get("text", "") for reply in replies)
+        return checked(kind, text, " ".join(reply.get("text", "") for reply in replies))
 
     def _parse(self, text: str) -> None:
         response = requests.post(
@@ -137,7 +152,8 @@ class WorkersDay:
             self.timed.append((self.turns, PEER, _timed(lambda: self.peer.say("peer-day", "hello"))))
         else:
             self.peer.say("peer-day", "hello")  # the peer's conversation grows as ours does
-        return " ".join(reply.get("text", "") for reply in replies)
+        answer = " ".join(reply.get("text", "") for reply in replies)
+        return answer if kind is None else checked(kind, text, answer)
 
     def run(self) -> None:
         n = 0

@@ -69,6 +69,10 @@ async def validate(
         ),
         ("140/90", {"systolic_bp": 140, "diastolic_bp": 90}),
         ("fever since three days", {}),
+        # "fever" may stand before a temperature, but never takes the number of a vital named after it.
+        ("fever, bp 120 over 80 pulse 80", {"systolic_bp": 120, "diastolic_bp": 80, "pulse": 80}),
+        ("fever, pulse 80, temperature 38", {"pulse": 80, "temperature": 38, "temperature_unit": "C"}),
+        ("bukhar 101 nabz 90", {"temperature": 101, "temperature_unit": "F", "pulse": 90}),
     ],
 )
 def test_vitals_from_one_sentence(spoken: str, expected: dict[str, Any]) -> None:
