@@ -83,6 +83,11 @@ class RecognitionStream(Protocol):
     def accept(self, samples: np.ndarray) -> str | None:
         """Feed mono int16 audio; returns the new partial text when it changed."""
 
+    def prepare(self) -> None:
+        """The utterance may be complete (``SpeechPause``). A stream that decodes only at the
+        end may start now, without blocking; ``final()`` gives that result when no audio
+        came in between, and decodes again when some did. Streaming decoders need not act."""
+
     def final(self) -> Transcript:
         """End of the utterance: the final result. The stream is reset for reuse."""
 

@@ -4,14 +4,17 @@ One turn:
 
 1. The segmenter finds an utterance; its audio streams into a recognition
    stream opened in the current mode (command grammar, or dictation when the
-   dialogue is asking for a free-text slot).
+   dialogue is asking for a free-text slot). When the worker pauses, the
+   stream may start decoding (``prepare``) while the segmenter waits to be
+   sure the utterance is over.
 2. A result below the confidence threshold is not acted on: the worker hears
    "Sorry, please say that again" instead.
 3. Spoken numbers become digits (``assistant.core.spoken_numbers``), and the text
    goes to Rasa's REST channel as the worker, with metadata
    ``{channel: voice, asr_confidence, input_mode, language}``.
 4. The bot's messages say what comes next (``NextInput``: dictation or a
-   command, and the reply language); the replies are spoken.
+   command, and the reply language); the replies are spoken, each starting
+   as soon as its first sentence is synthesized (``voice.tts.SpokenReplies``).
 
 While the assistant speaks, the microphone is ignored (the loop never hears
 itself) except for barge-in: speech from the worker cuts the reply off and
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -30,15 +34,24 @@ import numpy as np
 
 from assistant.core.dialogue import NextInput
 from assistant.core.spoken_numbers import normalise_numbers
-from voice.endpoint import EndpointConfig, Endpointer, Event, Segmenter, SpeechAudio, SpeechEnd, SpeechStart
-from voice.engine import Engine, Mode, RecognitionStream, Transcript
+from voice.endpoint import (
+    EndpointConfig,
+    Endpointer,
+    Event,
+    Segmenter,
+    SpeechAudio,
+    SpeechEnd,
+    SpeechPause,
+    SpeechStart,
+)
+from voice.engine import Engine, Mode, RecognitionStream, Transcript, transcribe
 from voice.errors import VoiceError
 from voice.playback import Playback, Sink
 from voice.rasa_client import RasaClient, spoken_text
 from voice.resample import StreamConverter
 from voice.sources import AudioSource
 from voice.tones import tone
-from voice.tts import Synthesizer, language_of_text
+from voice.tts import SpokenReplies, Synthesizer, language_of_text
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +78,9 @@ class Turn:
     sent: str | None  # what went to Rasa (after number normalisation); None when rejected
     replies: list[str]  # what the assistant said
     reply_language: str
-    speech_end: float  # time.monotonic() when the worker stopped speaking
+    speech_end: float  # time.monotonic() when the endpointer closed the utterance
+    heard: float | None = None  # when the transcript was final
+    answered: float | None = None  # when the replies were known (Rasa answered, or the loop chose its own)
     first_audio: float | None = None  # when the first reply audio started
     interrupted: bool = False  # the worker barged in on the reply
 
@@ -76,6 +91,15 @@ class Turn:
     @property
     def response_seconds(self) -> float | None:
         return None if self.first_audio is None else self.first_audio - self.speech_end
+
+    def stage_seconds(self) -> dict[str, float]:
+        """Where the response time went: what was left of recognition, the dialogue turn, speech out."""
+        stages = {
+            "recognition": (self.speech_end, self.heard),
+            "dialogue": (self.heard, self.answered),
+            "speech_out": (self.answered, self.first_audio),
+        }
+        return {stage: end - start for stage, (start, end) in stages.items() if start is not None and end is not None}
 
 
 class VoiceLoop:
@@ -111,6 +135,7 @@ class VoiceLoop:
         converter = StreamConverter(self.engine.sample_rate)
         segmenter = segmenter or Endpointer(self.engine.sample_rate, self.endpoint)
         turns: list[Turn] = []
+        await asyncio.to_thread(self.warm_up)
         await self._tone("listening", source)
         try:
             while not source.exhausted:
@@ -121,6 +146,12 @@ class VoiceLoop:
         finally:
             await self._tone("stop", source)
         return turns
+
+    def warm_up(self) -> None:
+        """A recognizer's first decode and the speech engine's start are slow (allocation,
+        kernel choice, espeak-ng's voices): pay for them before the worker's first word."""
+        transcribe(self.engine, np.zeros(self.engine.sample_rate // 2, dtype=np.int16), self.mode)
+        self.synthesizer.voice_for(self.reply_language)
 
     async def _handle(
         self,
@@ -135,6 +166,8 @@ class VoiceLoop:
                 self._stream = self.engine.open_stream(self.mode)
             elif isinstance(event, SpeechAudio) and self._stream is not None:
                 self._stream.accept(event.samples)
+            elif isinstance(event, SpeechPause) and self._stream is not None:
+                self._stream.prepare()
             elif isinstance(event, SpeechEnd) and self._stream is not None:
                 speech_end = time.monotonic()
                 stream, self._stream = self._stream, None
@@ -159,9 +192,10 @@ class VoiceLoop:
         converter: StreamConverter | None = None,
     ) -> tuple[Turn, np.ndarray | None]:
         mode = self.mode
+        heard = time.monotonic()
         if not self.acceptable(transcript):
             log.info("low-confidence recognition (%.2f): asking again", transcript.confidence)
-            turn = Turn(transcript, mode, None, [SORRY[self.reply_language]], self.reply_language, speech_end)
+            turn = Turn(transcript, mode, None, [SORRY[self.reply_language]], self.reply_language, speech_end, heard)
         else:
             text = normalise_numbers(transcript.text)
             metadata = {
@@ -178,7 +212,8 @@ class VoiceLoop:
             else:
                 self._follow_dialogue(replies)
                 spoken = [line for line in (spoken_text(reply) for reply in replies) if line]
-            turn = Turn(transcript, mode, text, spoken, self.reply_language, speech_end)
+            turn = Turn(transcript, mode, text, spoken, self.reply_language, speech_end, heard)
+        turn.answered = time.monotonic()
         carry = await self._speak(turn, source, converter)
         return turn, carry
 
@@ -194,17 +229,21 @@ class VoiceLoop:
         self, turn: Turn, source: AudioSource | None, converter: StreamConverter | None
     ) -> np.ndarray | None:
         """Speak the turn's replies; returns barge-in audio when the worker interrupted."""
-        for text in turn.replies:
-            speech = await asyncio.to_thread(
-                self.synthesizer.synthesize, text, language_of_text(text, turn.reply_language)
-            )
-            playback = Playback(self.sink, speech.audio, f"reply-{speech.language}").start()
-            if turn.first_audio is None:
-                turn.first_audio = time.monotonic()
-            carry = await self._watch(playback, source, converter)
-            if carry is not None:
-                turn.interrupted = True
-                return carry
+        languages = [language_of_text(text, turn.reply_language) for text in turn.replies]
+        with SpokenReplies(self.synthesizer, list(zip(turn.replies, languages, strict=True))) as spoken:
+            for index, language in enumerate(languages):
+                parts = spoken.reply(index)
+                first = await asyncio.to_thread(next, parts, None)  # the reply's first sentence
+                if first is None:
+                    continue
+                audio = itertools.chain([first.audio], (speech.audio for speech in parts))
+                playback = Playback(self.sink, audio, f"reply-{language}").start()
+                if turn.first_audio is None:
+                    turn.first_audio = time.monotonic()
+                carry = await self._watch(playback, source, converter)
+                if carry is not None:
+                    turn.interrupted = True
+                    return carry
         if source is not None and source.live:
             await self._tone("listening", source)
             source.drain()  # whatever the mic caught while we spoke is our own voice

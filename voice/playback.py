@@ -2,12 +2,15 @@
 
 ``Playback`` plays one clip on a background thread, block by block, and
 stops between blocks when asked: that is what "stop" and barge-in use. The
+clip may come in parts that are still being synthesized while the first one
+plays (``voice.tts.SpokenReplies``); the sink sees one clip either way. The
 sinks themselves only know how to write blocks.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -118,15 +121,20 @@ def sink_from_spec(spec: str) -> Sink:
 
 
 class Playback:
-    """One clip playing on a thread; ``stop()`` cuts it off at the next block."""
+    """One clip playing on a thread; ``stop()`` cuts it off at the next block.
 
-    def __init__(self, sink: Sink, audio: Audio, label: str) -> None:
+    ``audio`` is the clip, or its parts in order (an iterator may still be
+    producing them): the sink gets them as one clip, begun with the first part.
+    """
+
+    def __init__(self, sink: Sink, audio: Audio | Iterable[Audio], label: str) -> None:
         self.sink = sink
-        self.audio = audio
+        self._parts: Iterator[Audio] = iter([audio] if isinstance(audio, Audio) else audio)
         self.label = label
         self.played_seconds = 0.0
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._complete = False
         self._thread = threading.Thread(target=self._run, name=f"playback-{label}", daemon=True)
 
     def start(self) -> Playback:
@@ -135,13 +143,24 @@ class Playback:
 
     def _run(self) -> None:
         try:
-            self.sink.begin(self.audio, self.label)
+            first = next(self._parts, None)
+            if first is None:
+                self._complete = True
+                return
+            self.sink.begin(first, self.label)
             try:
-                for block in blocks(self.audio, BLOCK_SECONDS):
-                    if self._stop.is_set():
-                        break
-                    self.sink.write(block)
-                    self.played_seconds += block.duration
+                part: Audio | None = first
+                while part is not None and not self._stop.is_set():
+                    if (part.rate, part.channels) != (first.rate, first.channels):
+                        raise VoiceError(f"{self.label}: a part at {part.rate} Hz in a clip begun at {first.rate} Hz")
+                    for block in blocks(part, BLOCK_SECONDS):
+                        if self._stop.is_set():
+                            break
+                        self.sink.write(block)
+                        self.played_seconds += block.duration
+                    else:
+                        part = next(self._parts, None)
+                self._complete = part is None
             finally:
                 self.sink.end()
         except BaseException as exc:  # surfaced to the caller by wait()
@@ -152,7 +171,7 @@ class Playback:
 
     @property
     def interrupted(self) -> bool:
-        return self._stop.is_set() and self.played_seconds < self.audio.duration
+        return self._stop.is_set() and not self._complete
 
     @property
     def playing(self) -> bool:

@@ -4,6 +4,10 @@ pyttsx3 synthesizes to a WAV file; we read it back as ``Audio`` so the same
 samples can go to the headset (interruptibly, see ``voice.playback``) or to a
 WAV file. espeak-ng can only be initialised once per process and pyttsx3 is
 not thread-safe, so one engine serves the process behind a lock.
+
+A turn's replies are spoken through ``SpokenReplies``: the first sentence of
+each is synthesized on its own, so playback starts as soon as it is ready, and
+the rest of the turn is synthesized, in order, while it plays.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import contextlib
 import dataclasses
 import io
 import itertools
+import queue
+import re
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +142,76 @@ class Synthesizer:
                     finally:
                         target.unlink()
         raise VoiceError("espeak-ng produced no audio")
+
+
+# A sentence ends at ., !, ? or the danda, before a space: "98.6" and "4,521" do not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?\u0964])\s+(?=\S)")
+
+
+def speech_parts(text: str) -> list[str]:
+    """The reply as it is synthesized: its first sentence, then the rest in one piece.
+
+    The first sentence alone is quick to synthesize, so the worker hears it
+    sooner; the rest stays whole so espeak-ng keeps its phrasing. A first
+    "sentence" of one word ("Dr.", "Yes.") is not split off: it may be an
+    abbreviation, and it would gain nothing.
+    """
+    text = text.strip()
+    for boundary in _SENTENCE_END.finditer(text):
+        first, rest = text[: boundary.start()], text[boundary.end() :]
+        if len(first.split()) > 1:
+            return [first, rest]
+    return [text] if text else []
+
+
+_DONE = object()  # the end of one reply's parts
+
+
+class SpokenReplies:
+    """A turn's replies synthesized in order on one background thread, ahead of playback.
+
+    ``reply(i)`` gives reply ``i``'s ``Speech`` parts as they become ready;
+    each part is synthesized once, and all of them in the order spoken.
+    ``cancel()`` (barge-in) stops after the part in progress.
+    """
+
+    def __init__(self, synthesizer: Synthesizer, replies: Sequence[tuple[str, str]]) -> None:
+        self._replies = list(replies)  # (text, language)
+        self._ready: list[queue.Queue[Any]] = [queue.Queue() for _ in self._replies]
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(synthesizer,), name="tts-ahead", daemon=True)
+
+    def __enter__(self) -> SpokenReplies:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.cancel()
+
+    def _run(self, synthesizer: Synthesizer) -> None:
+        index = 0
+        try:
+            for index, (text, language) in enumerate(self._replies):
+                for part in speech_parts(text):
+                    if self._cancelled.is_set():
+                        return
+                    self._ready[index].put(synthesizer.synthesize(part, language))
+                self._ready[index].put(_DONE)
+        except BaseException as exc:  # raised where the reply is played
+            for ready in self._ready[index:]:
+                ready.put(exc)
+        finally:
+            for ready in self._ready[index:]:
+                ready.put(_DONE)  # cancelled or failed: nobody waits for a part that will not come
+
+    def reply(self, index: int) -> Iterator[Speech]:
+        while (item := self._ready[index].get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
 
 def _settle(engine: Any, timeout: float = 10.0) -> None:

@@ -183,6 +183,9 @@ class VoskStream:
         self._partial = text
         return text
 
+    def prepare(self) -> None:
+        pass  # Kaldi decodes as the audio arrives: at the end only the last frames are left
+
     def final(self) -> Transcript:
         self._absorb(self._recognizer.FinalResult())
         words = tuple(self._words)

@@ -6,6 +6,11 @@ the utterance and decodes it at the end. In command mode the decoder gets a
 prompt built from the command vocabulary, which steers the small model
 towards the words a health worker actually says ("hand hygiene", not
 "behind hiding").
+
+Decoding is most of the voice loop's response time, so a stream starts on an
+utterance as soon as the endpointer says it may be complete
+(``RecognitionStream.prepare``), on the engine's own decoding thread, and
+``final()`` then only collects the result.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import platform
 import re
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +57,22 @@ COMPUTE_TYPE = "float32"
 TEMPERATURE = 0.0
 
 
+# CTranslate2's threads meet at an OpenMP barrier after every operation, and
+# by default a thread that arrives first spins there. When something else has
+# one of the two cores (another service, a benchmark), the spinning
+# thread holds the other while the thread it waits for queues for a core:
+# measured on the 2-core Xeon, a command took 3 to 5 s to decode instead of
+# 1.5 to 2 s with waiting threads sleeping. How threads wait never changes
+# what they compute.
+THREAD_WAITING = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
 def _pin_kernels() -> None:
-    """Read by CTranslate2 and oneDNN when they first run, so set before the import."""
+    """Read by CTranslate2, oneDNN and OpenMP when they first run, so set before the import."""
     if platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.update(PINNED_KERNELS)
+    for name, value in THREAD_WAITING.items():
+        os.environ.setdefault(name, value)  # whoever runs us may know their machine better
 
 
 def default_whisper_model_dir() -> Path | None:
@@ -125,6 +143,9 @@ class WhisperEngine:
         # An English-only model (tiny.en) cannot be asked for anything else.
         self.language = language if self.model.model.is_multilingual else "en"
         self.beam_size = beam_size
+        # One decode at a time: two would share the cores and both finish late.
+        self._decoding = threading.Lock()
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper-decode")  # no thread until used
         self.prompt = (
             whisper_prompt(vocabulary, lambda word: self._tokens(" " + word) == 1, self._tokens)
             if vocabulary is not None
@@ -141,7 +162,15 @@ class WhisperEngine:
     def open_stream(self, mode: Mode = "command", alternatives: int = 0, detailed: bool = False) -> WhisperStream:
         return WhisperStream(self, self.prompt if mode == "command" else None, detailed)
 
+    def decode_soon(self, samples: np.ndarray, prompt: str | None, detailed: bool = False) -> Future[Transcript]:
+        """``decode`` on the engine's decoding thread, for a result wanted a little later."""
+        return self._ahead.submit(self.decode, samples, prompt, detailed)
+
     def decode(self, samples: np.ndarray, prompt: str | None, detailed: bool = False) -> Transcript:
+        with self._decoding:
+            return self._decode(samples, prompt, detailed)
+
+    def _decode(self, samples: np.ndarray, prompt: str | None, detailed: bool) -> Transcript:
         audio = samples.astype(np.float32) / 32768.0
         segments, _info = self.model.transcribe(
             audio,
@@ -218,14 +247,42 @@ class WhisperStream:
         self._prompt = prompt
         self._detailed = detailed
         self._parts: list[np.ndarray] = []
+        # A decode started by ``prepare``, and how many samples it was given.
+        self._ahead: tuple[int, Future[Transcript]] | None = None
 
     def accept(self, samples: np.ndarray) -> str | None:
         self._parts.append(np.asarray(samples, dtype=np.int16))
         return None  # no partial results: Whisper decodes whole utterances
 
+    def _samples(self) -> np.ndarray:
+        if len(self._parts) != 1:
+            self._parts = [np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.int16)]
+        return self._parts[0]
+
+    def _current(self, samples: np.ndarray) -> Future[Transcript] | None:
+        """The early decode if it was given exactly ``samples``. Audio only ever grows, so
+        the same length means the same audio; a stale one is cancelled unless it has
+        started, so pause after pause in a long dictation never queues up decodes."""
+        if self._ahead is None:
+            return None
+        length, future = self._ahead
+        if length == len(samples):
+            return future
+        future.cancel()
+        self._ahead = None
+        return None
+
+    def prepare(self) -> None:
+        samples = self._samples()
+        if len(samples) and self._current(samples) is None:
+            self._ahead = (len(samples), self._engine.decode_soon(samples, self._prompt, self._detailed))
+
     def final(self) -> Transcript:
-        samples = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.int16)
-        self._parts = []
+        samples = self._samples()
+        ahead = self._current(samples)
+        self._ahead, self._parts = None, []
         if len(samples) == 0:
             return Transcript(text="")
+        if ahead is not None:
+            return ahead.result()
         return self._engine.decode(samples, self._prompt, self._detailed)

@@ -13,6 +13,7 @@ import functools
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,3 +150,34 @@ def noise(seconds: float, rate: int, level_db: float, seed: int = 0) -> Audio:
     rng = np.random.default_rng(seed)
     samples = rng.normal(0.0, 32768 * 10 ** (level_db / 20), int(seconds * rate))
     return Audio.from_mono(np.clip(np.round(samples), -32768, 32767).astype(np.int16), rate)
+
+
+def burst(seconds: float, level: float = 0.3, frequency: float = 300.0, rate: int = 16000) -> Audio:
+    """A steady tone: as loud as speech to an endpointer, and exactly predictable."""
+    t = np.arange(int(seconds * rate)) / rate
+    return Audio.from_mono(np.round(level * 32767 * np.sin(2 * np.pi * frequency * t)).astype(np.int16), rate)
+
+
+class RealTimeRecorder:
+    """Stands in for the sound card: takes as long to "play" a block as it lasts, and keeps it."""
+
+    name = "recorder"
+    realtime = True
+
+    def __init__(self) -> None:
+        self.blocks: list[Audio] = []
+        self.begun: list[str] = []  # the label of each clip, in order
+
+    def begin(self, audio: Audio, label: str) -> None:
+        self.begun.append(label)
+
+    def write(self, block: Audio) -> None:
+        time.sleep(block.duration)
+        self.blocks.append(block)
+
+    def end(self) -> None:
+        pass
+
+    @property
+    def seconds(self) -> float:
+        return sum(block.duration for block in self.blocks)

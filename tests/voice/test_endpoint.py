@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.voice.conftest import noise
+from tests.voice.conftest import burst, noise
 from voice.audio import Audio, concatenate, silence
 from voice.endpoint import (
     EndpointConfig,
@@ -12,16 +12,12 @@ from voice.endpoint import (
     PushToTalk,
     SpeechAudio,
     SpeechEnd,
+    SpeechPause,
     SpeechStart,
     collect_utterances,
 )
 
 RATE = 16000
-
-
-def burst(seconds: float, level: float = 0.3, frequency: float = 300.0) -> Audio:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return Audio.from_mono(np.round(level * 32767 * np.sin(2 * np.pi * frequency * t)).astype(np.int16), RATE)
 
 
 def mixed(clip: Audio, background: Audio) -> np.ndarray:
@@ -76,3 +72,32 @@ def test_push_to_talk_has_a_maximum_length() -> None:
     ptt.toggle()
     events = [e for _ in range(5) for e in ptt.push(burst(0.1).mono())]
     assert isinstance(events[-1], SpeechEnd) and events[-1].reason == "max_length" and not ptt.pressed
+
+
+def test_an_utterance_keeps_its_pauses_and_only_a_tail_of_the_silence_after_it() -> None:
+    """A pause between words stays in the audio, sample for sample; of the 0.8 s that end the
+    utterance only ``tail_ms`` is passed on."""
+    recording = concatenate([silence(0.5, RATE), burst(0.5), silence(0.5, RATE), burst(0.5), silence(1.0, RATE)])
+    config = EndpointConfig(silence_ms=800, tail_ms=300)
+    [utterance] = collect_utterances(Endpointer(RATE, config), [recording.mono()], RATE)
+    first = round(utterance.start * RATE)
+    assert np.array_equal(utterance.samples, recording.mono()[first : first + len(utterance.samples)])
+    assert len(utterance.samples) == round((utterance.end + 0.3 - utterance.start) * RATE)
+    assert abs(utterance.end - 2.0) <= 0.03
+
+
+def test_a_pause_comes_once_the_tail_has_passed_and_nothing_follows_it_but_the_end() -> None:
+    recording = concatenate([silence(0.5, RATE), burst(0.5), silence(0.5, RATE), burst(0.5), silence(1.0, RATE)])
+    events = Endpointer(RATE, EndpointConfig(silence_ms=800, tail_ms=300)).push(recording.mono())
+    pauses = [i for i, event in enumerate(events) if isinstance(event, SpeechPause)]
+    assert len(pauses) == 2  # between the words, then after the last one
+    assert any(isinstance(event, SpeechAudio) for event in events[pauses[0] : pauses[1]])  # the worker went on
+    assert [type(event) for event in events[pauses[1] :]] == [SpeechPause, SpeechEnd]
+    assert events[pauses[1]].time == events[-1].time  # both: when the last word ended
+
+
+def test_no_pause_when_the_silence_that_ends_an_utterance_is_shorter_than_the_tail() -> None:
+    recording = concatenate([burst(0.5), silence(0.5, RATE)])
+    events = Endpointer(RATE, EndpointConfig(silence_ms=200, tail_ms=300)).push(recording.mono())
+    assert not any(isinstance(event, SpeechPause) for event in events)
+    assert isinstance(events[-1], SpeechEnd)

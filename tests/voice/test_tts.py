@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from assistant.core.config import PROJECT_DIR
+from tests.voice.conftest import RealTimeRecorder
 from voice.audio import Audio, concatenate, read_wav, silence
 from voice.loop import VoiceLoop
 from voice.playback import Playback, WavDirSink, sink_from_spec
 from voice.rasa_client import RasaClient
 from voice.sources import FileSource
 from voice.tones import tone
-from voice.tts import DEFAULT_RATE, Synthesizer, language_of_text
+from voice.tts import DEFAULT_RATE, Synthesizer, language_of_text, speech_parts
 
 HINDI_REPLY = "मरीज़ का विवरण सहेज लिया गया है।"
 
@@ -77,6 +78,19 @@ def test_english_replies_use_the_configured_or_best_english_voice() -> None:
     assert language_of_text("Step 2 of 6") == "en" and language_of_text("चरण 2") == "hi"
 
 
+def test_a_reply_is_synthesized_first_sentence_first() -> None:
+    assert speech_parts("Step 1 of 10. Caution: wash. Then dry.") == ["Step 1 of 10.", "Caution: wash. Then dry."]
+    assert speech_parts("Temperature 98.6 and patient 4,521 saved. Next?") == [
+        "Temperature 98.6 and patient 4,521 saved.",
+        "Next?",
+    ]
+    assert speech_parts("Dr. Mehta will call you. Bye.") == ["Dr. Mehta will call you.", "Bye."]
+    assert speech_parts("Yes. That is saved.") == ["Yes. That is saved."]  # one word is not worth a part
+    assert speech_parts(f"{HINDI_REPLY} कृपया आगे बोलिए।") == [HINDI_REPLY, "कृपया आगे बोलिए।"]
+    assert speech_parts("  Checklist stopped.  ") == ["Checklist stopped."]
+    assert speech_parts("") == []
+
+
 def test_rate_is_configurable() -> None:
     text = "Please confirm the patient's age and blood pressure."
     slow = Synthesizer(rate=110).synthesize(text, "en").audio.duration
@@ -89,30 +103,6 @@ def test_tts_target_parsing(tmp_path: Path) -> None:
     assert sink_from_spec("none").name == "none"
     with pytest.raises(Exception, match="speaker, wav:DIR or none"):
         sink_from_spec("headphones")
-
-
-class RealTimeRecorder:
-    """Stands in for the sound card: takes as long to "play" a block as it lasts, and keeps it."""
-
-    name = "recorder"
-    realtime = True
-
-    def __init__(self) -> None:
-        self.blocks: list[Audio] = []
-
-    def begin(self, audio: Audio, label: str) -> None:
-        self.label = label
-
-    def write(self, block: Audio) -> None:
-        time.sleep(block.duration)
-        self.blocks.append(block)
-
-    def end(self) -> None:
-        pass
-
-    @property
-    def seconds(self) -> float:
-        return sum(block.duration for block in self.blocks)
 
 
 def test_playback_stops_when_asked(synthesizer: Synthesizer) -> None:

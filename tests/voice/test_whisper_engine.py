@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.core import vocabulary
 from assistant.core.spoken_numbers import normalise_numbers
 from tests.voice.conftest import ENGLISH_PHRASES, noise
 from voice.audio import Audio
-from voice.engine import transcribe
+from voice.engine import Transcript, transcribe
 from voice.errors import ModelError
 from voice.resample import to_mono_rate
 from voice.whisper_engine import WhisperEngine, clean_words
@@ -62,6 +64,96 @@ def test_what_is_not_english_speech_is_not_trusted(
     audio = noise(1.5, 16000, level_db=-30.0) if what == "noise" else korean_speech("안녕하세요 오늘 날씨가 좋습니다")
     result = heard(whisper_engine, audio)
     assert not result.text or result.confidence < whisper_engine.min_confidence
+
+
+class Decodes:
+    """Stands in for ``engine.decode``: keeps how long each audio is that the engine decodes,
+    on whichever thread; ``hold_next()`` keeps the next decode waiting until its gate opens."""
+
+    def __init__(self, decode: Callable[..., Transcript]) -> None:
+        self.lengths: list[int] = []
+        self.holding = threading.Event()  # the held decode has begun
+        self._decode = decode
+        self._gate: threading.Event | None = None
+
+    def __call__(self, audio: np.ndarray, prompt: str | None, detailed: bool = False) -> Transcript:
+        self.lengths.append(len(audio))
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            self.holding.set()
+            gate.wait(timeout=60)
+        return self._decode(audio, prompt, detailed)
+
+    def hold_next(self) -> threading.Event:
+        self._gate = threading.Event()
+        return self._gate
+
+
+@pytest.fixture
+def decodes(whisper_engine: WhisperEngine, monkeypatch: pytest.MonkeyPatch) -> Decodes:
+    counted = Decodes(whisper_engine.decode)
+    monkeypatch.setattr(whisper_engine, "decode", counted)
+    return counted
+
+
+def test_a_decode_started_at_the_pause_is_the_final_result(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio], decodes: Decodes
+) -> None:
+    """``prepare`` decodes ahead; ``final`` gives that result without decoding again, and
+    exactly what decoding at the end gives."""
+    samples = to_mono_rate(english_speech("go back"), whisper_engine.sample_rate)
+    at_the_end = transcribe(whisper_engine, samples, "command")
+    decodes.lengths.clear()
+    stream = whisper_engine.open_stream("command")
+    stream.accept(samples)
+    stream.prepare()
+    stream.prepare()  # a second pause with nothing new in between starts nothing
+    assert stream.final() == at_the_end
+    assert decodes.lengths == [len(samples)]
+
+
+def test_audio_after_the_pause_is_decoded_too(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio], decodes: Decodes
+) -> None:
+    """The worker went on after a pause: the early decode is dropped, and the whole utterance decoded."""
+    samples = to_mono_rate(english_speech("show me the hand hygiene checklist"), whisper_engine.sample_rate)
+    whole = transcribe(whisper_engine, samples, "command")
+    decodes.lengths.clear()
+    stream = whisper_engine.open_stream("command")
+    half = len(samples) // 2
+    stream.accept(samples[:half])
+    stream.prepare()
+    stream.accept(samples[half:])
+    assert stream.final() == whole
+    assert decodes.lengths[-1] == len(samples) and set(decodes.lengths) <= {half, len(samples)}
+
+
+def test_pause_after_pause_never_queues_up_decodes(
+    whisper_engine: WhisperEngine, english_speech: Callable[[str], Audio], decodes: Decodes
+) -> None:
+    """While one early decode runs, a newer pause replaces the one waiting behind it, and the end
+    replaces that: only the running one and the final decode are ever done."""
+    samples = to_mono_rate(english_speech("blood pressure one hundred forty over ninety"), whisper_engine.sample_rate)
+    whole = transcribe(whisper_engine, samples, "command")
+    decodes.lengths.clear()
+    quarter = len(samples) // 4
+    stream = whisper_engine.open_stream("command")
+    gate = decodes.hold_next()
+    try:
+        stream.accept(samples[:quarter])
+        stream.prepare()
+        assert decodes.holding.wait(timeout=60)
+        for end in (2 * quarter, 3 * quarter):
+            stream.accept(samples[end - quarter : end])
+            stream.prepare()
+        stream.accept(samples[3 * quarter :])
+        result = stream.final()
+    finally:
+        gate.set()
+    # Whatever is still queued on the decoding thread runs before this.
+    whisper_engine.decode_soon(samples[:1600], None).result()
+    assert decodes.lengths == [quarter, len(samples), 1600]
+    assert result == whole
 
 
 def test_prompt_is_built_from_the_command_vocabulary(whisper_engine: WhisperEngine) -> None:
