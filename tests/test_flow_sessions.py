@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from assistant.core.rules import SESSION_TURNS_BEFORE_FLOW_BREAK
+from assistant.rasa_server.tracker_indexes import INDEXES
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.stack
@@ -80,3 +81,9 @@ def test_an_open_checklist_is_never_cut_by_a_session_end(running_stack: RunningS
     last_start = max(i for i, (kind, _) in enumerate(events) if kind == "session_started")
     opened = next(i for i, (kind, data) in enumerate(events) if kind == "user" and "checklist" in data["text"])
     assert last_start < opened  # the session ended before the checklist, not inside it
+
+
+def test_the_stacks_tracker_store_finds_sessions_in_an_index(running_stack: RunningStack) -> None:
+    """Rasa under ``assistant.rasa_server`` made the indexes that keep reading a session flat over a day."""
+    indexes = inspect(running_stack.engine(running_stack.tracker_db_url)).get_indexes("events")
+    assert set(INDEXES) <= {index["name"] for index in indexes}

@@ -5,6 +5,7 @@
 - ``outbox_notices``: a queued record the hub refused is told to the worker at their next turn;
 - ``flow_sessions``: a conversation session also ends between flows, so turns stay cheap all day;
 - ``action_results``: the action server's answers are checked with a schema validator compiled once;
+- ``tracker_indexes``: the SQL tracker store finds a worker's session in an index, however long their day;
 - log arguments are escaped (``assistant.core.log_safety``);
 - the HTTP API token comes from ``ASSISTANT_RASA_TOKEN``, never from the
   command line, where every user of the machine could read it (``ps``).
@@ -17,7 +18,14 @@ import sys
 
 from assistant.core import log_safety
 from assistant.core.secrets import RASA_TOKEN_VARIABLE
-from assistant.rasa_server import action_failures, action_results, flow_sessions, lan_guard, outbox_notices
+from assistant.rasa_server import (
+    action_failures,
+    action_results,
+    flow_sessions,
+    lan_guard,
+    outbox_notices,
+    tracker_indexes,
+)
 
 
 def main() -> None:
@@ -26,6 +34,7 @@ def main() -> None:
     outbox_notices.install()
     flow_sessions.install()
     action_results.install()
+    tracker_indexes.install()
     log_safety.install()
     token = os.environ.get(RASA_TOKEN_VARIABLE, "")
     if token and sys.argv[1:2] == ["run"] and not any(arg.startswith("--auth-token") for arg in sys.argv):

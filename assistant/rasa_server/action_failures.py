@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import rasa
 from rasa.core.actions.action import Action, ActionExecutionRejection, create_bot_utterance
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.nlg import NaturalLanguageGenerator
@@ -40,13 +39,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.core.language import detect_language
 from assistant.core.vocabulary import LANGUAGES
+from assistant.rasa_server.rasa_version import require_supported_rasa
 
 log = logging.getLogger(__name__)
 
 APOLOGY_RESPONSE = "utter_action_failed"
 # Said when even the domain's response cannot be rendered.
 FALLBACK_TEXT = "Sorry, I could not do that just now. Please say it again."
-SUPPORTED_RASA = "3.6."
 LANGUAGE_SLOT = "language"  # domain.yml: the reply language
 _INSTALLED = "_assistant_apologises_for_failed_actions"
 
@@ -121,10 +120,7 @@ class QuietRejections(logging.Filter):
 
 def install() -> None:
     """Wrap ``MessageProcessor._run_action`` (idempotent)."""
-    if not rasa.__version__.startswith(SUPPORTED_RASA):
-        raise RuntimeError(
-            f"assistant.rasa_server.action_failures was written for Rasa {SUPPORTED_RASA}x, not {rasa.__version__}"
-        )
+    require_supported_rasa(__name__)
     original = MessageProcessor._run_action
     if getattr(original, _INSTALLED, False):
         return

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import rasa
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -26,7 +25,8 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-SUPPORTED_RASA = "3.6."
+from assistant.rasa_server.rasa_version import require_supported_rasa
+
 _INSTALLED = "_assistant_validates_with_a_compiled_schema"
 
 
@@ -55,7 +55,6 @@ def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> boo
 def install() -> None:
     if getattr(RemoteAction, _INSTALLED, False):
         return
-    if not rasa.__version__.startswith(SUPPORTED_RASA):
-        raise RuntimeError(f"action_results was written for Rasa {SUPPORTED_RASA}x, not {rasa.__version__}")
+    require_supported_rasa(__name__)
     RemoteAction._validate_action_result = validate_action_result
     setattr(RemoteAction, _INSTALLED, True)

@@ -20,15 +20,14 @@ start-up (``install``), for the Rasa version it was written against.
 
 from __future__ import annotations
 
-import rasa
 from rasa.core.actions.action import ActionSessionStart
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.core.rules import SESSION_TURNS_BEFORE_FLOW_BREAK
+from assistant.rasa_server.rasa_version import require_supported_rasa
 
-SUPPORTED_RASA = "3.6."
 # Slots that hold an open flow outside Rasa's forms (domain.yml).
 OPEN_FLOW_SLOTS = ("checklist",)
 _INSTALLED = "_assistant_ends_sessions_between_flows"
@@ -62,8 +61,7 @@ def carried_slots(tracker: DialogueStateTracker) -> list[SlotSet]:
 def install() -> None:
     if getattr(MessageProcessor, _INSTALLED, False):
         return
-    if not rasa.__version__.startswith(SUPPORTED_RASA):
-        raise RuntimeError(f"flow_sessions was written for Rasa {SUPPORTED_RASA}x, not {rasa.__version__}")
+    require_supported_rasa(__name__)
     expired = MessageProcessor._has_session_expired
 
     def has_session_expired(self: MessageProcessor, tracker: DialogueStateTracker) -> bool:
