@@ -14,6 +14,7 @@ and read no table.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -119,8 +120,7 @@ async def booking_cost(db_url: str, setup: str, sequential: int = 50) -> Booking
             started = time.perf_counter()
             await book(n)
             timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        return BookingCost(setup, log.statements, timings[len(timings) // 2])
+        return BookingCost(setup, log.statements, statistics.median(timings))
     finally:
         await client.close()
         await db.dispose()
