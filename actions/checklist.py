@@ -20,10 +20,10 @@ from actions.context import Turn
 from actions.forms import leave_open_form
 from actions.services import services
 from actions.texts import join_choices, say, text, utter_question
-from assistant.core.backend_client import BackendRejected
 from assistant.core.dialogue import CHECKLIST_STEP
 from assistant.core.spoken_numbers import parse_number, unfinished_numbers
 from assistant.core.vocabulary import PROCEDURES
+from assistant.http.backend_client import BackendRejected
 
 PROGRESS_SLOTS = ("checklist", "checklist_step")
 

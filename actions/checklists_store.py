@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Engine
 
-from assistant.core.backend_client import BackendClient, BackendUnavailable
-from assistant.core.db.device import checklist_cache_table as cache
+from assistant.db.device import checklist_cache_table as cache
+from assistant.http.backend_client import BackendClient, BackendUnavailable
 
 FRESH_SECONDS = 3600.0
 INDEX_KEY = "index"

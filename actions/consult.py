@@ -17,10 +17,10 @@ from actions.forms import CANCEL, CONSULT, StartForm, form_named
 from actions.outbox import submit
 from actions.services import services
 from actions.texts import ask, label, say, say_rejection, specialty_name, text
-from assistant.core.backend_client import BackendRejected, BackendUnavailable
 from assistant.core.rules import ADVICE_RECALL, CANCELLABLE_STATUSES
 from assistant.core.spoken_numbers import parse_number
 from assistant.core.spoken_times import parse_iso, when_phrase
+from assistant.http.backend_client import BackendRejected, BackendUnavailable
 
 # An emergency is booked before anyone asks for the patient id.
 UNKNOWN_PATIENT = "UNKNOWN"

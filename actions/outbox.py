@@ -45,9 +45,9 @@ from typing import Any
 from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
-from assistant.core.backend_client import BackendClient, BackendRejected, BackendUnavailable
-from assistant.core.db.device import outbox_table as outbox
 from assistant.core.retry import OUTBOX_BACKOFF, worth_retrying
+from assistant.db.device import outbox_table as outbox
+from assistant.http.backend_client import BackendClient, BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from actions.checklists_store import ChecklistStore
 from actions.outbox import Outbox
-from assistant.core.backend_client import BackendClient, Timeouts
 from assistant.core.canonical import Canonicaliser
 from assistant.core.config import Settings, load_settings
-from assistant.core.db.device import open_engine
+from assistant.db.device import open_engine
+from assistant.http.backend_client import BackendClient, Timeouts
 
 # The same synonym lists the NLU is trained on (nlu/synonyms.yml).
 SYNONYM_FILES = ("synonyms.yml",)

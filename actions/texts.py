@@ -11,9 +11,9 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.core.backend_client import BackendRejected
 from assistant.core.dialogue import NextInput
 from assistant.core.vocabulary import EMERGENCY_NUMBER, SPECIALTIES, VALUE_LABELS
+from assistant.http.backend_client import BackendRejected
 
 DEFAULT_LANGUAGE = "en"
 

@@ -7,7 +7,7 @@ counted is a booking's own work. Every statement either engine sends is
 counted (``before_cursor_execute``), and so are BEGIN, COMMIT and ROLLBACK,
 which drivers may issue without a cursor (counted once each, by their events).
 Not counted: the two ``PRAGMA busy_timeout`` calls around an inline SQLite
-BEGIN (``assistant.core.db.inline_sqlite``), which set a connection option
+BEGIN (``assistant.db.inline_sqlite``), which set a connection option
 and read no table.
 """
 
@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine
 
 from assistant.backend import seed
 from assistant.backend.app import create_app, server_database
-from assistant.core.api_tokens import create_token
-from assistant.core.db.engine import Database
+from assistant.db.engine import Database
+from assistant.domain.api_tokens import create_token
 
 TIMEZONE = "Asia/Kolkata"
 

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.core.api_tokens import local_worker_token
+from assistant.domain.api_tokens import local_worker_token
 from bench.measure import percentile, rss_mb
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer

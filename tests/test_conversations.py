@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from actions.outbox import Outbox
 from assistant.core.config import PROJECT_DIR
-from assistant.core.db.device import open_engine
+from assistant.db.device import open_engine
 from tests.support.logs import logs_mentioning
 from tests.support.stack import RunningStack
 

@@ -2,9 +2,11 @@
 
 Each module of each package is parsed, and every import it makes, at the top
 or inside a function, must be of a package its own package may use. Private
-names (``_scope_for``) are never imported from another package. Importing
-the action server or the voice package must not load the backend's web and
-database layers.
+names (``_scope_for``) are never imported from another package. The kernel
+(``assistant.core``) imports neither SQLAlchemy nor aiohttp: the databases are
+``assistant.db``, the backend's domain ``assistant.domain`` and shared HTTP
+plumbing ``assistant.http``. Importing the action server or the voice package
+must not load the backend's web and database layers.
 """
 
 from __future__ import annotations
@@ -19,33 +21,46 @@ import pytest
 
 from assistant.core.config import PROJECT_DIR
 
-# package -> the packages it may import (besides itself). Everything may use core.
+# package -> the packages it may import (besides itself).
+KERNEL = frozenset({"assistant.core"})
 ALLOWED: dict[str, frozenset[str]] = {
     "assistant": frozenset(),  # the umbrella package itself: a docstring, nothing else
     "assistant.core": frozenset(),
-    "assistant.backend": frozenset({"assistant.core"}),
-    "assistant.console": frozenset({"assistant.core"}),
-    "actions": frozenset({"assistant.core"}),
-    "voice": frozenset({"assistant.core"}),
-    "assistant.nlu": frozenset({"assistant.core"}),
-    "assistant.channels": frozenset({"assistant.core", "voice"}),  # voice notes are transcribed by the voice engine
-    "assistant.rasa_server": frozenset({"assistant.core"}),
+    # Infrastructure and the backend's domain, on top of the kernel.
+    "assistant.db": KERNEL,
+    "assistant.http": KERNEL,
+    "assistant.domain": KERNEL | {"assistant.db"},
+    # The parts.
+    "assistant.backend": KERNEL | {"assistant.db", "assistant.domain", "assistant.http"},
+    "assistant.console": KERNEL | {"assistant.db", "assistant.domain", "assistant.http"},
+    "actions": KERNEL | {"assistant.db", "assistant.http"},  # its own outbox tables; the backend client
+    "voice": KERNEL | {"assistant.domain"},  # `assistant voice` makes the worker's own token
+    "assistant.nlu": KERNEL,
+    # Voice notes are transcribed by the voice engine.
+    "assistant.channels": KERNEL | {"assistant.db", "assistant.http", "voice"},
+    "assistant.rasa_server": KERNEL | {"assistant.db"},  # reads the action server's outbox
     # What `assistant up` assembles, and the command line that registers every feature.
-    "assistant.stack": frozenset(
-        {
-            "assistant.core",
-            "assistant.backend",
-            "assistant.console",
-            "assistant.channels",
-            "assistant.rasa_server",
-            "assistant.cli",
-        }
-    ),
-    "assistant.cli": frozenset(
-        {"assistant.core", "assistant.backend", "assistant.console", "assistant.stack", "assistant.nlu", "voice"}
-    ),
+    "assistant.stack": KERNEL
+    | {
+        "assistant.db",
+        "assistant.domain",
+        "assistant.backend",
+        "assistant.console",
+        "assistant.channels",
+        "assistant.rasa_server",
+        "assistant.cli",
+    },
+    "assistant.cli": KERNEL
+    | {"assistant.domain", "assistant.backend", "assistant.console", "assistant.stack", "assistant.nlu", "voice"},
+}
+# Third-party packages a package of ours must never import: the kernel stays pure values and functions.
+FORBIDDEN_LIBRARIES: dict[str, frozenset[str]] = {
+    "assistant.core": frozenset({"sqlalchemy", "aiohttp"}),
+    "assistant.db": frozenset({"aiohttp"}),
+    "assistant.http": frozenset({"sqlalchemy"}),
 }
 PROJECT_ROOTS = ("assistant", "actions", "voice")
+KERNEL_MODULES = sorted(path.stem for path in (PROJECT_DIR / "assistant" / "core").glob("[!_]*.py"))
 
 
 def package_of(module: str) -> str | None:
@@ -62,9 +77,9 @@ def modules() -> Iterator[tuple[str, Path]]:
             yield ".".join(parts), path
 
 
-def imports_of(path: Path, module: str) -> Iterator[tuple[int, str, list[str]]]:
-    """(line, imported module, names taken from it) for every import in the file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+def imports_of(source: str, module: str, is_package: bool = False) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, imported module, names taken from it) for every import in a module's source."""
+    tree = ast.parse(source, module)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -72,38 +87,66 @@ def imports_of(path: Path, module: str) -> Iterator[tuple[int, str, list[str]]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against this module's package
                 base = module.split(".")
-                base = base[: len(base) - node.level + (1 if path.name == "__init__.py" else 0)]
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
             yield node.lineno, target, [alias.name for alias in node.names]
 
 
+def module_violations(module: str, source: str, where: str, is_package: bool = False) -> list[str]:
+    """What one module's imports break of the rule."""
+    own = package_of(module)
+    if own is None:
+        return [f"{module}: in no package of the rule (add it to ALLOWED in tests/test_layering.py)"]
+    found = []
+    for line, target, names in imports_of(source, module, is_package):
+        root = target.split(".")[0]
+        at = f"{where}:{line}"
+        if root not in PROJECT_ROOTS:  # the standard library or a third-party package
+            if root in FORBIDDEN_LIBRARIES.get(own, ()):
+                found.append(f"{at}: {own} may not import {root}")
+            continue
+        other = package_of(target)
+        if other is None:
+            found.append(f"{at}: imports {target}, which belongs to no package of the rule")
+        elif other != own and other not in ALLOWED[own]:
+            found.append(f"{at}: {own} may not import {target}")
+        elif other != own:
+            private = [name for name in names if name.startswith("_") and not name.startswith("__")]
+            if private:
+                found.append(f"{at}: imports the private {', '.join(private)} from {target}")
+    return found
+
+
 def violations() -> list[str]:
     found = []
     for module, path in modules():
-        own = package_of(module)
-        if own is None:
-            found.append(f"{module}: in no package of the rule (add it to ALLOWED in tests/test_layering.py)")
-            continue
-        for line, target, names in imports_of(path, module):
-            if target.split(".")[0] not in PROJECT_ROOTS:
-                continue  # the standard library or a third-party package
-            other = package_of(target)
-            where = f"{path.relative_to(PROJECT_DIR)}:{line}"
-            if other is None:
-                found.append(f"{where}: imports {target}, which belongs to no package of the rule")
-            elif other != own and other not in ALLOWED[own]:
-                found.append(f"{where}: {own} may not import {target}")
-            elif other != own:
-                private = [name for name in names if name.startswith("_") and not name.startswith("__")]
-                if private:
-                    found.append(f"{where}: imports the private {', '.join(private)} from {target}")
+        source = path.read_text(encoding="utf-8")
+        where = str(path.relative_to(PROJECT_DIR))
+        found += module_violations(module, source, where, is_package=path.name == "__init__.py")
     return found
 
 
 def test_every_import_follows_the_dependency_rule() -> None:
     assert violations() == []
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("assistant.core.example", "from sqlalchemy import select"),
+        ("assistant.core.example", "def later():\n    import aiohttp.web"),
+        ("assistant.core.example", "from assistant.db.models import Consult"),
+        ("assistant.core.example", "from assistant.domain import records"),
+        ("assistant.db.example", "from assistant.domain.hub_operations import assign"),
+        ("actions.example", "from assistant.backend.booking import book"),
+        ("actions.example", "from assistant.core.rules import _private"),
+    ],
+)
+def test_the_rule_refuses_a_forbidden_import(module: str, source: str) -> None:
+    """The checker itself: each of these would be a layering break, and is reported."""
+    assert module_violations(module, source, "example.py") != []
 
 
 @pytest.mark.parametrize(
@@ -113,6 +156,7 @@ def test_every_import_follows_the_dependency_rule() -> None:
         ("actions.consult", ("aiohttp.web", "sqlalchemy.ext.asyncio", "assistant.backend")),
         ("voice.loop", ("sqlalchemy", "assistant.backend", "rasa")),
         ("assistant.core.rules", ("sqlalchemy", "aiohttp")),
+        (", ".join(f"assistant.core.{name}" for name in KERNEL_MODULES), ("sqlalchemy", "aiohttp", "assistant.db")),
     ],
 )
 def test_a_part_loads_only_what_it_needs(entry: str, heavy: tuple[str, ...]) -> None:

@@ -78,7 +78,7 @@ def _guard(handler: Callable[[argparse.Namespace, Settings], int]) -> Callable[[
 
 
 def _engine(args: argparse.Namespace, settings: Settings) -> Any:
-    from voice.engines import create_engine
+    from voice.engine_choice import create_engine
 
     return create_engine(args.engine or settings.voice_engine, settings, args.model)
 
@@ -157,7 +157,7 @@ def _push_to_talk_keys(segmenter: Any) -> None:
 
 
 def voice_command(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.api_tokens import command_worker_token
+    from assistant.domain.api_tokens import command_worker_token
     from voice.audio import read_wav
     from voice.endpoint import EndpointConfig, PushToTalk
     from voice.loop import VoiceLoop
@@ -213,7 +213,7 @@ def voice_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _models_root(settings: Settings) -> Path:
-    from voice.engines import models_root
+    from voice.engine_choice import models_root
 
     return models_root(settings)
 

@@ -10,16 +10,16 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend import availability, catalog, consults, encounters, hub, idempotency, workers
+from assistant.backend import availability, catalog, consults, encounters, hub_routes, idempotency, workers
 from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS, TIMEZONE
 from assistant.backend.auth import authenticate, principal_cache
 from assistant.backend.errors import json_errors, plain_text_only
 from assistant.backend.openapi import openapi_document
-from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.config import Settings
-from assistant.core.db.engine import Database
 from assistant.core.periodic import HOUR, every
-from assistant.core.slot_window import top_up_slots
+from assistant.db.engine import Database
+from assistant.domain.slot_window import top_up_slots
+from assistant.http.access_log import PathOnlyAccessLogger
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def create_app(
     consults.add_routes(app)
     encounters.add_routes(app)
     workers.add_routes(app)
-    hub.add_routes(app)
+    hub_routes.add_routes(app)
     availability.add_routes(app)
     app.router.add_get("/openapi.json", openapi)
 
@@ -83,7 +83,7 @@ def server_database(url: str) -> Database:
 
     Its write transactions are all short (a booking, a cancel, a batch of a
     purge), so on SQLite they run on the event loop's thread, which is where
-    most of a booking's time went (``assistant.core.db.inline_sqlite``).
+    most of a booking's time went (``assistant.db.inline_sqlite``).
     """
     return Database.connect(url, inline_writes=True)
 

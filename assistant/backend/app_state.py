@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from assistant.core.cache import TTLCache
-from assistant.core.db.engine import Database
+from assistant.db.engine import Database
 
 if TYPE_CHECKING:
     from assistant.backend.auth import Principal

@@ -1,4 +1,4 @@
-"""Who a request is (its bearer token, ``assistant.core.api_tokens``) and what it may see."""
+"""Who a request is (its bearer token, ``assistant.domain.api_tokens``) and what it may see."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB, PRINCIPALS
 from assistant.backend.errors import ApiError, Handler, invalid
-from assistant.core.api_tokens import hash_token, usable_token
 from assistant.core.cache import TTLCache
-from assistant.core.db.models import Consult, Worker
-from assistant.core.hub import HubActor
 from assistant.core.rules import IDENTITY_RECHECK_SECONDS
-from assistant.core.scoping import visible_facilities
 from assistant.core.vocabulary import HUB_ROLES
+from assistant.db.models import Consult, Worker
+from assistant.domain.api_tokens import hash_token, usable_token
+from assistant.domain.hub_operations import HubActor
+from assistant.domain.scoping import visible_facilities
 
 # Resolving a token costs several queries; a revoked token or a moved worker
 # takes effect within this many seconds.

@@ -7,7 +7,7 @@
 
 A specialist manages their own hours and slots only; a coordinator (or an
 admin) those of any specialist at a facility they see; anyone else gets 403.
-The rules are ``assistant.core.slot_window``'s (the roster import uses them
+The rules are ``assistant.domain.slot_window``'s (the roster import uses them
 too); its refusals (``HubError``) become the API's errors in
 ``assistant.backend.errors``. POSTs go through ``run_idempotent``.
 """
@@ -25,9 +25,9 @@ from assistant.backend.auth import Principal, require_role
 from assistant.backend.errors import ApiError, invalid, not_found
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.validation import moment, optional_id, path_id, query_id, read_json_object
-from assistant.core import slot_window
-from assistant.core.db.models import Availability, Slot, Specialist, utcnow
-from assistant.core.hub import slot_json
+from assistant.db.models import Availability, Slot, Specialist, utcnow
+from assistant.domain import slot_window
+from assistant.domain.hub_operations import slot_json
 
 MANAGING_ROLES = ("specialist", "coordinator", "admin")
 

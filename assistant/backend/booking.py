@@ -29,8 +29,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
-from assistant.core.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
-from assistant.core.hub import teams_call_link
+from assistant.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
+from assistant.domain.hub_operations import teams_call_link
 
 HORIZONS = {"routine": dt.timedelta(days=14), "urgent": dt.timedelta(hours=24)}
 # A lost race (the unique index refused our claim) means: look again.

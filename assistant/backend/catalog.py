@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from assistant.backend.app_state import CHECKLISTS, DB
 from assistant.backend.errors import unknown_value
 from assistant.core.cache import TTLCache
-from assistant.core.db.models import Checklist, Specialist
 from assistant.core.vocabulary import LANGUAGES, SPECIALTIES
+from assistant.db.models import Checklist, Specialist
 
 # Checklists change only when `assistant seed` reloads them.
 CHECKLIST_CACHE_SECONDS = 60.0

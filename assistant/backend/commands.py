@@ -15,7 +15,7 @@ from assistant.core.config import Settings
 from assistant.core.vocabulary import ROLES
 
 if TYPE_CHECKING:
-    from assistant.core.db.engine import Database
+    from assistant.db.engine import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,7 +77,7 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _database(args: argparse.Namespace, settings: Settings) -> Database:
-    from assistant.core.db.engine import Database  # loaded by the commands that use it only
+    from assistant.db.engine import Database  # loaded by the commands that use it only
 
     try:
         return Database.connect(args.db or settings.database_url)
@@ -87,7 +87,7 @@ def _database(args: argparse.Namespace, settings: Settings) -> Database:
 
 def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backend import processes, seed
-    from assistant.core.slot_window import top_up_slots
+    from assistant.domain.slot_window import top_up_slots
 
     db = _database(args, settings)
     count = processes.default_processes(db.is_sqlite) if args.processes is None else args.processes
@@ -134,7 +134,7 @@ def seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def create_token(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import api_tokens as auth
+    from assistant.domain import api_tokens as auth
 
     lifetime = auth.DEFAULT if args.days is None else (dt.timedelta(days=args.days) if args.days > 0 else None)
     worker = args.worker.upper() if args.worker else None
@@ -146,7 +146,7 @@ def create_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import api_tokens as auth
+    from assistant.domain import api_tokens as auth
 
     worker = args.worker.upper() if args.worker else None
     count = in_session(
@@ -161,7 +161,7 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
 def list_tokens(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import select
 
-    from assistant.core.db.models import ApiToken
+    from assistant.db.models import ApiToken
 
     async def tokens(session: Any) -> list[Any]:
         return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
@@ -199,8 +199,8 @@ class _DryRun(Exception):
 
 
 def import_roster(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import roster
-    from assistant.core.db.models import utcnow
+    from assistant.db.models import utcnow
+    from assistant.domain import roster
 
     try:
         text = Path(args.file).read_text(encoding="utf-8-sig")

@@ -11,16 +11,16 @@ from assistant.backend.app_state import DB
 from assistant.backend.auth import Principal, clinical_author, principal, record_channel
 from assistant.backend.booking import book
 from assistant.backend.errors import ApiError, not_found, unknown_value
-from assistant.backend.hub import hub_cancel, specialist_day
+from assistant.backend.hub_routes import hub_cancel, specialist_day
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import optional_text, parse_consult, path_id, read_json_object
-from assistant.core import hub
-from assistant.core.db.models import Consult, Slot, utcnow
-from assistant.core.fhir import consult_bundle
-from assistant.core.records import consult_json
 from assistant.core.rules import HUB_REASON_LIMIT
 from assistant.core.vocabulary import CONSULT_STATUSES
+from assistant.db.models import Consult, Slot, utcnow
+from assistant.domain import hub_operations
+from assistant.domain.fhir import consult_bundle
+from assistant.domain.records import consult_json
 
 
 async def create_consult(request: web.Request) -> web.Response:
@@ -106,7 +106,7 @@ async def cancel_consult(request: web.Request) -> web.Response:
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         consult = await _visible_consult(session, who, consult_id)
         own = consult.requested_by == who.worker_id
-        outcome = await hub.worker_cancel(session, consult, by=who.who, reason=reason, now=utcnow(), own=own)
+        outcome = await hub_operations.worker_cancel(session, consult, by=who.who, reason=reason, now=utcnow(), own=own)
         if outcome.consult is None:
             # Answered, not raised: the transaction that marks the news as told must commit.
             return 409, ApiError(409, "conflict", outcome.message, notices=outcome.news).body()

@@ -13,9 +13,9 @@ from assistant.backend.errors import not_found
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_encounter, path_id, read_json_object
-from assistant.core.db.models import Encounter
-from assistant.core.fhir import encounter_bundle
-from assistant.core.records import encounter_json
+from assistant.db.models import Encounter
+from assistant.domain.fhir import encounter_bundle
+from assistant.domain.records import encounter_json
 
 
 async def create_encounter(request: web.Request) -> web.Response:

@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from assistant.backend.app_state import MAX_BODY_BYTES
-from assistant.core.hub import HubError
 from assistant.core.rules import CONTROL_CHARACTERS
+from assistant.domain.hub_operations import HubError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def conflict(message: str) -> ApiError:
 
 
 def hub_refusal(exc: HubError) -> ApiError:
-    """A hub operation's refusal (``assistant.core.hub``, shared with the console) as the API says it."""
+    """A hub operation's refusal (``assistant.domain.hub_operations``, shared with the console) as the API says it."""
     if exc.kind == "invalid":
         return ApiError(422, "validation_error", exc.message, **({"field": exc.field} if exc.field else {}))
     if exc.kind == "not_found":

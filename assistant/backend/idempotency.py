@@ -34,10 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
 from assistant.backend.errors import conflict, invalid
-from assistant.core.db.engine import Database
-from assistant.core.db.models import IdempotencyRecord, utcnow
-from assistant.core.db.purge import BATCH, delete_in_batches
 from assistant.core.rules import IDEMPOTENCY_WINDOW
+from assistant.db.engine import Database
+from assistant.db.models import IdempotencyRecord, utcnow
+from assistant.db.purge import BATCH, delete_in_batches
 
 log = logging.getLogger(__name__)
 

@@ -397,7 +397,7 @@ PATHS["/workers/{id}"] = {
 }
 
 
-# --- The hub desk (assistant/backend/hub.py) --------------------------------------------
+# --- The hub desk (assistant/backend/hub_routes.py) --------------------------------------------
 
 NOT_FOUND = {"404": _json(_ref("Error"), "No such record, or not visible to the caller")}
 CONFLICT = {"409": _json(_ref("Error"), "The record is no longer in a state that allows this")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.core.rules import SLOT_MINUTES_RANGE, SLOT_WINDOW_DAYS
-from assistant.core.slot_window import DEFAULT_SLOT_MINUTES, WEEKDAYS
+from assistant.domain.slot_window import DEFAULT_SLOT_MINUTES, WEEKDAYS
 
 _MANAGERS = "A specialist their own; a coordinator or admin any specialist at a facility they see."
 

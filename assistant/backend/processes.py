@@ -5,7 +5,7 @@ that CPU, not the database, is what limits it. Several processes share one
 listening socket (bound here, before they fork, so the port is taken once
 and whichever process is free accepts the next connection); PostgreSQL
 keeps them consistent as it keeps two backends consistent (row locks, the
-unique indexes, advisory locks: ``assistant.core.db.locks``). Each process
+unique indexes, advisory locks: ``assistant.db.locks``). Each process
 has its own engines and its own caches (tokens are re-checked within
 ``IDENTITY_RECHECK_SECONDS`` in each); only the first runs the housekeeping
 (purges, slot generation), which is safe but wasteful to run twice.
@@ -36,7 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant.backend.app import create_app, run, server_database
-from assistant.core.access_log import PathOnlyAccessLogger
+from assistant.http.access_log import PathOnlyAccessLogger
 
 log = logging.getLogger(__name__)
 

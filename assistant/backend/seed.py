@@ -1,6 +1,6 @@
 """Idempotent demo data: facilities, people, specialists with their logins and weekly hours, checklists.
 
-The slots come from the weekly hours (``assistant.core.slot_window``), as
+The slots come from the weekly hours (``assistant.domain.slot_window``), as
 every slot does. Running it again changes nothing except adding slots for days
 that have come into the window, and refreshing checklist text from the YAML
 files; a specialist who changed their hours keeps them.
@@ -17,11 +17,11 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
-from assistant.core.roster import ensure_login
-from assistant.core.slot_window import Hours, generate_slots, new_window, parse_hours
 from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
+from assistant.db.engine import Database
+from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
+from assistant.domain.roster import ensure_login
+from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours
 
 SEED_DIR = Path(__file__).parent / "seed_data"
 CHECKLIST_DIR = SEED_DIR / "checklists"

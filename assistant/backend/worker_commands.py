@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import people
+    from assistant.domain import people
 
     worker = in_session(
         args,
@@ -65,7 +65,7 @@ def add_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_workers(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import people
+    from assistant.domain import people
 
     for worker in in_session(args, settings, people.all_workers):
         state = "" if worker["active"] else "deactivated"
@@ -74,7 +74,7 @@ def list_workers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def set_active(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core import people
+    from assistant.domain import people
 
     worker_id = args.worker_id.upper()
     in_session(args, settings, lambda session: people.set_active(session, worker_id, args.active))

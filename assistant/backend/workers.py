@@ -29,12 +29,12 @@ from assistant.backend.app_state import DB
 from assistant.backend.auth import principal, require_role
 from assistant.backend.errors import ApiError, invalid, not_found
 from assistant.backend.validation import read_json_object
-from assistant.core.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
 from assistant.core.passwords import hash_secret, verify_secret
-from assistant.core.people import person_json
 from assistant.core.phones import phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
 from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID
+from assistant.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
+from assistant.domain.people import person_json
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
 
 Shared pieces, one job each: ``state`` (dedupe and session state that
 survives restarts), ``runtime`` (settings, state and the backend client,
-``assistant.core.backend_client``, shared in one Rasa process),
+``assistant.http.backend_client``, shared in one Rasa process),
 ``identities`` (sender -> worker), ``inbound`` (one messaging-app message
 into Rasa), ``turns`` (one turn through Rasa), ``numbered_choices`` and
 ``textsplit`` (bot messages for text-only screens), ``notices`` (what the

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.channels.state import ChannelState
-from assistant.core.backend_client import BackendClient, BackendUnavailable
+from assistant.http.backend_client import BackendClient, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assistant.channels import notices
+from assistant.channels import channel_texts
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.media import MediaTooLarge
 from assistant.channels.metadata import user_metadata
@@ -94,12 +94,12 @@ class MessagingInbound:
         worker = await self.directory.worker_for(incoming.sender)
         if worker is None:
             log.info("%s message %s from an unregistered sender: refused", self.namespace, _short(incoming.message_id))
-            await out.deliver(None, [{"text": notices.UNKNOWN_SENDER}])
+            await out.deliver(None, [{"text": channel_texts.UNKNOWN_SENDER}])
             return
         worker_id = worker["id"]
         expected = await self.state.take_expected(self.namespace, worker_id)
         if incoming.kind == UNSUPPORTED:
-            await out.deliver(worker_id, [{"text": notices.UNSUPPORTED}])
+            await out.deliver(worker_id, [{"text": channel_texts.UNSUPPORTED}])
             return
         said: list[Message] = []
         text, metadata = incoming.text, None
@@ -132,15 +132,15 @@ class MessagingInbound:
             transcript = await self.transcriber.transcribe(await incoming.fetch_audio(), mode)
         except MediaTooLarge as exc:
             log.info("voice note %s refused: %s", _short(incoming.message_id), exc)
-            return notices.VOICE_TOO_LARGE, None
+            return channel_texts.VOICE_TOO_LARGE, None
         except AudioFormatError as exc:
             log.info("voice note %s unreadable: %s", _short(incoming.message_id), exc)
-            return notices.VOICE_UNREADABLE, None
+            return channel_texts.VOICE_UNREADABLE, None
         except VoiceError as exc:
             log.error("voice notes cannot be transcribed: %s", exc)
-            return notices.VOICE_UNAVAILABLE, None
+            return channel_texts.VOICE_UNAVAILABLE, None
         if not transcript.text.strip():
-            return notices.VOICE_EMPTY, None
+            return channel_texts.VOICE_EMPTY, None
         metadata = user_metadata(
             self.metadata_channel,
             transcript.text,
@@ -149,7 +149,7 @@ class MessagingInbound:
             language=self.transcriber.language,
         )
         # The worker sees what was heard, so a mis-hearing is caught before it is acted on.
-        return notices.heard(transcript.text), (transcript.text, metadata)
+        return channel_texts.heard(transcript.text), (transcript.text, metadata)
 
 
 def _short(message_id: str) -> str:

@@ -29,7 +29,7 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import Refused, error_response, json_object
-from assistant.channels.hub_notices import AppAgent, NoticeDesk, announcing
+from assistant.channels.notice_delivery import AppAgent, NoticeDesk, announcing
 from assistant.channels.worker_checks import WorkerChecks
 from assistant.core.rules import CONTROL_CHARACTERS, MAX_TEXT
 

@@ -13,9 +13,9 @@ from typing import Any
 from sanic import Blueprint
 
 from assistant.channels.state import ChannelState
-from assistant.core.backend_client import BackendClient
 from assistant.core.config import Settings, load_settings
 from assistant.core.periodic import HOUR, every
+from assistant.http.backend_client import BackendClient
 
 
 @lru_cache(maxsize=1)

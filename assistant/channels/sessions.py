@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from assistant.core.db.models import utcnow
+from assistant.db.models import utcnow
 
 ISSUER = "field-assistant"
 AUDIENCE = "web-chat"

@@ -37,7 +37,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from assistant.core.db.channels import (
+from assistant.core.dialogue import Mode
+from assistant.core.rules import ADDRESS_FAILURE_FACTOR, DEAD_LETTER_RETENTION, LOCKOUT, MAX_FAILED_ATTEMPTS
+from assistant.db.channel_tables import (
     REPLY_DEAD,
     REPLY_SENT,
     REPLY_WAITING,
@@ -49,13 +51,11 @@ from assistant.core.db.channels import (
     KnownSender,
     UndeliveredReply,
 )
-from assistant.core.db.engine import Database
-from assistant.core.db.locks import serialise
-from assistant.core.db.purge import delete_in_batches
-from assistant.core.db.schema import ensure_schema
-from assistant.core.db.types import utcnow
-from assistant.core.dialogue import Mode
-from assistant.core.rules import ADDRESS_FAILURE_FACTOR, DEAD_LETTER_RETENTION, LOCKOUT, MAX_FAILED_ATTEMPTS
+from assistant.db.engine import Database
+from assistant.db.locks import serialise
+from assistant.db.purge import delete_in_batches
+from assistant.db.schema import ensure_schema
+from assistant.db.types import utcnow
 
 CLAIM_LEASE = dt.timedelta(minutes=2)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.

@@ -62,7 +62,7 @@ class VoiceNoteTranscriber:
     def _load(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                from voice.engines import create_engine
+                from voice.engine_choice import create_engine
 
                 self._engine = create_engine(self.settings.voice_engine, self.settings)
             return self._engine

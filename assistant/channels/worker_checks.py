@@ -16,9 +16,9 @@ from typing import Any
 from assistant.channels.http_errors import Refused
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.state import ChannelState
-from assistant.core.backend_client import BackendClient, BackendRejected, BackendUnavailable
 from assistant.core.cache import TTLCache
 from assistant.core.rules import IDENTITY_RECHECK_SECONDS
+from assistant.http.backend_client import BackendClient, BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

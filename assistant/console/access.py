@@ -26,12 +26,12 @@ from assistant.console.app_state import DB, SETTINGS
 from assistant.core.client_address import FORWARDED_FOR, trusted_proxies
 from assistant.core.client_address import client_address as address_of
 from assistant.core.config import Settings
-from assistant.core.db.console import ConsoleSession
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Worker, utcnow
-from assistant.core.db.purge import delete_in_batches
-from assistant.core.scoping import visible_facilities
 from assistant.core.vocabulary import HUB_ROLES
+from assistant.db.console_tables import ConsoleSession
+from assistant.db.engine import Database
+from assistant.db.models import Worker, utcnow
+from assistant.db.purge import delete_in_batches
+from assistant.domain.scoping import visible_facilities
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -28,12 +28,12 @@ from assistant.console.access import Handler, check_csrf, require_sign_in, viewe
 from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
 from assistant.console.pages import home_path, keep_to_role
 from assistant.console.rendering import render
-from assistant.core.access_log import PathOnlyAccessLogger
 from assistant.core.config import Settings
-from assistant.core.db.console import ConsoleBase
-from assistant.core.db.engine import Database
-from assistant.core.db.schema import ensure_schema
 from assistant.core.periodic import HOUR, every
+from assistant.db.console_tables import ConsoleBase
+from assistant.db.engine import Database
+from assistant.db.schema import ensure_schema
+from assistant.http.access_log import PathOnlyAccessLogger
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant.core.config import Settings
-from assistant.core.db.engine import Database
+from assistant.db.engine import Database
 
 # The backend database, which also holds the console's own tables.
 DB = web.AppKey("db", Database)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from assistant.console.access import client_address
 from assistant.console.app_state import DB
-from assistant.core.db.console import AuditEntry
+from assistant.db.console_tables import AuditEntry
 
 USER_AGENT_LIMIT = 300
 

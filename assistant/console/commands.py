@@ -14,7 +14,7 @@ from assistant.core.commands import CommandError, command_group
 from assistant.core.config import Settings
 
 if TYPE_CHECKING:  # the real import waits for the command: keeps `assistant --help` quick
-    from assistant.core.db.engine import Database
+    from assistant.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _connect(url: str) -> Database:
-    from assistant.core.db.engine import Database
+    from assistant.db.engine import Database
 
     try:
         return Database.connect(url)
@@ -77,8 +77,8 @@ async def _ensure_demo_logins(settings: Settings, named: str) -> None:
 
     from assistant.console import login
     from assistant.console.demo import demo_logins, demo_password
-    from assistant.core.db.console import ConsoleBase
-    from assistant.core.db.schema import ensure_schema
+    from assistant.db.console_tables import ConsoleBase
+    from assistant.db.schema import ensure_schema
 
     db = _connect(settings.database_url)
     try:
@@ -125,8 +125,8 @@ def _read_password(from_stdin: bool) -> str:
 
 def set_password(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import login
-    from assistant.core.db.console import ConsoleBase
-    from assistant.core.db.schema import ensure_schema
+    from assistant.db.console_tables import ConsoleBase
+    from assistant.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     password = _read_password(args.password_stdin)
@@ -158,8 +158,8 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
 
 def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import retention
-    from assistant.core.db.console import ConsoleBase
-    from assistant.core.db.schema import ensure_schema
+    from assistant.db.console_tables import ConsoleBase
+    from assistant.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     days = args.days if args.days is not None else settings.console_retention_days

@@ -14,9 +14,9 @@ from assistant.console.app_state import DB, SETTINGS, TRACKER
 from assistant.console.rendering import render
 from assistant.console.transcript import Conversation
 from assistant.core.config import Settings
-from assistant.core.db.console import FLAG_REASONS, Flag, Review
-from assistant.core.db.models import Consult, Encounter
 from assistant.core.vocabulary import CHANNELS
+from assistant.db.console_tables import FLAG_REASONS, Flag, Review
+from assistant.db.models import Consult, Encounter
 
 
 async def _review_state(request: web.Request, ids: list[int]) -> tuple[dict[int, Review], dict[int, int]]:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.console.signals import is_fallback_event
 from assistant.console.tracker import SESSION_STARTED, USER, day_number, events
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Consult, Encounter, Worker
+from assistant.db.engine import Database
+from assistant.db.models import Consult, Encounter, Worker
 
 
 @dataclass

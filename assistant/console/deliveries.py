@@ -27,9 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
-from assistant.core.db.channels import REPLY_DEAD, UndeliveredReply
-from assistant.core.db.device import FILENAME, outbox_table
-from assistant.core.db.engine import Database, is_sqlite
+from assistant.db.channel_tables import REPLY_DEAD, UndeliveredReply
+from assistant.db.device import FILENAME, outbox_table
+from assistant.db.engine import Database, is_sqlite
 
 LIMIT = 200
 REJECTED = "rejected"  # the outbox's status for a record the hub refused for good

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from assistant.console.access import Viewer
 from assistant.console.tracker import epoch_seconds, json_array_agg
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Consult, Encounter, Facility, Worker
-from assistant.core.scoping import facility_subtree
+from assistant.db.engine import Database
+from assistant.db.models import Consult, Encounter, Facility, Worker
+from assistant.domain.scoping import facility_subtree
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from assistant.console.transcript import Conversation, Turn
-from assistant.core.db.console import Flag
-from assistant.core.records import consult_json, encounter_json, iso
+from assistant.db.console_tables import Flag
+from assistant.domain.records import consult_json, encounter_json, iso
 
 CSV_COLUMNS = (
     "turn",

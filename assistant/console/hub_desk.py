@@ -1,6 +1,6 @@
 """What the Hub desk page shows: the queue, free slots to offer, and specialists' day lists.
 
-Everything is read through ``assistant.core.hub``, which also decides who
+Everything is read through ``assistant.domain.hub_operations``, which also decides who
 sees what (``HubActor``, fed with the viewer's scope); this module only
 shapes it for the page: waiting times in words, vitals on one line, slot
 choices grouped by specialist.
@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.console.access import Viewer
-from assistant.core import hub
-from assistant.core.db.models import Consult, Facility, Specialist, Worker
 from assistant.core.rules import SLOT_HOLDING_STATUSES, VITAL_RANGES
 from assistant.core.vocabulary import SPECIALTIES
+from assistant.db.models import Consult, Facility, Specialist, Worker
+from assistant.domain import hub_operations
 
 # How far ahead the assign and reschedule forms offer free slots: enough for the
 # next working days, few enough that each consult's list stays short.
@@ -70,8 +70,8 @@ class Desk:
     names: dict[str, str]  # worker and facility ids -> names, for the queue
 
 
-def actor(who: Viewer) -> hub.HubActor:
-    return hub.HubActor(who.worker_id, who.role, who.visible_facilities, who.specialist_id)
+def actor(who: Viewer) -> hub_operations.HubActor:
+    return hub_operations.HubActor(who.worker_id, who.role, who.visible_facilities, who.specialist_id)
 
 
 def waited(seconds: int) -> str:
@@ -90,7 +90,7 @@ def waited(seconds: int) -> str:
 
 
 def moment(value: str | None) -> dt.datetime | None:
-    """A time as ``assistant.core.records`` writes it (ISO-8601 UTC with ``Z``)."""
+    """A time as ``assistant.domain.records`` writes it (ISO-8601 UTC with ``Z``)."""
     return None if value is None else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -116,7 +116,9 @@ async def slot_choices(
     choices: dict[str, list[SpecialistSlots]] = {}
     for specialty in sorted(set(specialties)):
         grouped: dict[int, SpecialistSlots] = {}
-        free = await hub.slots(session, start=now, end=now + dt.timedelta(days=SLOT_CHOICE_DAYS), specialty=specialty)
+        free = await hub_operations.slots(
+            session, start=now, end=now + dt.timedelta(days=SLOT_CHOICE_DAYS), specialty=specialty
+        )
         for slot in free:
             start = moment(slot["start"])
             if start is not None:
@@ -155,14 +157,14 @@ async def load(
     queue: list[dict[str, Any]] | None = None
     specialists: list[SpecialistInfo] = []
     if acting.is_desk:
-        queue = await hub.queue(session, acting, now)
+        queue = await hub_operations.queue(session, acting, now)
         specialists = await _specialists(session)
         shown = [person for person in specialists if chosen is None or person.id == chosen]
     else:
         shown = await _specialists(session, who.specialist_id) if who.specialist_id is not None else []
     day_lists = []
     for person in shown:
-        consults = await hub.day_list(session, acting, person.id, day, timezone)
+        consults = await hub_operations.day_list(session, acting, person.id, day, timezone)
         # Of all the specialists, the desk lists those with consults that day (or the one asked for).
         if consults or chosen is not None or not acting.is_desk:
             day_lists.append(DayList(person, consults))

@@ -1,7 +1,7 @@
 """The Hub desk: the coordinator's queue and assign/reschedule/cancel, the specialists' day lists and outcomes.
 
 Every action is one form POST (CSRF-checked like every console form) done
-by ``assistant.core.hub`` in one transaction with its audit row, so an
+by ``assistant.domain.hub_operations`` in one transaction with its audit row, so an
 action is never done unaudited. A refusal (``HubError``) re-shows the desk
 with what happened in words, with the status that fits: 409 when someone
 else got there first, never a 500. Success redirects back to the desk
@@ -25,9 +25,7 @@ from assistant.console.app_state import DB, SETTINGS, TRACKER
 from assistant.console.pages import HUB_ACTION, HUB_ACTIONS, HUB_CONVERSATION, HUB_DESK
 from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
-from assistant.core import hub
 from assistant.core.config import Settings
-from assistant.core.db.models import utcnow
 from assistant.core.rules import (
     ASSIGNABLE_STATUSES,
     CANCELLABLE_STATUSES,
@@ -35,6 +33,8 @@ from assistant.core.rules import (
     RESCHEDULABLE_STATUSES,
 )
 from assistant.core.vocabulary import URGENCIES
+from assistant.db.models import utcnow
+from assistant.domain import hub_operations
 
 STATUS_OF = {"not_found": 404, "conflict": 409, "invalid": 400, "forbidden": 403}
 # What a lost race means, in the desk's words, by what the consult is now.
@@ -69,26 +69,31 @@ assert set(DONE) == set(HUB_ACTIONS)
 def _slot(form: Mapping[str, str]) -> int:
     raw = form.get("slot_id", "").strip()
     if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise hub.HubError("invalid", "Choose a slot.", field="slot_id")
+        raise hub_operations.HubError("invalid", "Choose a slot.", field="slot_id")
     return int(raw)
 
 
 async def _operate(
-    session: AsyncSession, action: str, consult_id: int, form: Mapping[str, str], who: hub.HubActor, zone: str
+    session: AsyncSession,
+    action: str,
+    consult_id: int,
+    form: Mapping[str, str],
+    who: hub_operations.HubActor,
+    zone: str,
 ) -> tuple[dict[str, Any], str]:
-    """Do ``action`` through ``assistant.core.hub``; the consult and the audit target."""
+    """Do ``action`` through ``assistant.domain.hub_operations``; the consult and the audit target."""
     now, target = utcnow(), f"consult {consult_id}"
     if action in ("assign", "reschedule"):
         slot_id = _slot(form)
-        move = hub.assign if action == "assign" else hub.reschedule
+        move = hub_operations.assign if action == "assign" else hub_operations.reschedule
         return await move(session, who, consult_id, slot_id, now, zone), f"{target} slot {slot_id}"
     if action == "cancel":
-        # The hub's own checks (required, length, control characters) apply: assistant.core.hub.
-        return await hub.cancel(session, who, consult_id, form.get("reason", ""), now, zone), target
+        # The hub's own checks (required, length, control characters) apply: assistant.domain.hub_operations.
+        return await hub_operations.cancel(session, who, consult_id, form.get("reason", ""), now, zone), target
     if action == "complete":
         advice, follow_up = form.get("advice", ""), form.get("follow_up") or None
-        return await hub.complete(session, who, consult_id, advice, follow_up, now, zone), target
-    return await hub.no_show(session, who, consult_id, now, zone), target
+        return await hub_operations.complete(session, who, consult_id, advice, follow_up, now, zone), target
+    return await hub_operations.no_show(session, who, consult_id, now, zone), target
 
 
 def _audit_name(action: str) -> str:
@@ -158,12 +163,12 @@ async def hub_page(request: web.Request) -> web.Response:
     return await desk_page(request, request.query)
 
 
-async def _conflict_message(request: web.Request, action: str, consult_id: int, error: hub.HubError) -> str:
+async def _conflict_message(request: web.Request, action: str, consult_id: int, error: hub_operations.HubError) -> str:
     """Say who got there first: read what the consult is now (the lost race changed nothing of ours)."""
     async with request.app[DB].read() as session:
         try:
-            status = (await hub.visible_consult(session, hub_desk.actor(viewer(request)), consult_id)).status
-        except hub.HubError:
+            status = (await hub_operations.visible_consult(session, hub_desk.actor(viewer(request)), consult_id)).status
+        except hub_operations.HubError:
             return error.message
     if status in STARTS_FROM[action] and action in SLOT_LOST:
         return SLOT_LOST[action]
@@ -185,7 +190,7 @@ async def hub_action(request: web.Request) -> web.Response:
             )
             # In the same transaction: the change and its audit row are kept together, or neither is.
             session.add(audit.entry(request, _audit_name(action), target))
-    except hub.HubError as error:
+    except hub_operations.HubError as error:
         await audit.record(request, _audit_name(action) + "_refused", f"consult {consult_id}: {error.kind}")
         message = (
             await _conflict_message(request, action, consult_id, error) if error.kind == "conflict" else error.message
@@ -205,8 +210,8 @@ async def hub_conversation(request: web.Request) -> web.Response:
     consult_id = params.path_id(request)
     async with request.app[DB].read() as session:
         try:
-            consult = await hub.visible_consult(session, hub_desk.actor(viewer(request)), consult_id)
-        except hub.HubError:
+            consult = await hub_operations.visible_consult(session, hub_desk.actor(viewer(request)), consult_id)
+        except hub_operations.HubError:
             raise NotVisible("consult") from None
         sender, asked_at, linked = consult.requested_by, consult.created_at, consult.conversation_id
     conversation_id = None

@@ -37,12 +37,12 @@ from assistant.console.app_state import DB, SETTINGS
 from assistant.console.pages import home_path
 from assistant.console.rendering import render
 from assistant.core.config import Settings
-from assistant.core.db.console import ConsolePassword, ConsoleSession, LoginAttempt
-from assistant.core.db.engine import Database
-from assistant.core.db.locks import serialise
-from assistant.core.db.models import Worker, utcnow
 from assistant.core.passwords import hash_secret, verify_secret
 from assistant.core.rules import ADDRESS_FAILURE_FACTOR
+from assistant.db.console_tables import ConsolePassword, ConsoleSession, LoginAttempt
+from assistant.db.engine import Database
+from assistant.db.locks import serialise
+from assistant.db.models import Worker, utcnow
 
 LOGIN_COOKIE_SECONDS = 3600
 # Verified when the account has no password, so unknown ids take as long as known ones.

@@ -8,7 +8,7 @@ specialist only the conversation in which a consult assigned to them was
 asked for (``assistant.console.scope``). For the hub's roles the list below
 is an allow-list: a page added later stays closed to them until it is named
 here. A supervisor never gets the Hub desk; an admin may run it, as
-``assistant.core.hub`` lets an admin do.
+``assistant.domain.hub_operations`` lets an admin do.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from assistant.console.access import Handler, is_public
 from assistant.core.vocabulary import HUB_ROLES
 
 HUB_DESK = "/hub"
-# One route for every desk action; ``assistant.core.hub`` decides who may do which.
+# One route for every desk action; ``assistant.domain.hub_operations`` decides who may do which.
 HUB_ACTION = "/hub/consults/{id}/{action}"
 HUB_ACTIONS = ("assign", "reschedule", "cancel", "complete", "no-show")
 HUB_CONVERSATION = "/hub/consults/{id}/conversation"

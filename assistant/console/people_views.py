@@ -1,7 +1,7 @@
 """Admins manage who may use the assistant: register, deactivate and re-activate people.
 
 The same rules as ``assistant worker add|deactivate|activate``
-(``assistant.core.people``). A deactivated worker is refused on every
+(``assistant.domain.people``). A deactivated worker is refused on every
 channel within 30 seconds; their records and transcripts stay reviewable.
 Every change is audited.
 """
@@ -14,8 +14,8 @@ from assistant.console import audit, directory, params
 from assistant.console.access import viewer
 from assistant.console.app_state import DB
 from assistant.console.rendering import render
-from assistant.core import people
 from assistant.core.vocabulary import PEOPLE_ROLES
+from assistant.domain import people
 
 
 def _admin_only(request: web.Request) -> None:

@@ -12,9 +12,9 @@ from assistant.console.access import viewer
 from assistant.console.app_state import DB
 from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
-from assistant.core.db.models import Consult, Encounter
-from assistant.core.fhir import encounter_bundle
-from assistant.core.records import consult_json, encounter_json
+from assistant.db.models import Consult, Encounter
+from assistant.domain.fhir import encounter_bundle
+from assistant.domain.records import consult_json, encounter_json
 
 
 async def _visible(request: web.Request, model: type, what: str) -> Any:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select
 
 from assistant.console.tracker import SESSION_START_ACTION, SESSION_STARTED, events, has_events_table
-from assistant.core.db.console import Flag, Review
-from assistant.core.db.engine import Database
+from assistant.db.console_tables import Flag, Review
+from assistant.db.engine import Database
 
 log = logging.getLogger(__name__)
 

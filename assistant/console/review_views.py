@@ -12,7 +12,7 @@ from assistant.console.access import viewer
 from assistant.console.app_state import DB, TRACKER
 from assistant.console.rendering import render
 from assistant.console.tracker import events
-from assistant.core.db.console import FLAG_REASONS, Flag, Review
+from assistant.db.console_tables import FLAG_REASONS, Flag, Review
 
 COMMENT_LIMIT = 2000
 EXAMPLE_LIMIT = 500

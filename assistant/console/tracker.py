@@ -25,7 +25,7 @@ from sqlalchemy.types import Float as FloatType
 from sqlalchemy.types import String as StringType
 
 from assistant.console.app_state import STATE, TRACKER
-from assistant.core.db.engine import Database
+from assistant.db.engine import Database
 
 log = logging.getLogger(__name__)
 

@@ -3,15 +3,16 @@
 - ``config``: settings; ``secrets``: generated secrets under the data dir.
 - ``vocabulary``: canonical values with their English and Hindi labels;
   ``canonical``: phrases to canonical values; ``language``: which language a
-  text is in; ``spoken_numbers``: the one normaliser of spoken numbers.
-- ``rules``: value ranges, limits and statuses; ``pins``, ``phones``, ``passwords``.
-- ``db``: the databases and every ORM model; ``scoping``: who sees which
-  facility; ``records`` and ``fhir``: consults and encounters as JSON and FHIR.
-- ``backend_client``: the one HTTP client of the backend; ``dialogue``: the
-  message contract between the actions and the channels.
+  text is in; ``spoken_numbers`` and ``spoken_times``: the one normaliser of
+  spoken numbers, and how times are said.
+- ``rules``: value ranges, limits, statuses and horizons; ``pins``, ``phones``, ``passwords``.
+- ``dialogue``: the message contract between the actions and the channels;
+  ``retry``: which failures are retried, and the shared backoffs.
 
-Importing this package loads nothing: each part imports only what it needs,
-so the action server never loads the backend's web or database layers.
+Pure values and functions: no module here imports SQLAlchemy or aiohttp
+(``tests/test_layering.py``). The databases are ``assistant.db``, the
+backend's domain is ``assistant.domain``, and HTTP plumbing shared by several
+parts is ``assistant.http``.
 """
 
 __version__ = "0.1.0"

@@ -30,7 +30,7 @@ AGE_RANGE = (0, 120)
 FAHRENHEIT_BAND = (86.0, 113.0)
 
 # Consults in these states hold their slot. A partial unique index on
-# ``consults.slot_id`` (``assistant.core.db.models``) is what guarantees, in
+# ``consults.slot_id`` (``assistant.db.models``) is what guarantees, in
 # the database itself, that no slot is ever booked twice.
 SLOT_HOLDING_STATUSES = ("scheduled", "completed", "no_show")
 CANCELLABLE_STATUSES = ("requested", "scheduled")

@@ -1,6 +1,6 @@
 """How a consult's time is said to a worker: "today at 3:30 PM", "कल 15:30 बजे", in the clinic's time zone.
 
-The action server's replies and the hub's notices (``assistant.core.hub_notices``) both say times this way.
+The action server's replies and the hub's notices (``assistant.domain.consult_notices``) both say times this way.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ PROCEDURES: tuple[str, ...] = (
 
 CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed", "no_show")
 
-# What happened to a consult at the hub, each told to the requesting worker (``assistant.core.hub_notices``).
+# What happened to a consult at the hub, each told to the requesting worker (``assistant.domain.consult_notices``).
 HUB_EVENTS: tuple[str, ...] = ("scheduled", "rescheduled", "cancelled", "completed", "no_show")
 
 ROLES: tuple[str, ...] = ("worker", "supervisor", "coordinator", "specialist", "admin", "service")

@@ -36,9 +36,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from assistant.core.config import load_settings
-from assistant.core.db.device import connect
-from assistant.core.db.device import outbox_table as outbox
 from assistant.core.vocabulary import SPECIALTIES
+from assistant.db.device import connect
+from assistant.db.device import outbox_table as outbox
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ async def _ensure_demo_pins(settings: Settings, pin: str) -> str | None:
     """Give demo workers without a PIN the demo PIN; the first whose PIN it is, for the summary."""
     from assistant.backend.seed import load_demo
     from assistant.backend.workers import issue_pin, pin_matches
-    from assistant.core.db.engine import Database
-    from assistant.core.db.models import Worker, WorkerPin
+    from assistant.db.engine import Database
+    from assistant.db.models import Worker, WorkerPin
 
     demo_workers = [entry["id"] for entry in load_demo()["workers"] if entry["role"] == "worker"]
 

@@ -60,7 +60,7 @@ def train_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.api_tokens import command_worker_token
+    from assistant.domain.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
 
     worker = args.worker.upper()
@@ -115,9 +115,9 @@ def _check_ports_free(settings: Settings) -> None:
 
 
 def bring_up(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.api_tokens import command_worker_token
     from assistant.core.private_files import lock_down
     from assistant.core.secrets import rasa_token
+    from assistant.domain.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
     from assistant.stack.services import stack_services
     from assistant.stack.shutdown import StopRequested, ignore_stop_signals, say, stop_on_signals

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.core.api_tokens import stored_token
 from assistant.core.config import Settings
+from assistant.domain.api_tokens import stored_token
 
 
 def service_token(settings: Settings) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from actions.services import Services, services, use
-from assistant.core.backend_client import Timeouts
 from assistant.core.config import load_settings
+from assistant.http.backend_client import Timeouts
 from tests.support.backend import RunningBackend
 from tests.support.processes import free_port
 

@@ -20,9 +20,9 @@ from actions.consult import ActionBookConsult, ActionCancelConsult
 from actions.context import Turn
 from actions.outbox import deliver_pending
 from actions.services import Services
-from assistant.core.db.device import FILENAME
-from assistant.core.db.device import outbox_table as outbox
 from assistant.core.retry import OUTBOX_BACKOFF, Backoff, worth_retrying
+from assistant.db.device import FILENAME
+from assistant.db.device import outbox_table as outbox
 from assistant.rasa_server.outbox_notices import RejectedRecords, notice_text
 from tests.actions.test_consults import confirmed_consult, consult_rows, patient, run
 from tests.support.backend import RunningBackend

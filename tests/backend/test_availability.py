@@ -16,10 +16,10 @@ from sqlalchemy import create_engine, func, select, text
 
 from assistant.backend import seed
 from assistant.backend.app import create_app
-from assistant.core.api_tokens import create_token
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Availability, Consult, Facility, Slot, Specialist, Worker, utcnow
-from assistant.core.slot_window import generate_slots
+from assistant.db.engine import Database
+from assistant.db.models import Availability, Consult, Facility, Slot, Specialist, Worker, utcnow
+from assistant.domain.api_tokens import create_token
+from assistant.domain.slot_window import generate_slots
 from tests.support.backend import start_backend
 from tests.support.postgres import PostgresServer
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assistant.core.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
+from assistant.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
 from tests.support.backend import RunningBackend
 
 # Each test books its own specialty so the tests in a module don't share slots.

@@ -23,8 +23,8 @@ from sqlalchemy import delete, select, text, update
 
 from assistant.backend import seed
 from assistant.backend.booking import book as book_consult
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Consult, Slot, Specialist, utcnow
+from assistant.db.engine import Database
+from assistant.db.models import Consult, Slot, Specialist, utcnow
 from tests.backend.test_booking import book, count_consults, delete_slots
 from tests.support.backend import RunningBackend
 from tests.support.postgres import PostgresServer

@@ -10,8 +10,8 @@ import requests
 from assistant.backend.app import create_app
 from assistant.backend.openapi import PATHS
 from assistant.backend.openapi_availability import AVAILABILITY_PATHS
-from assistant.core.db.engine import Database
 from assistant.core.spoken_times import parse_iso
+from assistant.db.engine import Database
 from tests.backend.test_hub_api import waiting_consult
 from tests.support.backend import RunningBackend
 

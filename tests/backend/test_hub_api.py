@@ -28,10 +28,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from assistant.core.api_tokens import create_token, hash_token
-from assistant.core.backend_client import BackendClient
-from assistant.core.db.engine import Database
-from assistant.core.db.models import (
+from assistant.core.rules import ADVICE_LIMIT, TOKEN_LIFETIMES
+from assistant.core.spoken_times import parse_iso, when_phrase
+from assistant.db.engine import Database
+from assistant.db.models import (
     SLOT_HOLDING_STATUSES,
     ApiToken,
     Consult,
@@ -41,9 +41,9 @@ from assistant.core.db.models import (
     Specialist,
     Worker,
 )
-from assistant.core.people import add_worker
-from assistant.core.rules import ADVICE_LIMIT, TOKEN_LIFETIMES
-from assistant.core.spoken_times import parse_iso, when_phrase
+from assistant.domain.api_tokens import create_token, hash_token
+from assistant.domain.people import add_worker
+from assistant.http.backend_client import BackendClient
 from tests.support.backend import RunningBackend
 
 T = TypeVar("T")

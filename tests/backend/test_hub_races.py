@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.core.db.models import Consult
+from assistant.db.models import Consult
 from tests.backend.test_hub_api import (
     COORDINATOR,
     SECOND_COORDINATOR,

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, select, text
 
 from assistant.backend.idempotency import purge_expired
-from assistant.core.db.engine import Database
-from assistant.core.db.models import IdempotencyRecord
 from assistant.core.rules import IDEMPOTENCY_WINDOW
+from assistant.db.engine import Database
+from assistant.db.models import IdempotencyRecord
 from tests.support.backend import start_backend
 from tests.support.processes import assistant_cli
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from assistant.core.db import inline_sqlite
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Checklist, Consult, Facility, Worker
+from assistant.db import inline_sqlite
+from assistant.db.engine import Database
+from assistant.db.models import Checklist, Consult, Facility, Worker
 
 MODES = pytest.mark.parametrize("db", ["inline", "thread"], indirect=True)
 INLINE = pytest.mark.parametrize("db", ["inline"], indirect=True)

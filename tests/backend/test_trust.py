@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from assistant.core.api_tokens import hash_token
+from assistant.domain.api_tokens import hash_token
 from tests.support.backend import RunningBackend
 from tests.support.processes import assistant_cli
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from assistant.backend import seed, workers
 from assistant.core.config import load_settings
-from assistant.core.db.engine import Database
 from assistant.core.secrets import write_secret
+from assistant.db.engine import Database
 from assistant.stack.channel_setup import channel_environment, summary_lines
 from assistant.stack.services import service_environment
 

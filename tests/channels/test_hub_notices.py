@@ -20,8 +20,8 @@ from playwright.sync_api import Page, Response, expect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assistant.core.db.models import Consult, HubNotice
-from assistant.core.db.types import utcnow
+from assistant.db.models import Consult, HubNotice
+from assistant.db.types import utcnow
 from tests.channels.conftest import ChannelWorker
 from tests.support.browser import PhonePage
 from tests.support.logs import logs_mentioning
@@ -49,7 +49,7 @@ def notice_texts(patient: str) -> dict[str, str]:
 
 
 def new_notice(stack: RunningStack, worker_id: str, channel: str, patient: str) -> int:
-    """A scheduled consult of ``worker_id``'s and its notice, written together as ``assistant.core.hub`` does."""
+    """A scheduled consult of ``worker_id``'s and its notice, written together as the hub's operations do."""
     texts = notice_texts(patient)
     with Session(stack.backend_db) as session, session.begin():
         consult = Consult(

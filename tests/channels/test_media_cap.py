@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from assistant.channels.media import CHUNK, MediaTooLarge, read_capped
-from assistant.channels.twilio import TwilioWhatsAppInput
+from assistant.channels.whatsapp.twilio import TwilioWhatsAppInput
 from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.support.media_server import MediaServer
 

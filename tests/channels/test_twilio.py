@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from assistant.channels import notices
+from assistant.channels import channel_texts
 from assistant.channels.media import CHUNK
 from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.channels.conftest import ChannelWorker
@@ -120,5 +120,5 @@ def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
     }
     response = wa.post_twilio(running_stack.rasa_url, form)
     assert response.status_code == 200
-    assert _messages(response.text) == [notices.VOICE_TOO_LARGE]
+    assert _messages(response.text) == [channel_texts.VOICE_TOO_LARGE]
     assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]

@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from assistant.channels import notices
+from assistant.channels import channel_texts
 from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.channels.conftest import ChannelWorker
 from tests.support import whatsapp as wa
@@ -222,7 +222,7 @@ def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
 ) -> None:
     media_id = fake_graph.add_media(bytes(MAX_MEDIA_BYTES + 1), "audio/ogg; codecs=opus")
     [refusal] = _turn(running_stack, fake_graph, worker.phone, wa.voice_note(worker.phone, media_id))
-    assert refusal.text == notices.VOICE_TOO_LARGE
+    assert refusal.text == channel_texts.VOICE_TOO_LARGE
     assert not [event for event in running_stack.tracker(worker.id)["events"] if event["event"] == "user"]
 
 

@@ -51,7 +51,7 @@ def _store(world: World, name: str, sender: str, turns: list[Said], start: float
 
 
 def _record(world: World, table: str, values: dict, moment: float) -> int:
-    from assistant.core.db.models import Consult, Encounter
+    from assistant.db.models import Consult, Encounter
 
     model = {"encounters": Encounter, "consults": Consult}[table]
     created = dt.datetime.fromtimestamp(moment, dt.timezone.utc)

@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 
 from assistant.channels.state import ChannelState, OutgoingReply
 from assistant.console.deliveries import rejected_records
-from assistant.core.db.device import FILENAME, open_engine, outbox_table
+from assistant.db.device import FILENAME, open_engine, outbox_table
 from tests.console.conftest import PASSWORD, World, build_world, console_over
 from tests.support.console import ConsoleClient, RunningConsole
 

@@ -1,7 +1,7 @@
 """The Hub desk of the real console over a real database: queue, assign, races, roles, CSRF and audit.
 
 The hub's people are added the way ``assistant worker add`` adds them
-(``assistant.core.people``) and get their passwords from the real
+(``assistant.domain.people``) and get their passwords from the real
 ``assistant console password``; the consults and encounters are rows in
 the seeded database, the transcripts rows in Rasa's own format.
 """
@@ -25,11 +25,11 @@ from sqlalchemy import insert, select, text
 
 from assistant.console.demo import DEMO_COORDINATOR, DEMO_SUPERVISOR, demo_password, login_hint
 from assistant.console.hub_desk import waited
-from assistant.core import people
 from assistant.core.config import Settings
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Slot, Specialist, Worker
 from assistant.core.passwords import hash_secret
+from assistant.db.engine import Database
+from assistant.db.models import Slot, Specialist, Worker
+from assistant.domain import people
 from tests.console.conftest import HOUR, PASSWORD, World, _record, build_world, console_over
 from tests.support.console import ConsoleClient, RunningConsole, set_console_password
 from tests.support.logs import mentions
@@ -496,7 +496,7 @@ def test_supervisors_and_workers_get_no_hub_desk(hub_world: tuple[HubWorld, Any]
     refused = supervisor.post(f"/hub/consults/{consult}/assign", {"slot_id": hub.slots[SPECIALIST][-1]})
     assert refused.status_code == 403
     assert supervisor.get(f"/hub/consults/{consult}/conversation").status_code == 403
-    # An admin may run the desk, as assistant.core.hub lets an admin do.
+    # An admin may run the desk, as assistant.domain.hub_operations lets an admin do.
     assert 'id="queue-list"' in signed_in(console, "A001").get("/hub").text
 
     # A field worker holding a console password is still refused, and nobody acts without a session.

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from assistant.console.access import MAX_SESSION_AGE, purge_sessions
-from assistant.core.db.console import ConsoleBase, ConsoleSession
-from assistant.core.db.engine import Database
+from assistant.db.console_tables import ConsoleBase, ConsoleSession
+from assistant.db.engine import Database
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 MINUTE = dt.timedelta(minutes=1)

@@ -34,9 +34,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from assistant.core.api_tokens import local_worker_token
 from assistant.core.config import PROJECT_DIR, load_settings
-from assistant.core.db.device import FILENAME as OUTBOX_FILE
+from assistant.db.device import FILENAME as OUTBOX_FILE
+from assistant.domain.api_tokens import local_worker_token
 from tests.faults.assistant_under_test import AssistantUnderTest
 from tests.support.processes import assistant_cli
 from tests.support.scripted_workers import (

@@ -275,7 +275,7 @@ def synthetic_conversations(
 
 def add_workers(backend: Engine, facilities: Sequence[str], count: int, prefix: str = "B") -> list[str]:
     """Extra field workers spread over ``facilities``, straight into the backend's table."""
-    from assistant.core.db.models import Worker
+    from assistant.db.models import Worker
 
     ids = [f"{prefix}{number:05d}" for number in range(count)]
     rows = [
@@ -300,7 +300,7 @@ def add_linked_records(
     """An encounter or consult for each conversation that saved one, linked as the actions link them."""
     import datetime as dt
 
-    from assistant.core.db.models import Consult, Encounter
+    from assistant.db.models import Consult, Encounter
 
     encounters, consults = [], []
     for item in conversations:

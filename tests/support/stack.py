@@ -17,9 +17,9 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from assistant.core.api_tokens import local_worker_token
 from assistant.core.config import PROJECT_DIR, Settings, load_settings
 from assistant.core.secrets import rasa_token
+from assistant.domain.api_tokens import local_worker_token
 from assistant.stack.services import rasa_service, service_environment, stack_services
 from assistant.stack.supervisor import Supervisor
 from assistant.stack.tokens import service_token

@@ -39,18 +39,18 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import Refused, json_object
-from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
+from assistant.channels.notice_delivery import NoticeDesk, announcing
 from assistant.channels.replay import answer_on_record
 from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
 from assistant.channels.turns import run_turn
 from assistant.channels.webchat.assets import load_assets
 from assistant.channels.webchat.history import transcript
 from assistant.channels.worker_checks import WorkerChecks
-from assistant.core.backend_client import BackendRejected, BackendUnavailable
 from assistant.core.client_address import FORWARDED_FOR, client_address, trusted_proxies
 from assistant.core.rules import WORKER_ID
+from assistant.http.backend_client import BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

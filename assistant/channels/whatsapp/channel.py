@@ -25,9 +25,9 @@ from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import error_response
-from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, Incoming, MessagingInbound
+from assistant.channels.notice_delivery import NoticeDesk, announcing
 from assistant.channels.voice_notes import VoiceNoteTranscriber
 from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
 from assistant.channels.whatsapp.graph import GraphClient, RetryPolicy
@@ -36,7 +36,7 @@ from assistant.channels.whatsapp.payload import InboundMessage, MalformedPayload
 from assistant.channels.whatsapp.push import NoticePusher, PushRoute
 from assistant.channels.whatsapp.replies import WhatsAppReplies
 from assistant.channels.whatsapp.signature import signature_valid
-from assistant.core.backend_client import BackendUnavailable
+from assistant.http.backend_client import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from typing import Any, Protocol
 
 from assistant.channels.state import ChannelState, OutgoingReply
 from assistant.channels.whatsapp.graph import GraphError, RetryPolicy
-from assistant.core.db.types import utcnow
 from assistant.core.periodic import every
 from assistant.core.retry import MAX_OUTBOUND_ATTEMPTS, OUTBOUND_BACKOFF, Backoff
+from assistant.db.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.channels.hub_notices import Notice, NoticeDesk, conversation
+from assistant.channels.notice_delivery import Notice, NoticeDesk, conversation
 from assistant.channels.whatsapp.delivery import Delivery
 from assistant.core.periodic import every
 from assistant.core.phones import phone_digits

@@ -1,6 +1,6 @@
 """WhatsApp messages sent through Twilio's Messages API, for what is pushed to a worker without a webhook to answer.
 
-A turn's replies leave as TwiML in the webhook's answer (``assistant.channels.twilio``);
+A turn's replies leave as TwiML in the webhook's answer (``assistant.channels.whatsapp.twilio``);
 a hub notice has no webhook to ride on, so it is POSTed to
 ``/2010-04-01/Accounts/{AccountSid}/Messages.json`` (basic auth: account SID
 and auth token). The bodies are ours (``text_bodies``, ``template_body``),

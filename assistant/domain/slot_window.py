@@ -40,11 +40,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core.db.engine import Database
-from assistant.core.db.models import Availability, Consult, Slot, Specialist, utcnow
-from assistant.core.hub import HubError
-from assistant.core.records import iso
 from assistant.core.rules import SLOT_HOLDING_STATUSES, SLOT_MINUTES_RANGE, SLOT_WINDOW_DAYS
+from assistant.db.engine import Database
+from assistant.db.models import Availability, Consult, Slot, Specialist, utcnow
+from assistant.domain.hub_operations import HubError
+from assistant.domain.records import iso
 
 log = logging.getLogger(__name__)
 

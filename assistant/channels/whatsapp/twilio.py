@@ -33,10 +33,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from assistant.channels import runtime
 from assistant.channels.http_errors import error_response
-from assistant.channels.hub_notices import NoticeDesk, announcing
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
 from assistant.channels.media import read_capped
+from assistant.channels.notice_delivery import NoticeDesk, announcing
 from assistant.channels.numbered_choices import choices_of, numbered_text
 from assistant.channels.state import ChannelState, Expected
 from assistant.channels.textsplit import split_text
@@ -47,9 +47,9 @@ from assistant.channels.whatsapp.delivery import Delivery
 from assistant.channels.whatsapp.graph import RetryPolicy
 from assistant.channels.whatsapp.push import NoticePusher, PushRoute
 from assistant.channels.whatsapp.twilio_api import BODY_LIMIT, TwilioClient
-from assistant.core.backend_client import BackendUnavailable
 from assistant.core.dialogue import NextInput
 from assistant.core.phones import phone_digits
+from assistant.http.backend_client import BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A limiter that counts attempts must read the count and add to it as one
 step, or parallel requests all read the same count and all get through. On
 SQLite, write transactions already run one at a time (``BEGIN IMMEDIATE``,
-``assistant.core.db.engine``). On PostgreSQL, ``serialise`` takes a
+``assistant.db.engine``). On PostgreSQL, ``serialise`` takes a
 transaction-scoped advisory lock named after the work, released at commit.
 """
 

@@ -15,9 +15,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from assistant.core.db.models import Consult, Encounter
-from assistant.core.records import iso
 from assistant.core.vocabulary import SPECIALTIES
+from assistant.db.models import Consult, Encounter
+from assistant.domain.records import iso
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

@@ -1,6 +1,6 @@
 """HTTP handlers of the hub desk: the queue, slots, assigning and closing consults, and the workers' notices.
 
-The rules are ``assistant.core.hub``'s (the console's Hub desk page uses them
+The rules are ``assistant.domain.hub_operations``'s (the console's Hub desk page uses them
 too); a refusal there (``HubError``) becomes the API's error shape in
 ``assistant.backend.errors``. Every change goes through ``run_idempotent``,
 so a retried POST with the same ``Idempotency-Key`` replays its first answer.
@@ -36,10 +36,10 @@ from assistant.backend.validation import (
     read_json_object,
     required_text,
 )
-from assistant.core import hub
-from assistant.core.db.models import utcnow
 from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, SLOT_WINDOW_DAYS, WORKER_ID
 from assistant.core.vocabulary import CHANNELS, SPECIALTIES
+from assistant.db.models import utcnow
+from assistant.domain import hub_operations
 
 # GET /slots looks this far ahead unless ``to`` says otherwise, and never further than MAX_SLOT_SPAN at once.
 SLOT_SPAN = dt.timedelta(days=SLOT_WINDOW_DAYS)
@@ -56,8 +56,8 @@ async def get_queue(request: web.Request) -> web.Response:
     actor = hub_actor(request)
     limit = query_int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
     async with request.app[DB].read() as session:
-        items = await hub.queue(session, actor, utcnow(), limit)
-        total = await hub.queue_size(session, actor)
+        items = await hub_operations.queue(session, actor, utcnow(), limit)
+        total = await hub_operations.queue_size(session, actor)
     return web.json_response({"items": items, "total": total})
 
 
@@ -78,7 +78,7 @@ async def list_slots(request: web.Request) -> web.Response:
     free_only = query_flag(request, "free", True)
     limit = query_int(request, "limit", MAX_SLOTS, 1, MAX_SLOTS)
     async with request.app[DB].read() as session:
-        items = await hub.slots(
+        items = await hub_operations.slots(
             session,
             start=start,
             end=end,
@@ -100,7 +100,7 @@ async def specialist_day(request: web.Request) -> web.Response:
         raise invalid("specialist", "Name the specialist: specialist=<id> (specialist=me is for a specialist's login).")
     day = query_date(request, "date", utcnow().astimezone(ZoneInfo(timezone)).date())
     async with request.app[DB].read() as session:
-        items = await hub.day_list(session, actor, specialist_id, day, timezone)
+        items = await hub_operations.day_list(session, actor, specialist_id, day, timezone)
     return web.json_response(
         {"items": items, "total": len(items), "specialist_id": specialist_id, "date": day.isoformat()}
     )
@@ -136,14 +136,14 @@ class SlotChoice:
         if self.slot_id is not None:
             return self.slot_id
         assert self.specialist_id is not None and self.start is not None  # parse() requires both
-        return await hub.slot_at(session, self.specialist_id, self.start)
+        return await hub_operations.slot_at(session, self.specialist_id, self.start)
 
 
-Move = Callable[[AsyncSession, hub.HubActor, int, int, dt.datetime, str], Awaitable[dict[str, Any]]]
+Move = Callable[[AsyncSession, hub_operations.HubActor, int, int, dt.datetime, str], Awaitable[dict[str, Any]]]
 
 
 def _moving(move: Move) -> Handler:
-    """A handler that puts a consult on a slot: ``hub.assign`` or ``hub.reschedule``."""
+    """A handler that puts a consult on a slot: ``hub_operations.assign`` or ``hub_operations.reschedule``."""
 
     async def handler(request: web.Request) -> web.Response:
         actor = hub_actor(request)
@@ -160,8 +160,8 @@ def _moving(move: Move) -> Handler:
     return handler
 
 
-assign_consult = _moving(hub.assign)
-reschedule_consult = _moving(hub.reschedule)
+assign_consult = _moving(hub_operations.assign)
+reschedule_consult = _moving(hub_operations.reschedule)
 
 
 async def hub_cancel(request: web.Request) -> web.Response:
@@ -172,7 +172,7 @@ async def hub_cancel(request: web.Request) -> web.Response:
     reason = required_text(body, "reason", limit=HUB_REASON_LIMIT)
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        return 200, await hub.cancel(session, actor, consult_id, reason, utcnow(), request.app[TIMEZONE])
+        return 200, await hub_operations.cancel(session, actor, consult_id, reason, utcnow(), request.app[TIMEZONE])
 
     return await run_idempotent(request, body, operation)
 
@@ -186,7 +186,7 @@ async def complete_consult(request: web.Request) -> web.Response:
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         timezone = request.app[TIMEZONE]
-        return 200, await hub.complete(session, actor, consult_id, advice, follow_up, utcnow(), timezone)
+        return 200, await hub_operations.complete(session, actor, consult_id, advice, follow_up, utcnow(), timezone)
 
     return await run_idempotent(request, body, operation)
 
@@ -197,7 +197,7 @@ async def no_show(request: web.Request) -> web.Response:
     body = await read_json_object(request, allow_empty=True)
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        return 200, await hub.no_show(session, actor, consult_id, utcnow(), request.app[TIMEZONE])
+        return 200, await hub_operations.no_show(session, actor, consult_id, utcnow(), request.app[TIMEZONE])
 
     return await run_idempotent(request, body, operation)
 
@@ -214,7 +214,7 @@ async def list_notices(request: web.Request) -> web.Response:
     channels = tuple(channel for channel in named if channel is not None) or None
     limit = query_int(request, "limit", 50, 1, MAX_PAGE)
     async with request.app[DB].read() as session:
-        items = await hub.pending_notices(session, worker_id=worker, channels=channels, limit=limit)
+        items = await hub_operations.pending_notices(session, worker_id=worker, channels=channels, limit=limit)
     return web.json_response({"items": items})
 
 
@@ -227,7 +227,7 @@ async def notice_delivered(request: web.Request) -> web.Response:
         raise invalid("via", f"via is required: one of {', '.join(DELIVERY_ROUTES)}.", allowed=list(DELIVERY_ROUTES))
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        return 200, await hub.mark_delivered(session, notice_id, via, utcnow())
+        return 200, await hub_operations.mark_delivered(session, notice_id, via, utcnow())
 
     return await run_idempotent(request, body, operation)
 

@@ -8,7 +8,7 @@ deferred transactions so they never queue behind writers (WAL mode).
 
 A server whose write transactions are all short (the backend) may ask for
 them to run on the event loop's own thread (``inline_writes``); see
-``assistant.core.db.inline_sqlite`` for why and what that keeps.
+``assistant.db.inline_sqlite`` for why and what that keeps.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from assistant.core.db.inline_sqlite import SQLITE_BUSY_TIMEOUT_MS, InlineWriter
-from assistant.core.db.models import Base
-from assistant.core.db.schema import ensure_schema
+from assistant.db.inline_sqlite import SQLITE_BUSY_TIMEOUT_MS, InlineWriter
+from assistant.db.models import Base
+from assistant.db.schema import ensure_schema
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 

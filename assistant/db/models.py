@@ -3,7 +3,7 @@
 Every table of this database is declared here (SQLAlchemy 1.4, 2.0-style
 ORM), so ``Base.metadata`` is the whole schema, whoever imports it first.
 The console keeps its own tables in the same database under a metadata of
-its own (``assistant.core.db.console``).
+its own (``assistant.db.console_tables``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from assistant.core.db.types import UTCDateTime, utcnow
 from assistant.core.rules import SLOT_HOLDING_STATUSES
+from assistant.db.types import UTCDateTime, utcnow
 
 _tables = registry()
 

@@ -4,7 +4,7 @@ Coordinators take the queue (consults still ``requested``), assign them to a
 free slot, reschedule or cancel them; the assigned specialist (or a
 coordinator) completes them with advice or marks a no-show. Every change
 writes a ``HubNotice`` for the worker who asked, in the same transaction
-(the worker outbox; ``assistant.core.hub_notices`` says what it says).
+(the worker outbox; ``assistant.domain.consult_notices`` says what it says).
 
 Each change is one conditional UPDATE on the consult's current state, so two
 coordinators assigning the same consult, or an assign racing the worker's
@@ -25,9 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from assistant.core.db.models import Consult, Encounter, Facility, HubNotice, Slot, Specialist, Worker
-from assistant.core.hub_notices import notice_text
-from assistant.core.records import consult_json, encounter_json, iso
 from assistant.core.rules import (
     ADVICE_LIMIT,
     ASSIGNABLE_STATUSES,
@@ -39,6 +36,9 @@ from assistant.core.rules import (
     SLOT_HOLDING_STATUSES,
 )
 from assistant.core.vocabulary import URGENCIES
+from assistant.db.models import Consult, Encounter, Facility, HubNotice, Slot, Specialist, Worker
+from assistant.domain.consult_notices import notice_text
+from assistant.domain.records import consult_json, encounter_json, iso
 
 # The console's way into the conversation a consult was asked in (the specialist's "link to the
 # conversation"): it checks the viewer may read it and finds the tracker session.

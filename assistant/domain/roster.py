@@ -34,13 +34,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core import slot_window
-from assistant.core.db.models import Facility, Slot, Specialist, Worker
-from assistant.core.hub import HubError
-from assistant.core.people import MAX_NAME, add_worker
 from assistant.core.rules import CONTROL_CHARACTERS, WORKER_ID
-from assistant.core.slot_window import WEEKDAYS, Hours, clock_text
 from assistant.core.vocabulary import SPECIALTIES
+from assistant.db.models import Facility, Slot, Specialist, Worker
+from assistant.domain import slot_window
+from assistant.domain.hub_operations import HubError
+from assistant.domain.people import MAX_NAME, add_worker
+from assistant.domain.slot_window import WEEKDAYS, Hours, clock_text
 
 COLUMNS = ("upn", "name", "specialty", "facility", "day", "start", "end", "slot_minutes", "login")
 OPTIONAL_COLUMNS = ("slot_minutes", "login")

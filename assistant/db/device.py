@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from assistant.core.db.schema import ensure_schema
+from assistant.db.schema import ensure_schema
 
 FILENAME = "actions.db"
 

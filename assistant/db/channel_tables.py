@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeMeta, registry
 
-from assistant.core.db.types import UTCDateTime, utcnow
+from assistant.db.types import UTCDateTime, utcnow
 
 _tables = registry()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeMeta, registry
 
-from assistant.core.db.types import UTCDateTime, utcnow
+from assistant.db.types import UTCDateTime, utcnow
 
 _tables = registry()
 

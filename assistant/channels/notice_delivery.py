@@ -41,8 +41,8 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 from sanic import Blueprint
 
 from assistant.channels.turns import OnNewMessage
-from assistant.core.backend_client import BackendClient, BackendError
 from assistant.core.vocabulary import LANGUAGES
+from assistant.http.backend_client import BackendClient, BackendError
 
 log = logging.getLogger(__name__)
 

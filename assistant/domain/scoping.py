@@ -5,7 +5,7 @@ facility under it (a district supervisor the district, a block supervisor
 the block); a coordinator sees the hub and every facility the hub serves
 (those whose ``hub_id`` is the coordinator's facility, and everything under
 them); a worker and a specialist see their own facility (a specialist's
-consults are found by assignment, not facility: ``assistant.core.hub``).
+consults are found by assignment, not facility: ``assistant.domain.hub_operations``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core.db.models import Facility, Worker
+from assistant.db.models import Facility, Worker
 
 
 async def facility_subtree(session: AsyncSession, root: str) -> frozenset[str]:

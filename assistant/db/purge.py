@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from assistant.core.db.engine import Database
+from assistant.db.engine import Database
 
 BATCH = 500
 

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core.db.models import Facility, Worker
 from assistant.core.rules import CONTROL_CHARACTERS, WORKER_ID
 from assistant.core.vocabulary import PEOPLE_ROLES
+from assistant.db.models import Facility, Worker
 
 MAX_NAME = 200
 

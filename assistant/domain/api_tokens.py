@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.commands import CommandError
 from assistant.core.config import Settings
-from assistant.core.db.models import ApiToken, Worker, utcnow
 from assistant.core.rules import TOKEN_LIFETIMES, WORKER_ID
 from assistant.core.secrets import read_secret, write_secret
 from assistant.core.vocabulary import ROLES
+from assistant.db.models import ApiToken, Worker, utcnow
 
 TOKEN_PREFIX = "fa_"
 # A token of these roles is one person's, so it names them (``--worker``), and they must hold the role.
@@ -112,7 +112,7 @@ async def revoke_tokens(
 
 def stored_token(settings: Settings, name: str, role: str, worker_id: str | None, label: str) -> str:
     """The token kept as secret ``name`` if the database still takes it, else a new one (kept, mode 0600)."""
-    from assistant.core.db.engine import Database  # the engine only when a token is needed
+    from assistant.db.engine import Database  # the engine only when a token is needed
 
     async def run() -> str:
         db = Database.connect(settings.database_url)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from assistant.core.db.models import Consult, Encounter
 from assistant.core.rules import VITAL_RANGES
 from assistant.core.vocabulary import EMERGENCY_NUMBER
+from assistant.db.models import Consult, Encounter
 
 EMERGENCY_ADVICE = (
     f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. "

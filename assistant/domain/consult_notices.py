@@ -7,9 +7,9 @@ as the specialist's words, when they ask for the consult's status.
 
 from __future__ import annotations
 
-from assistant.core.db.models import Consult
 from assistant.core.spoken_times import when_phrase
 from assistant.core.vocabulary import HUB_EVENTS, SPECIALTIES
+from assistant.db.models import Consult
 
 _TEXTS: dict[str, dict[str, str]] = {
     "scheduled": {
