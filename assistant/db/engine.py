@@ -72,12 +72,6 @@ def _sqlite_engine(url: str, begin_statement: str, inline: InlineWriter | None =
         else:
             connection.exec_driver_sql(begin_statement)
 
-    if inline is not None:
-
-        @event.listens_for(engine.sync_engine, "commit")
-        def _on_commit(_connection: Any) -> None:
-            inline.committed()
-
     return engine
 
 
@@ -134,8 +128,10 @@ class Database:
             if self._write_turn is not None:
                 await stack.enter_async_context(self._write_turn)
             session = await stack.enter_async_context(self._writer_sessions())
-            await stack.enter_async_context(session.begin())
-            yield session
+            async with session.begin():
+                yield session
+            if self.inline_writer is not None:  # the COMMIT has returned (a failed one raised above)
+                self.inline_writer.committed()
 
     async def create_schema(self, metadata: MetaData | None = None) -> None:
         """The backend's tables (or ``metadata``'s), created or brought up to date (``schema``)."""

@@ -90,7 +90,8 @@ class InlineWriter:
         self._options: dict[str, Any] = {**options, "check_same_thread": False}
         self._in_memory = self._args[0] == ":memory:"
         self._commits = 0
-        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpoint_due = False
+        self._checkpoints: asyncio.Task[None] | None = None
 
     def connect(self) -> sqlite3.Connection:
         """A new connection (SQLAlchemy's ``creator``); the engine's ``connect`` event sets its pragmas."""
@@ -127,18 +128,27 @@ class InlineWriter:
             connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     def committed(self) -> None:
-        """A write transaction is committing (SQLAlchemy's ``commit`` event): every so often, checkpoint."""
+        """A write transaction's COMMIT has returned: every ``CHECKPOINT_EVERY`` commits, checkpoint.
+
+        Called once the COMMIT is done (``Database.write``), never from
+        SQLAlchemy's ``commit`` event, which fires before the COMMIT runs: a
+        checkpoint started there could copy the WAL before this commit reached it.
+        A checkpoint falling due while another one runs is not dropped: it runs
+        as soon as that one ends, so the last commit is always covered.
+        """
         self._commits += 1
         if self._in_memory or self._commits < CHECKPOINT_EVERY:
             return
-        if self._checkpoint is not None and not self._checkpoint.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # the synchronous engine used outside a loop: the next commit in one will do
-            return
         self._commits = 0
-        self._checkpoint = loop.run_in_executor(None, self._run_checkpoint)
+        self._checkpoint_due = True
+        if self._checkpoints is None or self._checkpoints.done():
+            self._checkpoints = asyncio.get_running_loop().create_task(self._checkpoint_while_due())
+
+    async def _checkpoint_while_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._checkpoint_due:
+            self._checkpoint_due = False
+            await loop.run_in_executor(None, self._run_checkpoint)
 
     def _run_checkpoint(self) -> None:
         try:
@@ -152,7 +162,7 @@ class InlineWriter:
             log.warning("SQLite checkpoint failed", exc_info=True)
 
     async def settle(self) -> None:
-        """Wait for a checkpoint under way (before the engines close)."""
-        if self._checkpoint is not None:
-            await self._checkpoint
-            self._checkpoint = None
+        """Wait for the checkpoints under way and due (before the engines close): they cover every commit so far."""
+        if self._checkpoints is not None:
+            await self._checkpoints
+            self._checkpoints = None

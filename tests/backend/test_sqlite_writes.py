@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -147,6 +148,15 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_an_error(
     assert await refs(db) == {"LATER"}
 
 
+async def add_checklist(db: Database, slug: str, size: int = 1) -> None:
+    async with db.write() as session:
+        await session.execute(
+            insert(Checklist).values(
+                slug=slug, title_en="x" * size, title_hi="x", source_guideline="g", source_publisher="p"
+            )
+        )
+
+
 def checkpointed(db: Database) -> set[str]:
     """The checklists in the database file itself, leaving out what is still only in the WAL."""
     connection = sqlite3.connect(f"file:{_file(db)}?immutable=1", uri=True)
@@ -167,21 +177,40 @@ async def test_checkpoints_come_from_a_worker_thread_not_from_a_commit(
     monkeypatch.setattr(inline_sqlite, "CHECKPOINT_EVERY", 1000)
     assert "big" not in checkpointed(db)
 
-    async def add_checklist(slug: str, size: int) -> None:
-        async with db.write() as session:
-            await session.execute(
-                insert(Checklist).values(
-                    slug=slug, title_en="x" * size, title_hi="x", source_guideline="g", source_publisher="p"
-                )
-            )
-
     # Some 1500 pages: past SQLite's own automatic checkpoint (1000), which would run inside this COMMIT.
-    await add_checklist("big", 6_000_000)
+    await add_checklist(db, "big", 6_000_000)
     await asyncio.sleep(0.1)
     assert "big" not in checkpointed(db)
     async with db.read() as session:  # committed all the same: readers see it through the WAL
         assert (await session.execute(select(Checklist.slug))).scalars().all() == ["big"]
     monkeypatch.setattr(inline_sqlite, "CHECKPOINT_EVERY", 1)
-    await add_checklist("small", 10)
+    await add_checklist(db, "small")
     await db.inline_writer.settle()
     assert checkpointed(db) == {"big", "small"}
+
+
+@INLINE
+async def test_a_checkpoint_due_while_another_runs_still_covers_the_last_commit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = db.inline_writer
+    assert writer is not None
+    await writer.settle()
+    monkeypatch.setattr(inline_sqlite, "CHECKPOINT_EVERY", 1)
+    first_done, release = threading.Event(), threading.Event()
+    real_checkpoint = writer._run_checkpoint
+
+    def slow_first_checkpoint() -> None:
+        real_checkpoint()
+        if not first_done.is_set():
+            first_done.set()
+            release.wait(10)  # still running when the next commit asks for a checkpoint
+
+    monkeypatch.setattr(writer, "_run_checkpoint", slow_first_checkpoint)
+
+    await add_checklist(db, "first")
+    assert await asyncio.to_thread(first_done.wait, 10)
+    await add_checklist(db, "second")  # its checkpoint falls due while the first one still runs
+    release.set()
+    await writer.settle()
+    assert checkpointed(db) == {"first", "second"}
