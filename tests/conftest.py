@@ -1,4 +1,4 @@
-"""Session-wide fixtures: real PostgreSQL, real backend processes."""
+"""Session-wide fixtures: real PostgreSQL, the real backend on real databases, the running stack."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.support.backend import RunningBackend, start_backend
+from tests.support.backend import RunningBackend, serve_backend
 from tests.support.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -55,16 +55,18 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def backend_factory(
-    tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
-) -> Iterator[Callable[..., RunningBackend]]:
-    """Start a backend on a new database: ``backend_factory("sqlite")`` or ``backend_factory(pg_url)``."""
+def backend_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningBackend]]:
+    """Serve the backend on a new database: ``backend_factory("sqlite")`` or ``backend_factory(pg_url)``.
+
+    The backend's own app, prepared as ``assistant serve backend`` prepares it,
+    from a thread of this process (``tests/support/backend.py``).
+    """
     started: list[RunningBackend] = []
 
     def factory(db_url: str = "sqlite") -> RunningBackend:
         if db_url == "sqlite":
             db_url = f"sqlite:///{tmp_path_factory.mktemp('backend') / 'backend.db'}"
-        backend = start_backend(db_url, artifacts_dir / "logs")
+        backend = serve_backend(db_url)
         started.append(backend)
         return backend
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -10,14 +11,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from tests.support.processes import UP_COMMAND, http_ok, launch_up, up_env, wait_for_line
+from assistant.core.config import PROJECT_DIR
+from tests.support.processes import UP_COMMAND, free_port, http_ok, launch_up, up_env, wait_for_line
 from tests.support.stack import MODEL_CACHE, trained_model
-
-pytestmark = pytest.mark.stack
+from tests.support.standin_up import READY
 
 
 def processes() -> Iterator[tuple[int, list[str]]]:
@@ -39,6 +41,7 @@ def pid_of(*words: str) -> int:
     raise AssertionError(f"no process running {' '.join(words)!r}")
 
 
+@pytest.mark.stack
 def test_assistant_up_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     trained_model()  # shared with the other end-to-end tests; `up` must find it, not retrain
     env, ports = up_env(tmp_path / "data", MODEL_CACHE)
@@ -108,74 +111,71 @@ def test_assistant_up_refuses_a_taken_port_at_once(tmp_path: Path) -> None:
 
 
 # --- every way of stopping `assistant up` ends every service ----------------------------------
+# The ways differ only in what reaches `assistant up` (a signal, a closed pipe, nothing at all when
+# it is killed); what it then does is `run_in_foreground` and the supervisor, run by
+# tests/support/standin_up.py with stand-in services. The real stack is stopped with Ctrl-C above.
 
 STOP_WAYS = ("ctrl-c with tee", "SIGTERM", "SIGHUP", "closed output pipe", "SIGKILL")
+STANDINS = 4  # as many services as the real stack: backend, actions, rasa, console
 
 
-def _services_of(ports: dict[str, int]) -> list[int]:
+def _services_of(ports: list[int]) -> list[int]:
     """Pids of processes serving any of ``ports`` (each service has its port on its command line)."""
-    return [pid for pid, argv in processes() if any(str(port) in argv for port in ports.values())]
+    return [pid for pid, argv in processes() if any(str(port) in argv for port in ports)]
 
 
-def _wait_until_all_gone(ports: dict[str, int], timeout: float = 60.0) -> list[int]:
+def _wait_until_all_gone(ports: list[int], timeout: float = 30.0) -> list[int]:
     from assistant.stack.process import port_free
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(port_free("127.0.0.1", port) for port in ports.values()) and not _services_of(ports):
+        if all(port_free("127.0.0.1", port) for port in ports) and not _services_of(ports):
             return []
-        time.sleep(0.5)
+        time.sleep(0.2)
     return _services_of(ports)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", STOP_WAYS)
 def test_every_way_of_stopping_ends_every_service(tmp_path: Path, way: str) -> None:
-    trained_model()
-    env, ports = up_env(tmp_path / "data", MODEL_CACHE)
+    ports = [free_port() for _ in range(STANDINS)]
     log = tmp_path / "up.log"
-    command = UP_COMMAND
+    command = [sys.executable, "-m", "tests.support.standin_up", str(tmp_path / "logs")]
+    env = {**os.environ, "STANDIN_PORTS": ",".join(map(str, ports))}
+    options: dict[str, Any] = {"cwd": PROJECT_DIR, "env": env, "start_new_session": True}
     if way == "ctrl-c with tee":
         # As typed in a terminal: Ctrl-C reaches the whole pipeline, so tee dies too.
         process = subprocess.Popen(
-            ["bash", "-c", f"{' '.join(command)} 2>&1 | tee {log}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
+            ["bash", "-c", f"{shlex.join(command)} 2>&1 | tee {log}"], stdout=subprocess.DEVNULL, **options
         )
     elif way == "closed output pipe":
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **options)
     else:
         with log.open("wb") as output:
-            process = subprocess.Popen(
-                command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **options)
     try:
         if way == "closed output pipe":
             assert process.stdout is not None
             seen = b""
-            deadline = time.monotonic() + 300
-            while b"Press Ctrl-C to stop" not in seen and time.monotonic() < deadline and process.poll() is None:
+            deadline = time.monotonic() + 60
+            while READY.encode() not in seen and time.monotonic() < deadline and process.poll() is None:
                 seen += process.stdout.readline()
-            assert b"Press Ctrl-C to stop" in seen, seen.decode(errors="replace")[-2000:]
-            assert len(_services_of(ports)) >= 4  # backend, actions, rasa, console
+            assert READY.encode() in seen, seen.decode(errors="replace")[-2000:]
+            assert len(_services_of(ports)) == STANDINS
             process.stdout.close()  # the reader goes away; assistant up is not told otherwise
         else:
-            wait_for_line(log, r"Press Ctrl-C to stop", process, timeout=300)
-            assert len(_services_of(ports)) >= 4  # backend, actions, rasa, console
+            wait_for_line(log, READY, process, timeout=60)
+            assert len(_services_of(ports)) == STANDINS
             if way == "ctrl-c with tee":
                 os.killpg(process.pid, signal.SIGINT)
             else:
                 process.send_signal(getattr(signal, way))
-        process.wait(timeout=90)
+        process.wait(timeout=60)
         left = _wait_until_all_gone(ports)
         assert left == [], f"{way}: still running {left}"
         if way in ("SIGTERM", "SIGHUP"):
             assert "Stopping..." in log.read_text() and "Stopped." in log.read_text()
     finally:
-        for pid in _services_of(ports):  # never leave a stack behind for the next test
+        for pid in _services_of(ports):  # never leave a service behind for the next test
             os.kill(pid, signal.SIGKILL)
         if process.poll() is None:
             process.kill()

@@ -14,12 +14,18 @@ from tests.support.stack import trained_model
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 
+# `rasa test`, with the model loaded as `rasa run` loads it (assistant.rasa_server.model_loading).
+RASA_WITH_OUR_MODEL_LOADING = (
+    "from assistant.rasa_server import model_loading; model_loading.install(); from rasa.__main__ import main; main()"
+)
+
+
 def test_test_stories_have_no_prediction_errors(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "rasa",
+            "-c",
+            RASA_WITH_OUR_MODEL_LOADING,
             "test",
             "core",
             "--model",

@@ -87,7 +87,6 @@ def _database(args: argparse.Namespace, settings: Settings) -> Database:
 
 def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backend import processes, seed
-    from assistant.domain.slot_window import top_up_slots
 
     db = _database(args, settings)
     count = processes.default_processes(db.is_sqlite) if args.processes is None else args.processes
@@ -98,13 +97,10 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
 
     async def prepare() -> None:
         # Runs in its own event loop; the server gets a fresh Database below.
-        if not args.no_seed and not await seed.is_seeded(db):
-            log.info("empty database: loading demo data (%s)", await seed.seed(db, settings.timezone))
-        else:
-            await db.create_schema()
-            # Days that came into the window while the backend was down get their slots before the first booking.
-            log.info("slots topped up: %d added", await top_up_slots(db, settings.timezone))
-        await db.dispose()
+        try:
+            await seed.prepare_database(db, settings.timezone, demo=not args.no_seed)
+        finally:
+            await db.dispose()
 
     asyncio.run(prepare())
     # The servers open the database anew, each in its own process and event loop.

@@ -9,6 +9,7 @@ files; a specialist who changed their hours keeps them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
 from assistant.domain.roster import ensure_login
-from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours
+from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours, top_up_slots
+
+log = logging.getLogger(__name__)
 
 SEED_DIR = Path(__file__).parent / "seed_data"
 CHECKLIST_DIR = SEED_DIR / "checklists"
@@ -181,6 +184,20 @@ async def seed(db: Database, timezone: str = "Asia/Kolkata", now: dt.datetime | 
         report.slots = await generate_slots(session, timezone, now or utcnow())
         report.checklists = await _load_checklists(session)
     return report
+
+
+async def prepare_database(db: Database, timezone: str, *, demo: bool = True) -> None:
+    """The database as the backend's server wants it before it listens (``assistant serve backend``).
+
+    An empty database gets the demo data (unless ``demo`` is off); otherwise the
+    tables are brought up to date, and the days that came into the slot window
+    while the backend was down get their slots before the first booking.
+    """
+    if demo and not await is_seeded(db):
+        log.info("empty database: loading demo data (%s)", await seed(db, timezone))
+        return
+    await db.create_schema()
+    log.info("slots topped up: %d added", await top_up_slots(db, timezone))
 
 
 async def is_seeded(db: Database) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import threading
 from typing import Any
 
 from assistant.core.commands import CommandError
@@ -120,7 +119,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.domain.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
     from assistant.stack.services import stack_services
-    from assistant.stack.shutdown import StopRequested, ignore_stop_signals, say, stop_on_signals
+    from assistant.stack.shutdown import run_in_foreground, say
     from assistant.stack.supervisor import Supervisor
     from assistant.stack.tokens import service_token
     from assistant.stack.training import TrainingError, ensure_model, model_path, prune_models
@@ -142,34 +141,19 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor(
         stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs"
     )
-    with stop_on_signals():
-        try:
-            say("Starting backend, action server and Rasa...")
-            supervisor.start_all()
-            say(_summary(settings, supervisor))
-            if args.chat:
-                threading.Thread(
-                    target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone}, name="supervisor", daemon=True
-                ).start()
-                worker = args.worker.upper()
-                run_chat(settings.rasa_base_url, worker, command_worker_token(settings, worker))
-            else:
-                supervisor.watch(on_poll=_stop_if_output_gone)
-        except (StopRequested, KeyboardInterrupt):
-            pass
-        except (RuntimeError, TimeoutError) as exc:  # a service did not start (the others are stopped)
-            raise CommandError(str(exc)) from exc
-        finally:
-            ignore_stop_signals()  # a second Ctrl-C must not cut the shutdown short
-            say("Stopping...")
-            supervisor.stop_all()
-            say("Stopped.")
+
+    def open_chat() -> None:
+        """The terminal chat, once everything is up (the worker's token needs the backend's database)."""
+        worker = args.worker.upper()
+        run_chat(settings.rasa_base_url, worker, command_worker_token(settings, worker))
+
+    try:
+        run_in_foreground(
+            supervisor,
+            "Starting backend, action server and Rasa...",
+            lambda: _summary(settings, supervisor),
+            open_chat if args.chat else None,
+        )
+    except (RuntimeError, TimeoutError) as exc:  # a service did not start (the others are stopped)
+        raise CommandError(str(exc)) from exc
     return 0
-
-
-def _stop_if_output_gone() -> None:
-    """``assistant up | tee up.log`` with ``tee`` gone: nobody sees us any more, so stop."""
-    from assistant.stack.shutdown import output_gone, request_stop
-
-    if output_gone():
-        request_stop()

@@ -22,9 +22,13 @@ import select
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.stack.supervisor import Supervisor
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -89,3 +93,41 @@ def silence_output() -> None:
             pass
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+
+def run_in_foreground(
+    supervisor: Supervisor, starting: str, summary: Callable[[], str], chat: Callable[[], None] | None = None
+) -> None:
+    """Start the services, tell the terminal, and watch them until a way of stopping comes; then stop them all.
+
+    ``assistant up``'s life in the foreground. With ``chat``, the terminal
+    chat runs in the main thread and the supervisor watches from another; the
+    chat ending (``/quit``) stops everything too. A service that does not
+    start raises ``RuntimeError`` or ``TimeoutError`` after the others are stopped.
+    """
+    with stop_on_signals():
+        try:
+            say(starting)
+            supervisor.start_all()
+            say(summary())
+            if chat is not None:
+                watcher = threading.Thread(
+                    target=supervisor.watch, kwargs={"on_poll": _stop_if_output_gone}, name="supervisor", daemon=True
+                )
+                watcher.start()
+                chat()
+            else:
+                supervisor.watch(on_poll=_stop_if_output_gone)
+        except (StopRequested, KeyboardInterrupt):
+            pass
+        finally:
+            ignore_stop_signals()  # a second Ctrl-C must not cut the shutdown short
+            say("Stopping...")
+            supervisor.stop_all()
+            say("Stopped.")
+
+
+def _stop_if_output_gone() -> None:
+    """``assistant up | tee up.log`` with ``tee`` gone: nobody sees us any more, so stop."""
+    if output_gone():
+        request_stop()

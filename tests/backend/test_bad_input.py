@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from assistant.core.vocabulary import SPECIALTIES
-from tests.support.backend import RunningBackend
+from tests.support.backend import RunningBackend, start_backend
 
 
 def error_of(response: requests.Response, status: int) -> dict[str, Any]:
@@ -98,14 +99,20 @@ def test_non_numeric_id_and_bad_paging_are_clear(sqlite_backend: RunningBackend)
     error_of(requests.delete(f"{sqlite_backend.url}/consults", headers=headers), 405)
 
 
-def test_patient_references_never_reach_the_log(sqlite_backend: RunningBackend) -> None:
+def test_patient_references_never_reach_the_log(tmp_path: Path, artifacts_dir: Path) -> None:
+    """What ``assistant serve backend`` writes to its log, as its own process."""
+    backend = start_backend(f"sqlite:///{tmp_path / 'backend.db'}", artifacts_dir / "logs")
     secret_ref = "PRIVATE-REF-73519"
-    headers = sqlite_backend.headers()
-    post(sqlite_backend, "/encounters", json={"patient_ref": secret_ref, "age": 30, "complaint": "cough"})
-    post(sqlite_backend, "/encounters", json={"patient_ref": secret_ref, "age": 300})
-    post(sqlite_backend, "/consults", json={"patient_ref": secret_ref, "specialty": "ent"})
-    requests.get(f"{sqlite_backend.url}/consults", params={"patient_ref": secret_ref}, headers=headers)
-    requests.get(f"{sqlite_backend.url}/encounters", params={"patient_ref": secret_ref}, headers=headers)
-    log = sqlite_backend.process.log_text()
+    headers = backend.headers()
+    try:
+        post(backend, "/encounters", json={"patient_ref": secret_ref, "age": 30, "complaint": "cough"})
+        post(backend, "/encounters", json={"patient_ref": secret_ref, "age": 300})
+        post(backend, "/consults", json={"patient_ref": secret_ref, "specialty": "ent"})
+        requests.get(f"{backend.url}/consults", params={"patient_ref": secret_ref}, headers=headers)
+        requests.get(f"{backend.url}/encounters", params={"patient_ref": secret_ref}, headers=headers)
+    finally:
+        backend.stop()
+    assert backend.process is not None
+    log = backend.process.log_text()
     assert "POST /encounters" in log  # the requests were logged...
     assert secret_ref not in log  # ...without the patient reference

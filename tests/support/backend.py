@@ -1,33 +1,85 @@
-"""The real scheduling backend, started as ``assistant serve backend`` on a real database."""
+"""The real scheduling backend on a real database: served from a thread of the test process, or as its own process.
+
+Most tests only talk to the backend over HTTP, and for them the backend's
+own aiohttp application, on its own database as ``assistant serve backend``
+prepares it (seeded, slots cut), listening on a loopback port from a thread
+of this process, is the backend: the same app, middlewares, database engines
+and HTTP. It starts in a fraction of a second. Tests of the process itself
+(its start-up, its log, its processes on PostgreSQL, what it does when
+killed) start ``assistant serve backend`` (``start_backend``).
+
+Tokens are made by the same function ``assistant token create`` calls
+(``assistant.domain.api_tokens.create_token``), in the backend's database;
+``tests/backend/test_trust.py`` runs the command itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from aiohttp import web
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from tests.support.processes import ManagedProcess, assistant_cli, free_port, http_ok
+from assistant.backend.app import create_app, server_database
+from assistant.backend.seed import prepare_database
+from assistant.core.config import Settings
+from assistant.db.engine import Database
+from assistant.domain.api_tokens import create_token
+from assistant.http.access_log import PathOnlyAccessLogger
+from tests.support.processes import ManagedProcess, free_port, http_ok
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop of its own on a daemon thread, for a server the (synchronous) tests talk to."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, coroutine: Awaitable[T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+
+    def run(self, coroutine: Awaitable[T], timeout: float = 60) -> T:
+        """Run ``coroutine`` on this loop and wait for its result (from any other thread)."""
+        return self.submit(coroutine).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=30)
+        self.loop.close()
+
+
+async def _new_token(db: Database, role: str, worker: str | None) -> str:
+    async with db.write() as session:
+        return await create_token(session, role, worker, label="test")
 
 
 @dataclass
 class RunningBackend:
     url: str
     db_url: str
-    process: ManagedProcess
+    process: ManagedProcess | None = None  # None: served from a thread of this process
+    new_token: Callable[[str, str | None], str] | None = None
+    stop_serving: Callable[[], None] | None = None
     _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
     _engine: Engine | None = None
 
     def token(self, role: str, worker: str | None = None) -> str:
-        """A real token from ``assistant token create`` (cached per role and worker)."""
+        """A real token, as ``assistant token create`` makes it (cached per role and worker)."""
         key = (role, worker)
         if key not in self._tokens:
-            args = ["token", "create", "--db", self.db_url, "--role", role]
-            if worker:
-                args += ["--worker", worker]
-            self._tokens[key] = assistant_cli(*args).strip()
+            self._tokens[key] = self.new_token(role, worker) if self.new_token else _token_in_thread(self.db_url, key)
         return self._tokens[key]
 
     def headers(self, role: str = "worker", worker: str | None = "W001", **extra: str) -> dict[str, str]:
@@ -48,7 +100,58 @@ class RunningBackend:
     def stop(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
-        self.process.stop()
+        if self.process is not None:
+            self.process.stop()
+        if self.stop_serving is not None:
+            self.stop_serving()
+
+
+def _token_in_thread(db_url: str, key: tuple[str, str | None]) -> str:
+    """A token in ``db_url``'s database, from a loop of its own (the caller may be inside a running loop)."""
+
+    async def make() -> str:
+        db = Database.connect(db_url)
+        try:
+            return await _new_token(db, *key)
+        finally:
+            await db.dispose()
+
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(make())))
+    thread.start()
+    thread.join(60)
+    return result[0]
+
+
+def serve_backend(db_url: str, timezone: str = Settings.timezone) -> RunningBackend:
+    """The backend's app on ``db_url``, prepared as ``assistant serve backend`` prepares it, on a free loopback port."""
+    loop = LoopThread("backend")
+    port = free_port()
+    db = server_database(db_url)
+
+    async def start() -> web.AppRunner:
+        await prepare_database(db, timezone)
+        runner = web.AppRunner(create_app(db, timezone=timezone), access_log_class=PathOnlyAccessLogger)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+
+    try:
+        runner = loop.run(start())
+    except BaseException:
+        loop.close()
+        raise
+
+    def stop() -> None:
+        loop.run(runner.cleanup())  # closes the app's database too
+        loop.close()
+
+    return RunningBackend(
+        url=f"http://127.0.0.1:{port}",
+        db_url=db_url,
+        new_token=lambda role, worker: loop.run(_new_token(db, role, worker)),
+        stop_serving=stop,
+    )
 
 
 def start_backend(
@@ -69,3 +172,6 @@ def start_backend(
         process.stop()
         raise
     return RunningBackend(url=url, db_url=db_url, process=process)
+
+
+__all__ = ["LoopThread", "RunningBackend", "serve_backend", "start_backend"]
