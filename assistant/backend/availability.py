@@ -14,6 +14,8 @@ too); its refusals (``HubError``) become the API's errors in
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -23,13 +25,74 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB, TIMEZONE
 from assistant.backend.auth import Principal, require_role
 from assistant.backend.errors import ApiError, invalid, not_found
+from assistant.backend.fields import Body, Moment, Parameter, Parsed, record_id
 from assistant.backend.idempotency import run_idempotent
-from assistant.backend.validation import moment, optional_id, path_id, query_id, read_json_object
+from assistant.backend.validation import path_id, read_json_object
+from assistant.core.rules import SLOT_MINUTES_RANGE
 from assistant.db.models import Availability, Slot, Specialist, utcnow
 from assistant.domain import slot_window
 from assistant.domain.hub_operations import slot_json
 
 MANAGING_ROLES = ("specialist", "coordinator", "admin")
+
+# --- What the requests say (assistant.backend.fields: each checks and describes) -------------
+# Weekdays, clock times and slot lengths are the domain's rules (the roster import reads them too).
+
+SPECIALIST_ID = Parameter("query", record_id("specialist_id"))
+OWNER = record_id("specialist_id", description="Default: the calling specialist's own record")
+CLOCK = {"type": "string", "pattern": slot_window.CLOCK_PATTERN, "description": "Local time HH:MM"}
+LAST_WEEKDAY = len(slot_window.WEEKDAYS) - 1
+
+
+def _minutes(name: str) -> Parsed:
+    low, high = SLOT_MINUTES_RANGE
+    described = {"type": "integer", "minimum": low, "maximum": high, "default": slot_window.DEFAULT_SLOT_MINUTES}
+    return Parsed(name, read=functools.partial(slot_window.parse_slot_minutes, field=name), described=described)
+
+
+HOURS_REQUEST = Body(
+    "WeeklyHoursRequest",
+    OWNER,
+    Parsed(
+        "weekday",
+        read=slot_window.parse_weekday,
+        described={
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": LAST_WEEKDAY},
+                {"type": "string", "enum": list(slot_window.WEEKDAYS)},
+            ]
+        },
+        required=True,
+        description=f"0 (Monday) to {LAST_WEEKDAY}, or {slot_window.WEEKDAYS[0]} to {slot_window.WEEKDAYS[-1]}",
+    ),
+    Parsed("start", read=functools.partial(slot_window.parse_clock, field="start"), described=CLOCK, required=True),
+    Parsed(
+        "end",
+        read=functools.partial(slot_window.parse_clock, field="end", end=True),
+        described={**CLOCK, "description": "Local time HH:MM after start (24:00: until midnight)"},
+        required=True,
+    ),
+    _minutes("slot_minutes"),
+)
+
+
+@dataclass(frozen=True)
+class SlotStart(Moment):
+    """A single slot's start: a time on a whole minute."""
+
+    def parse(self, value: Any) -> Any:
+        start = super().parse(value)
+        if start is not None and (start.second or start.microsecond):
+            raise invalid(self.name, "A slot starts on a whole minute.")
+        return start
+
+
+SINGLE_SLOT_REQUEST = Body(
+    "SingleSlotRequest",
+    OWNER,
+    SlotStart("start", required=True, description="On a whole minute, in the future"),
+    _minutes("minutes"),
+)
 
 
 def _manager(request: web.Request) -> Principal:
@@ -55,7 +118,7 @@ async def _managed(session: AsyncSession, who: Principal, specialist_id: int | N
 
 async def list_hours(request: web.Request) -> web.Response:
     who = _manager(request)
-    specialist_id = query_id(request, "specialist_id")
+    specialist_id = SPECIALIST_ID.read(request)
     async with request.app[DB].read() as session:
         if specialist_id is None and who.role != "specialist":
             query = select(Availability).join(Specialist, Specialist.id == Availability.specialist_id)
@@ -72,8 +135,10 @@ async def list_hours(request: web.Request) -> web.Response:
 async def add_hours(request: web.Request) -> web.Response:
     who = _manager(request)
     body = await read_json_object(request)
-    specialist_id = optional_id(body, "specialist_id")
-    hours = slot_window.parse_hours(body.get("weekday"), body.get("start"), body.get("end"), body.get("slot_minutes"))
+    said = HOURS_REQUEST.parse(body)
+    specialist_id = said["specialist_id"]
+    hours = slot_window.Hours(said["weekday"], said["start"], said["end"], said["slot_minutes"])
+    slot_window.check_span(hours.start, hours.end, hours.slot_minutes)
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         specialist = await _managed(session, who, specialist_id)
@@ -99,11 +164,8 @@ async def remove_hours(request: web.Request) -> web.Response:
 async def add_slot(request: web.Request) -> web.Response:
     who = _manager(request)
     body = await read_json_object(request)
-    specialist_id = optional_id(body, "specialist_id")
-    start = moment(body.get("start"), "start")
-    if start.second or start.microsecond:
-        raise invalid("start", "A slot starts on a whole minute.")
-    minutes = slot_window.parse_slot_minutes(body.get("minutes"), "minutes")
+    said = SINGLE_SLOT_REQUEST.parse(body)
+    specialist_id, start, minutes = said["specialist_id"], said["start"], said["minutes"]
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         specialist = await _managed(session, who, specialist_id)

@@ -11,12 +11,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.backend.app_state import CHECKLISTS, DB
 from assistant.backend.errors import unknown_value
+from assistant.backend.fields import Filter, Parameter, choice
 from assistant.core.cache import TTLCache
 from assistant.core.vocabulary import LANGUAGES, SPECIALTIES
 from assistant.db.models import Checklist, Specialist
 
 # Checklists change only when `assistant seed` reloads them.
 CHECKLIST_CACHE_SECONDS = 60.0
+SLUG = Parameter("path", Filter("slug", description="The procedure (an unknown one is answered with the known ones)"))
+LANG = Parameter("query", choice("lang", LANGUAGES, default="en", any_case=False))
 
 
 def _source(checklist: Checklist) -> dict[str, Any]:
@@ -85,10 +88,7 @@ async def _checklist_body(request: web.Request, slug: str, lang: str) -> bytes:
 
 
 async def get_checklist(request: web.Request) -> web.Response:
-    slug = request.match_info["slug"]
-    lang = request.query.get("lang", "en")
-    if lang not in LANGUAGES:
-        raise unknown_value("lang", lang, LANGUAGES)
+    slug, lang = SLUG.read(request), LANG.read(request)
     cache: TTLCache[bytes] = request.app[CHECKLISTS]
     body = cache.get((slug, lang))
     if body is None:

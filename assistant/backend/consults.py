@@ -10,17 +10,25 @@ from sqlalchemy import select
 from assistant.backend.app_state import DB
 from assistant.backend.auth import Principal, clinical_author, principal, record_channel
 from assistant.backend.booking import book
-from assistant.backend.errors import ApiError, not_found, unknown_value
-from assistant.backend.hub_routes import hub_cancel, specialist_day
+from assistant.backend.errors import ApiError, not_found
+from assistant.backend.fields import Body, Filter, Parameter, choice
+from assistant.backend.hub_routes import CANCEL_REASON, SPECIALIST, hub_cancel, specialist_day
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
-from assistant.backend.validation import optional_text, parse_consult, path_id, read_json_object
-from assistant.core.rules import HUB_REASON_LIMIT
+from assistant.backend.validation import parse_consult, path_id, read_json_object
 from assistant.core.vocabulary import CONSULT_STATUSES
 from assistant.db.models import Consult, Slot, utcnow
 from assistant.domain import hub_operations
 from assistant.domain.fhir import consult_bundle
 from assistant.domain.records import consult_json
+
+# GET /consults narrows the caller's consults by these (and pages them); the desk's and a
+# specialist's day are hub_routes.specialist_day's.
+REQUESTED_BY = Parameter("query", Filter("requested_by"))
+STATUS = Parameter("query", choice("status", CONSULT_STATUSES, any_case=False))
+PATIENT_REF = Parameter("query", Filter("patient_ref"))
+# A worker's (or their supervisor's) cancel; the hub desk's must give the reason (hub_routes.HUB_CANCEL).
+CANCEL_REQUEST = Body("CancelRequest", CANCEL_REASON)
 
 
 async def create_consult(request: web.Request) -> web.Response:
@@ -49,19 +57,17 @@ async def create_consult(request: web.Request) -> web.Response:
 async def list_consults(request: web.Request) -> web.Response:
     who = principal(request)
     # A specialist's list is their day; the desk asks for one specialist's day by naming them.
-    if who.role == "specialist" or (who.role in ("coordinator", "admin") and request.query.get("specialist")):
+    if who.role == "specialist" or (who.role in ("coordinator", "admin") and SPECIALIST.given(request)):
         return await specialist_day(request)
     query = select(Consult)
     if who.own_records_only:
         query = query.where(Consult.requested_by == who.worker_id)
-    if request.query.get("requested_by"):
-        query = query.where(Consult.requested_by == request.query["requested_by"])
-    if request.query.get("patient_ref"):
-        query = query.where(Consult.patient_ref == request.query["patient_ref"])
-    status = request.query.get("status")
-    if status:
-        if status not in CONSULT_STATUSES:
-            raise unknown_value("status", status, CONSULT_STATUSES)
+    requested_by, patient_ref, status = REQUESTED_BY.read(request), PATIENT_REF.read(request), STATUS.read(request)
+    if requested_by is not None:
+        query = query.where(Consult.requested_by == requested_by)
+    if patient_ref is not None:
+        query = query.where(Consult.patient_ref == patient_ref)
+    if status is not None:
         query = query.where(Consult.status == status)
     order = (Consult.created_at.desc(), Consult.id.desc())
     return await paged_response(request, query, Consult.facility_id, order, consult_json)
@@ -101,7 +107,7 @@ async def cancel_consult(request: web.Request) -> web.Response:
     who.require_worker()
     consult_id = path_id(request)
     body = await read_json_object(request, allow_empty=True)
-    reason = optional_text(body, "reason", limit=HUB_REASON_LIMIT)
+    reason = CANCEL_REQUEST.parse(body)["reason"]
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         consult = await _visible_consult(session, who, consult_id)

@@ -10,12 +10,17 @@ from sqlalchemy import select
 from assistant.backend.app_state import DB
 from assistant.backend.auth import clinical_author, principal, record_channel
 from assistant.backend.errors import not_found
+from assistant.backend.fields import Filter, Parameter
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_encounter, path_id, read_json_object
 from assistant.db.models import Encounter
 from assistant.domain.fhir import encounter_bundle
 from assistant.domain.records import encounter_json
+
+# GET /encounters narrows the caller's encounters by these (and pages them).
+WORKER = Parameter("query", Filter("worker"))
+PATIENT_REF = Parameter("query", Filter("patient_ref"))
 
 
 async def create_encounter(request: web.Request) -> web.Response:
@@ -49,10 +54,11 @@ async def list_encounters(request: web.Request) -> web.Response:
     who = principal(request)
     if who.own_records_only:
         query = query.where(Encounter.worker_id == who.worker_id)
-    if request.query.get("worker"):
-        query = query.where(Encounter.worker_id == request.query["worker"])
-    if request.query.get("patient_ref"):
-        query = query.where(Encounter.patient_ref == request.query["patient_ref"])
+    worker, patient_ref = WORKER.read(request), PATIENT_REF.read(request)
+    if worker is not None:
+        query = query.where(Encounter.worker_id == worker)
+    if patient_ref is not None:
+        query = query.where(Encounter.patient_ref == patient_ref)
     order = (Encounter.created_at.desc(), Encounter.id.desc())
     return await paged_response(request, query, Encounter.facility_id, order, encounter_json)
 

@@ -20,23 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB, TIMEZONE
 from assistant.backend.auth import hub_actor, require_role
 from assistant.backend.errors import ApiError, Handler, invalid
-from assistant.backend.idempotency import run_idempotent
-from assistant.backend.listing import MAX_PAGE
-from assistant.backend.validation import (
-    moment,
-    optional_choice,
-    optional_id,
-    optional_text,
-    path_id,
-    query_date,
-    query_flag,
-    query_id,
-    query_int,
-    query_moment,
-    read_json_object,
-    required_text,
+from assistant.backend.fields import (
+    Body,
+    Day,
+    Flag,
+    Matching,
+    Moment,
+    Parameter,
+    Parsed,
+    Text,
+    Whole,
+    as_required,
+    choice,
+    record_id,
 )
-from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, SLOT_WINDOW_DAYS, WORKER_ID
+from assistant.backend.idempotency import run_idempotent
+from assistant.backend.listing import DEFAULT_PAGE, MAX_PAGE
+from assistant.backend.validation import path_id, read_json_object
+from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, SLOT_WINDOW_DAYS, WORKER_ID, WORKER_ID_LENGTH
 from assistant.core.vocabulary import CHANNELS, SPECIALTIES
 from assistant.db.models import utcnow
 from assistant.domain import hub_operations
@@ -48,13 +49,70 @@ MAX_SLOTS = 500  # earliest first: narrow by specialty, specialist or time for m
 # How a notice can have reached the worker: one of our channels, or Twilio's WhatsApp.
 DELIVERY_ROUTES = (*CHANNELS, "twilio")
 
+# --- What the requests say (assistant.backend.fields: each checks and describes) -------------
+
+QUEUE_LIMIT = Parameter("query", Whole("limit", 1, MAX_PAGE, default=MAX_PAGE))
+SLOT_SPECIALTY = Parameter("query", choice("specialty", SPECIALTIES))
+SLOT_SPECIALIST = Parameter("query", record_id("specialist_id"))
+SLOTS_FROM = Parameter("query", Moment("from", description="Default: now"))
+SLOTS_TO = Parameter(
+    "query",
+    Moment("to", description=f"Default: {SLOT_SPAN.days} days after from; at most {MAX_SLOT_SPAN.days} days after it"),
+)
+SLOTS_FREE = Parameter("query", Flag("free", default=True, description="false: the booked ones too"))
+SLOTS_LIMIT = Parameter("query", Whole("limit", 1, MAX_SLOTS, default=MAX_SLOTS))
+SLOTS_QUERY = (SLOT_SPECIALTY, SLOT_SPECIALIST, SLOTS_FROM, SLOTS_TO, SLOTS_FREE, SLOTS_LIMIT)
+
+# GET /consults?specialist=me|<id>&date=: whose day, and which (default today, local).
+ME = "me"
+NAMED_SPECIALIST = record_id("specialist")
+
+
+def _me_or_id(value: str | None) -> int | str | None:
+    return ME if value is None or value.lower() == ME else NAMED_SPECIALIST.parse(value)
+
+
+SPECIALIST = Parameter(
+    "query",
+    Parsed(
+        "specialist",
+        read=_me_or_id,
+        described={"oneOf": [{"type": "string", "enum": [ME]}, NAMED_SPECIALIST.schema()]},
+        description="me (a specialist's login), or a specialist id (the desk)",
+    ),
+)
+DAY = Parameter("query", Day("date", description="Local; default today"))
+
+SLOT_CHOICE = Body(
+    "SlotChoice",
+    record_id("slot_id"),
+    record_id("specialist_id"),
+    Moment("start", description="The start of one of the specialist's slots"),
+    description="Either slot_id, or specialist_id and start",
+)
+CANCEL_REASON = Text("reason", limit=HUB_REASON_LIMIT, description="Required from the hub desk, and told to the worker")
+HUB_CANCEL = Body("HubCancelRequest", as_required(CANCEL_REASON))
+COMPLETION = Body(
+    "CompleteRequest",
+    Text("advice", limit=ADVICE_LIMIT, required=True, description="The specialist's words, kept as written"),
+    Text("follow_up", limit=ADVICE_LIMIT),
+)
+NOTICE_WORKER = Parameter(
+    "query", Matching("worker", WORKER_ID, WORKER_ID_LENGTH, "a worker id (letters, digits, '-', '_', '.')")
+)
+NOTICE_CHANNELS = Parameter(
+    "query", choice("channel", CHANNELS, description="Repeat for several channels"), repeated=True
+)
+NOTICES_LIMIT = Parameter("query", Whole("limit", 1, MAX_PAGE, default=DEFAULT_PAGE))
+DELIVERY = Body("DeliveredRequest", choice("via", DELIVERY_ROUTES, required=True))
+
 
 # --- Reading ------------------------------------------------------------------------
 
 
 async def get_queue(request: web.Request) -> web.Response:
     actor = hub_actor(request)
-    limit = query_int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
+    limit = QUEUE_LIMIT.read(request)
     async with request.app[DB].read() as session:
         items = await hub_operations.queue(session, actor, utcnow(), limit)
         total = await hub_operations.queue_size(session, actor)
@@ -63,20 +121,20 @@ async def get_queue(request: web.Request) -> web.Response:
 
 async def list_slots(request: web.Request) -> web.Response:
     actor = hub_actor(request)
-    specialty = optional_choice(request.query, "specialty", SPECIALTIES)
-    specialist_id = query_id(request, "specialist_id")
+    specialty = SLOT_SPECIALTY.read(request)
+    specialist_id = SLOT_SPECIALIST.read(request)
     if actor.role == "specialist":
         if actor.specialist_id is None or specialist_id not in (None, actor.specialist_id):
             raise ApiError(403, "forbidden", "A specialist sees only their own slots.")
         specialist_id = actor.specialist_id
-    start = query_moment(request, "from", utcnow())
-    end = query_moment(request, "to", start + SLOT_SPAN)
+    start = SLOTS_FROM.read(request) or utcnow()
+    end = SLOTS_TO.read(request) or start + SLOT_SPAN
     if end <= start:
         raise invalid("to", "to must be after from.")
     if end - start > MAX_SLOT_SPAN:
         raise invalid("to", f"Ask for at most {MAX_SLOT_SPAN.days} days of slots at once.")
-    free_only = query_flag(request, "free", True)
-    limit = query_int(request, "limit", MAX_SLOTS, 1, MAX_SLOTS)
+    free_only = SLOTS_FREE.read(request)
+    limit = SLOTS_LIMIT.read(request)
     async with request.app[DB].read() as session:
         items = await hub_operations.slots(
             session,
@@ -94,11 +152,11 @@ async def specialist_day(request: web.Request) -> web.Response:
     """``GET /consults?specialist=me|<id>&date=``: a specialist's consults of one local day, with their context."""
     actor = hub_actor(request)
     timezone = request.app[TIMEZONE]
-    asked = request.query.get("specialist") or "me"
-    specialist_id = actor.specialist_id if asked.lower() == "me" else optional_id({"specialist": asked}, "specialist")
+    asked = SPECIALIST.read(request)
+    specialist_id = actor.specialist_id if asked == ME else asked
     if specialist_id is None:
         raise invalid("specialist", "Name the specialist: specialist=<id> (specialist=me is for a specialist's login).")
-    day = query_date(request, "date", utcnow().astimezone(ZoneInfo(timezone)).date())
+    day = DAY.read(request) or utcnow().astimezone(ZoneInfo(timezone)).date()
     async with request.app[DB].read() as session:
         items = await hub_operations.day_list(session, actor, specialist_id, day, timezone)
     return web.json_response(
@@ -119,9 +177,8 @@ class SlotChoice:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> SlotChoice:
-        slot_id = optional_id(body, "slot_id")
-        specialist_id = optional_id(body, "specialist_id")
-        start = None if body.get("start") is None else moment(body["start"], "start")
+        said = SLOT_CHOICE.parse(body)
+        slot_id, specialist_id, start = said["slot_id"], said["specialist_id"], said["start"]
         if slot_id is not None and (specialist_id is not None or start is not None):
             raise invalid("slot_id", "Give slot_id, or specialist_id and start, not both.")
         if slot_id is None and specialist_id is None and start is None:
@@ -169,7 +226,7 @@ async def hub_cancel(request: web.Request) -> web.Response:
     actor = hub_actor(request)
     consult_id = path_id(request)
     body = await read_json_object(request, allow_empty=True)
-    reason = required_text(body, "reason", limit=HUB_REASON_LIMIT)
+    reason = HUB_CANCEL.parse(body)["reason"]
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         return 200, await hub_operations.cancel(session, actor, consult_id, reason, utcnow(), request.app[TIMEZONE])
@@ -181,8 +238,8 @@ async def complete_consult(request: web.Request) -> web.Response:
     actor = hub_actor(request)
     consult_id = path_id(request)
     body = await read_json_object(request)
-    advice = required_text(body, "advice", limit=ADVICE_LIMIT)
-    follow_up = optional_text(body, "follow_up", limit=ADVICE_LIMIT)
+    said = COMPLETION.parse(body)
+    advice, follow_up = said["advice"], said["follow_up"]
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         timezone = request.app[TIMEZONE]
@@ -207,12 +264,9 @@ async def no_show(request: web.Request) -> web.Response:
 
 async def list_notices(request: web.Request) -> web.Response:
     require_role(request, "service")
-    worker = request.query.get("worker") or None
-    if worker is not None and not WORKER_ID.match(worker):
-        raise invalid("worker", "worker must be a worker id (letters, digits, '-', '_', '.').")
-    named = [optional_choice({"channel": value}, "channel", CHANNELS) for value in request.query.getall("channel", [])]
-    channels = tuple(channel for channel in named if channel is not None) or None
-    limit = query_int(request, "limit", 50, 1, MAX_PAGE)
+    worker = NOTICE_WORKER.read(request)
+    channels = tuple(NOTICE_CHANNELS.read(request)) or None
+    limit = NOTICES_LIMIT.read(request)
     async with request.app[DB].read() as session:
         items = await hub_operations.pending_notices(session, worker_id=worker, channels=channels, limit=limit)
     return web.json_response({"items": items})
@@ -222,9 +276,7 @@ async def notice_delivered(request: web.Request) -> web.Response:
     require_role(request, "service")
     notice_id = path_id(request)
     body = await read_json_object(request)
-    via = optional_choice(body, "via", DELIVERY_ROUTES)
-    if via is None:
-        raise invalid("via", f"via is required: one of {', '.join(DELIVERY_ROUTES)}.", allowed=list(DELIVERY_ROUTES))
+    via = DELIVERY.parse(body)["via"]
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         return 200, await hub_operations.mark_delivered(session, notice_id, via, utcnow())

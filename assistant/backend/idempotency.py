@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
-from assistant.backend.errors import conflict, invalid
+from assistant.backend.errors import conflict
+from assistant.backend.fields import Parameter, Text
 from assistant.core.rules import IDEMPOTENCY_WINDOW
 from assistant.db.engine import Database
 from assistant.db.models import IdempotencyRecord, utcnow
@@ -43,6 +44,14 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+IDEMPOTENCY_KEY = Parameter(
+    "header",
+    Text(
+        HEADER,
+        limit=MAX_KEY_LENGTH,
+        description="Same key and body replay the first result; a different body gives 409.",
+    ),
+)
 
 Operation = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
 
@@ -76,13 +85,11 @@ async def _find(session: AsyncSession, scope: str, key: str) -> Row | None:
 
 async def run_idempotent(request: web.Request, body: Any, operation: Operation) -> web.Response:
     db = request.app[DB]
-    key = request.headers.get(HEADER, "").strip()
-    if not key:
+    key = IDEMPOTENCY_KEY.read(request)
+    if key is None:
         async with db.write() as session:
             status, payload = await operation(session)
         return web.json_response(payload, status=status)
-    if len(key) > MAX_KEY_LENGTH:
-        raise invalid(HEADER, f"{HEADER} must be at most {MAX_KEY_LENGTH} characters.")
 
     scope = principal(request).idempotency_scope
     request_hash = _request_hash(request, body)

@@ -11,9 +11,16 @@ from sqlalchemy.sql import Select
 
 from assistant.backend.app_state import DB
 from assistant.backend.auth import principal
-from assistant.backend.validation import query_int
+from assistant.backend.fields import Parameter, Whole
 
+# A page of a listing holds at most MAX_PAGE records, DEFAULT_PAGE unless ``limit`` says otherwise;
+# ``offset`` goes no deeper than MAX_OFFSET (narrow the listing instead).
 MAX_PAGE = 200
+DEFAULT_PAGE = 50
+MAX_OFFSET = 10_000_000
+LIMIT = Parameter("query", Whole("limit", 1, MAX_PAGE, default=DEFAULT_PAGE))
+OFFSET = Parameter("query", Whole("offset", 0, MAX_OFFSET, default=0))
+PAGING = (LIMIT, OFFSET)
 
 
 async def paged_response(
@@ -26,8 +33,7 @@ async def paged_response(
     who = principal(request)
     if who.visible_facilities is not None:
         query = query.where(facility_column.in_(who.visible_facilities))
-    limit = query_int(request, "limit", 50, 1, MAX_PAGE)
-    offset = query_int(request, "offset", 0, 0, 10_000_000)
+    limit, offset = LIMIT.read(request), OFFSET.read(request)
     async with request.app[DB].read() as session:
         total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
         rows = (await session.execute(query.order_by(*order_by).limit(limit).offset(offset))).scalars()

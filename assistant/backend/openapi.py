@@ -1,21 +1,27 @@
-"""The OpenAPI 3 description served at ``/openapi.json`` (a test checks it matches the routes)."""
+"""The OpenAPI 3 description served at ``/openapi.json``.
+
+What a request may say (bodies, query, path and header parameters) is
+generated from the declarations the handlers check requests with
+(``assistant.backend.fields``); only the answers, and each operation's
+summary, are described by hand here, their enums from the vocabulary.
+Tests check that it matches the routes (``test_fhir_openapi``) and that
+every bound it documents is the one enforced (``test_documented_limits``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from assistant.backend import catalog, consults, encounters, hub_routes, workers
+from assistant.backend.auth import ON_BEHALF_HEADER
+from assistant.backend.fields import Body, parameters
+from assistant.backend.idempotency import IDEMPOTENCY_KEY
+from assistant.backend.listing import PAGING
 from assistant.backend.openapi_availability import AVAILABILITY_PATHS, AVAILABILITY_SCHEMAS
+from assistant.backend.validation import CONSULT_REQUEST, ENCOUNTER_REQUEST, RECORD_ID
 from assistant.core import __version__
-from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, VITAL_RANGES
-from assistant.core.vocabulary import (
-    CHANNELS,
-    CONSULT_STATUSES,
-    HUB_EVENTS,
-    LANGUAGES,
-    SEXES,
-    SPECIALTIES,
-    URGENCIES,
-)
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS
+from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, HUB_EVENTS, LANGUAGES, SPECIALTIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -36,29 +42,27 @@ FHIR_BUNDLE = {
     "description": "FHIR Bundle",
     "content": {"application/fhir+json": {"schema": {"type": "object"}}},
 }
-ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 200},
-    "description": "Same key and body replay the first result; a different body gives 409.",
-}
+ID_PARAM = RECORD_ID.describe()
+IDEMPOTENCY = IDEMPOTENCY_KEY.describe()
+# Read by the authentication (assistant.backend.auth), which answers 403 for anyone but an active worker.
 ON_BEHALF = {
-    "name": "X-On-Behalf-Of",
+    "name": ON_BEHALF_HEADER,
     "in": "header",
     "required": False,
     "schema": {"type": "string"},
     "description": "Service tokens only: the worker id the request is made for.",
 }
-PAGING = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-]
-
-
-def _query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "query", "schema": schema or {"type": "string"}}
+# Every request body, described by the declaration that checks it.
+REQUEST_BODIES: tuple[Body, ...] = (
+    CONSULT_REQUEST,
+    ENCOUNTER_REQUEST,
+    consults.CANCEL_REQUEST,
+    workers.PIN_LOGIN,
+    workers.RESOLVE_REQUEST,
+    hub_routes.SLOT_CHOICE,
+    hub_routes.COMPLETION,
+    hub_routes.DELIVERY,
+)
 
 
 def _page_of(name: str) -> dict[str, Any]:
@@ -85,18 +89,6 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
-    "ConsultRequest": {
-        "type": "object",
-        "required": ["patient_ref", "specialty"],
-        "properties": {
-            "patient_ref": {"type": "string", "maxLength": 64},
-            "specialty": {"type": "string", "enum": list(SPECIALTIES)},
-            "urgency": {"type": "string", "enum": list(URGENCIES), "default": "routine"},
-            "reason": {"type": "string", "maxLength": 500},
-            "channel": {"type": "string", "enum": list(CHANNELS)},
-            "conversation_id": {"type": "string"},
-        },
-    },
     "Consult": {
         "type": "object",
         "properties": {
@@ -104,6 +96,7 @@ SCHEMAS: dict[str, Any] = {
             "patient_ref": {"type": "string"},
             "specialty": {"type": "string"},
             "urgency": {"type": "string"},
+            "reason": {"type": "string", "nullable": True},
             "status": {"type": "string", "enum": list(CONSULT_STATUSES)},
             "requested_by": {"type": "string"},
             "facility_id": {"type": "string"},
@@ -127,32 +120,6 @@ SCHEMAS: dict[str, Any] = {
                 name: {"type": "string", "format": "date-time", "nullable": name != "created_at"}
                 for name in ("closed_at", "created_at", "updated_at", "cancelled_at")
             },
-        },
-    },
-    "Vitals": {
-        "type": "object",
-        "properties": {
-            **{
-                name: {"type": "number", "minimum": low, "maximum": high, "description": unit}
-                for name, (low, high, unit) in VITAL_RANGES.items()
-                if name != "temperature_c"
-            },
-            "temperature": {"type": "number", "description": "°C, or °F (unit given or inferred from 86-113)"},
-            "temperature_unit": {"type": "string", "enum": ["C", "F"]},
-        },
-    },
-    "EncounterRequest": {
-        "type": "object",
-        "required": ["patient_ref"],
-        "properties": {
-            "patient_ref": {"type": "string", "maxLength": 64},
-            "age": {"type": "number", "minimum": 0, "maximum": 120},
-            "sex": {"type": "string", "enum": list(SEXES)},
-            "complaint": {"type": "string"},
-            "vitals": _ref("Vitals"),
-            "notes": {"type": "string"},
-            "channel": {"type": "string", "enum": list(CHANNELS)},
-            "conversation_id": {"type": "string"},
         },
     },
     "Encounter": {
@@ -210,10 +177,7 @@ PATHS: dict[str, Any] = {
     "/checklists/{slug}": {
         "get": {
             "summary": "One checklist in English or Hindi",
-            "parameters": [
-                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-                _query("lang", {"type": "string", "enum": list(LANGUAGES)}),
-            ],
+            "parameters": parameters(catalog.SLUG, catalog.LANG),
             "responses": {"200": _json(_ref("Checklist")), **ERRORS},
         }
     },
@@ -221,7 +185,7 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Request a consult; booked by specialty and urgency",
             "parameters": [IDEMPOTENCY, ON_BEHALF],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ConsultRequest")}}},
+            "requestBody": CONSULT_REQUEST.request_body(),
             "responses": {"201": _json(_ref("Consult"), "Created"), "409": _json(_ref("Error")), **ERRORS},
         },
         "get": {
@@ -229,14 +193,14 @@ PATHS: dict[str, Any] = {
             "description": "With specialist=me|<id> (always, for a specialist) the answer is that specialist's "
             "consults on the local date (default today), each with its context: requesting worker, facility, "
             "the patient's latest encounter and the conversation. A specialist may ask only for their own.",
-            "parameters": [
-                _query("requested_by"),
-                _query("status", {"type": "string", "enum": list(CONSULT_STATUSES)}),
-                _query("patient_ref"),
-                _query("specialist", {"type": "string", "description": "me, or a specialist id"}),
-                _query("date", {"type": "string", "format": "date"}),
+            "parameters": parameters(
+                consults.REQUESTED_BY,
+                consults.STATUS,
+                consults.PATIENT_REF,
+                hub_routes.SPECIALIST,
+                hub_routes.DAY,
                 *PAGING,
-            ],
+            ),
             "responses": {
                 "200": _json({"oneOf": [_page_of("Consult"), _page_of("ConsultInContext")]}),
                 **ERRORS,
@@ -257,17 +221,7 @@ PATHS: dict[str, Any] = {
             "(coordinator, admin) must give the reason, which the worker is told. A worker's cancel of a consult "
             "the hub changed since they were last told is 409, with the news (error.notices), which counts as told.",
             "parameters": [ID_PARAM, IDEMPOTENCY, ON_BEHALF],
-            "requestBody": {
-                "required": False,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {"reason": {"type": "string", "maxLength": HUB_REASON_LIMIT}},
-                        }
-                    }
-                },
-            },
+            "requestBody": consults.CANCEL_REQUEST.request_body(required=False),
             "responses": {
                 "200": _json(_ref("Consult")),
                 "404": _json(_ref("Error")),
@@ -280,12 +234,12 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Log a patient encounter",
             "parameters": [IDEMPOTENCY, ON_BEHALF],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EncounterRequest")}}},
+            "requestBody": ENCOUNTER_REQUEST.request_body(),
             "responses": {"201": _json(_ref("Encounter"), "Created"), "409": _json(_ref("Error")), **ERRORS},
         },
         "get": {
             "summary": "Encounters visible to the caller",
-            "parameters": [_query("worker"), _query("patient_ref"), *PAGING],
+            "parameters": parameters(encounters.WORKER, encounters.PATIENT_REF, *PAGING),
             "responses": {"200": _json(_page_of("Encounter")), **ERRORS},
         },
     },
@@ -319,22 +273,9 @@ SCHEMAS["Worker"] = {
 }
 PATHS["/auth/pin"] = {
     "post": {
-        "summary": "Check a worker's PIN (5 wrong in a row lock the worker out for 15 minutes)",
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["worker_id", "pin"],
-                        "properties": {
-                            "worker_id": {"type": "string"},
-                            "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"},
-                        },
-                    }
-                }
-            },
-        },
+        "summary": f"Check a worker's PIN ({MAX_FAILED_ATTEMPTS} wrong in a row lock the worker out for "
+        f"{LOCKOUT.total_seconds() / 60:g} minutes)",
+        "requestBody": workers.PIN_LOGIN.request_body(),
         "responses": {
             "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
             "423": _json(_ref("Error"), "Locked out; error.retry_after gives the seconds left"),
@@ -345,22 +286,7 @@ PATHS["/auth/pin"] = {
 PATHS["/workers/resolve"] = {
     "post": {
         "summary": "The registered worker behind a messaging identity (WhatsApp number or business-scoped user id)",
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["channel"],
-                        "properties": {
-                            "channel": {"type": "string", "enum": ["whatsapp"]},
-                            "phone": {"type": "string"},
-                            "user_id": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        },
+        "requestBody": workers.RESOLVE_REQUEST.request_body(),
         "responses": {
             "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
             "404": _json(_ref("Error")),
@@ -387,7 +313,7 @@ PATHS["/me"] = {
 PATHS["/workers/{id}"] = {
     "get": {
         "summary": "One worker, active or not (service, supervisor within their facilities, admin)",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": parameters(workers.WORKER_PATH_ID),
         "responses": {
             "200": _json({"type": "object", "properties": {"worker": _ref("Worker")}}),
             "404": _json(_ref("Error")),
@@ -434,15 +360,6 @@ SCHEMAS["Slot"] = {
         "free": {"type": "boolean", "description": "Only when free=false was asked"},
     },
 }
-SCHEMAS["SlotChoice"] = {
-    "type": "object",
-    "description": "Either slot_id, or specialist_id and start",
-    "properties": {
-        "slot_id": {"type": "integer", "minimum": 1},
-        "specialist_id": {"type": "integer", "minimum": 1},
-        "start": {"type": "string", "format": "date-time", "description": "ISO-8601 with its UTC offset"},
-    },
-}
 SCHEMAS["Notice"] = {
     "type": "object",
     "properties": {
@@ -460,35 +377,27 @@ SCHEMAS["Notice"] = {
 }
 
 
-def _hub_change(summary: str, body: dict[str, Any] | None, *, body_required: bool = True) -> dict[str, Any]:
+def _hub_change(summary: str, body: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": [ID_PARAM, IDEMPOTENCY],
+        "requestBody": body,
         "responses": {"200": _json(_ref("Consult")), **NOT_FOUND, **CONFLICT, **ERRORS},
     }
-    if body is not None:
-        operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     return {"post": operation}
 
 
 PATHS["/hub/queue"] = {
     "get": {
         "summary": "Consults waiting for the hub (coordinator, admin): emergency, urgent, routine, then oldest",
-        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+        "parameters": parameters(hub_routes.QUEUE_LIMIT),
         "responses": {"200": _json(_page_of("QueuedConsult")), **ERRORS},
     }
 }
 PATHS["/slots"] = {
     "get": {
-        "summary": "Specialists' slots (coordinator, admin; a specialist their own), default the next 14 days",
-        "parameters": [
-            _query("specialty", {"type": "string", "enum": list(SPECIALTIES)}),
-            _query("specialist_id", {"type": "integer", "minimum": 1}),
-            _query("from", {"type": "string", "format": "date-time"}),
-            _query("to", {"type": "string", "format": "date-time", "description": "At most 31 days after from"}),
-            _query("free", {"type": "boolean", "default": True}),
-            _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-        ],
+        "summary": "Specialists' slots (coordinator, admin; a specialist their own), earliest first",
+        "parameters": parameters(*hub_routes.SLOTS_QUERY),
         "responses": {
             "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Slot")}}}),
             **ERRORS,
@@ -497,26 +406,19 @@ PATHS["/slots"] = {
 }
 PATHS["/consults/{id}/assign"] = _hub_change(
     "Schedule a requested consult on a free slot of its specialty (coordinator, admin); the worker is told",
-    _ref("SlotChoice"),
+    hub_routes.SLOT_CHOICE.request_body(),
 )
 PATHS["/consults/{id}/reschedule"] = _hub_change(
-    "Move a scheduled consult to another free slot (coordinator, admin); the worker is told", _ref("SlotChoice")
+    "Move a scheduled consult to another free slot (coordinator, admin); the worker is told",
+    hub_routes.SLOT_CHOICE.request_body(),
 )
 PATHS["/consults/{id}/complete"] = _hub_change(
     "The consult took place: the specialist's advice, stored as written (assigned specialist, coordinator, admin)",
-    {
-        "type": "object",
-        "required": ["advice"],
-        "properties": {
-            "advice": {"type": "string", "maxLength": ADVICE_LIMIT},
-            "follow_up": {"type": "string", "maxLength": ADVICE_LIMIT},
-        },
-    },
+    hub_routes.COMPLETION.request_body(),
 )
 PATHS["/consults/{id}/no_show"] = _hub_change(
     "Nobody joined the call (assigned specialist, coordinator, admin); the worker is told",
-    {"type": "object"},
-    body_required=False,
+    {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},  # nothing is read
 )
 PATHS["/consults/{id}/fhir"] = {
     "get": {
@@ -528,18 +430,7 @@ PATHS["/consults/{id}/fhir"] = {
 PATHS["/notices"] = {
     "get": {
         "summary": "Hub notices not yet delivered to workers, oldest first (service token)",
-        "parameters": [
-            _query("worker"),
-            {
-                "name": "channel",
-                "in": "query",
-                "schema": {"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}},
-                "style": "form",
-                "explode": True,
-                "description": "Repeat for several channels",
-            },
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-        ],
+        "parameters": parameters(hub_routes.NOTICE_WORKER, hub_routes.NOTICE_CHANNELS, hub_routes.NOTICES_LIMIT),
         "responses": {
             "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Notice")}}}),
             **ERRORS,
@@ -550,18 +441,7 @@ PATHS["/notices/{id}/delivered"] = {
     "post": {
         "summary": "Mark a notice delivered (service token); marking it again changes nothing",
         "parameters": [ID_PARAM, IDEMPOTENCY],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["via"],
-                        "properties": {"via": {"type": "string", "enum": [*CHANNELS, "twilio"]}},
-                    }
-                }
-            },
-        },
+        "requestBody": hub_routes.DELIVERY.request_body(),
         "responses": {"200": _json(_ref("Notice")), **NOT_FOUND, **ERRORS},
     }
 }
@@ -575,12 +455,19 @@ def all_paths() -> dict[str, Any]:
     return merged
 
 
+def request_schemas() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for body in REQUEST_BODIES:
+        found.update(body.components())
+    return found
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Field assistant scheduling backend", "version": __version__},
         "components": {
-            "schemas": {**SCHEMAS, **AVAILABILITY_SCHEMAS},
+            "schemas": {**SCHEMAS, **request_schemas(), **AVAILABILITY_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

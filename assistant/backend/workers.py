@@ -28,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.backend.app_state import DB
 from assistant.backend.auth import principal, require_role
 from assistant.backend.errors import ApiError, invalid, not_found
+from assistant.backend.fields import Body, Filter, Identifier, Listed, Parameter
 from assistant.backend.validation import read_json_object
 from assistant.core.passwords import hash_secret, verify_secret
 from assistant.core.phones import phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
-from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID, WORKER_ID_LENGTH
 from assistant.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
 from assistant.domain.people import person_json
 
@@ -208,35 +209,41 @@ async def resolve_worker(session: AsyncSession, channel: str, phone: str | None,
 # --- Routes ------------------------------------------------------------------
 
 
-def _text_field(body: dict[str, Any], name: str, *, required: bool, limit: int = 128) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise invalid(name, f"{name} is required.")
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise invalid(name, f"{name} must be text of at most {limit} characters.")
-    return value.strip()
+# What the channels send (assistant.backend.fields: each checks and describes). A PIN is
+# compared with its hash whatever it is; these lengths only keep absurd values out.
+MAX_PIN_TEXT = 16
+MAX_CHANNEL_TEXT = 16
+MAX_PHONE_TEXT = 40
+MAX_USER_ID = 128
+PIN_LOGIN = Body(
+    "PinLoginRequest",
+    Identifier("worker_id", WORKER_ID_LENGTH, required=True),
+    Identifier("pin", MAX_PIN_TEXT, required=True, description="The worker's PIN, as they typed it"),
+)
+RESOLVE_REQUEST = Body(
+    "ResolveRequest",
+    Listed("channel", MAX_CHANNEL_TEXT, allowed=MESSAGING_CHANNELS, required=True),
+    Identifier("phone", MAX_PHONE_TEXT, description="The sender's number, international form"),
+    Identifier("user_id", MAX_USER_ID, description="The business-scoped user id Meta sends"),
+    description="phone or user_id (or both)",
+)
+WORKER_PATH_ID = Parameter(
+    "path", Filter("id", description="A worker id (letters, digits, '-', '_', '.'); any other is not found")
+)
 
 
 async def pin_login(request: web.Request) -> web.Response:
     require_role(request, "service")
     body = await read_json_object(request)
-    worker_id = _text_field(body, "worker_id", required=True, limit=64) or ""  # required: never empty here
-    pin = _text_field(body, "pin", required=True, limit=16) or ""
-    return web.json_response(await verify_pin_login(request.app[DB], worker_id.upper(), pin))
+    said = PIN_LOGIN.parse(body)  # both required: never None here
+    return web.json_response(await verify_pin_login(request.app[DB], said["worker_id"].upper(), said["pin"]))
 
 
 async def resolve(request: web.Request) -> web.Response:
     require_role(request, "service")
     body = await read_json_object(request)
-    channel = _text_field(body, "channel", required=True, limit=16)
-    if channel not in MESSAGING_CHANNELS:
-        raise invalid(
-            "channel", f"channel must be one of: {', '.join(MESSAGING_CHANNELS)}.", allowed=list(MESSAGING_CHANNELS)
-        )
-    phone = _text_field(body, "phone", required=False, limit=40)
-    user_id = _text_field(body, "user_id", required=False)
+    said = RESOLVE_REQUEST.parse(body)
+    channel, phone, user_id = said["channel"], said["phone"], said["user_id"]
     if not phone and not user_id:
         raise invalid("phone", "Give phone or user_id.")
     async with request.app[DB].write() as session:
@@ -260,7 +267,7 @@ async def me(request: web.Request) -> web.Response:
 async def get_worker(request: web.Request) -> web.Response:
     """One worker, active or not: the channels re-check a signed-in worker with it."""
     who = require_role(request, "service", "supervisor", "admin")
-    worker_id = request.match_info["id"]
+    worker_id = WORKER_PATH_ID.read(request)
     async with request.app[DB].read() as session:
         worker = await session.get(Worker, worker_id) if WORKER_ID.match(worker_id) else None
     if worker is None or not who.can_see(worker.facility_id):

@@ -42,6 +42,8 @@ CLOSABLE_STATUSES = ("scheduled",)
 # What a specialist writes back (advice, follow-up) and why the hub cancels.
 ADVICE_LIMIT = 4000
 HUB_REASON_LIMIT = 500
+# Why a worker asks for a consult, as the form takes it and the backend keeps it.
+CONSULT_REASON_LIMIT = 500
 # A completed consult's advice is read back in "consult status" for this long after it was given.
 ADVICE_RECALL = dt.timedelta(days=14)
 # Slots are generated from weekly availability this far ahead, at start and hourly.
@@ -50,7 +52,8 @@ SLOT_WINDOW_DAYS = 14
 SLOT_MINUTES_RANGE = (5, 240)
 
 # Worker ids: letters, digits, "-", "_" and ".".
-WORKER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+WORKER_ID_LENGTH = 64
+WORKER_ID = re.compile(rf"^[A-Za-z0-9_.-]{{1,{WORKER_ID_LENGTH}}}$")
 
 # Record ids and every other integer a caller sends are at most this (a
 # signed 32-bit integer, what every database here stores).

@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_SLOT_MINUTES = 30
 DAY_MINUTES = 24 * 60
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+CLOCK_PATTERN = r"^(\d{1,2}):(\d{2})$"  # a local time HH:MM (also what the API publishes)
+_CLOCK = re.compile(CLOCK_PATTERN)
 # Rows per INSERT: well inside SQLite's limit on bound parameters.
 _INSERT_BATCH = 200
 
@@ -61,11 +62,12 @@ _INSERT_BATCH = 200
 
 def parse_weekday(value: Any, field: str = "weekday") -> int:
     """0 (Monday) to 6, or ``"mon"`` to ``"sun"``."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(WEEKDAYS):
         return value
     if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
         return WEEKDAYS.index(value.strip().lower())
-    raise HubError("invalid", f"{field} must be 0 (Monday) to 6, or one of {', '.join(WEEKDAYS)}.", field=field)
+    last = len(WEEKDAYS) - 1
+    raise HubError("invalid", f"{field} must be 0 (Monday) to {last}, or one of {', '.join(WEEKDAYS)}.", field=field)
 
 
 def parse_clock(value: Any, field: str, *, end: bool = False) -> int:

@@ -8,7 +8,8 @@ from typing import Any
 import requests
 
 from assistant.backend.app import create_app
-from assistant.backend.openapi import PATHS
+from assistant.backend.availability import HOURS_REQUEST, SINGLE_SLOT_REQUEST
+from assistant.backend.openapi import PATHS, REQUEST_BODIES, openapi_document
 from assistant.backend.openapi_availability import AVAILABILITY_PATHS
 from assistant.core.spoken_times import parse_iso
 from assistant.db.engine import Database
@@ -129,3 +130,20 @@ def test_openapi_describes_exactly_the_routes_the_app_serves(sqlite_backend: Run
         r'"\$ref": "#/components/schemas/(\w+)"', requests.get(f"{sqlite_backend.url}/openapi.json").text
     ):
         assert ref in schemas
+
+
+def test_every_request_body_is_described_by_the_declaration_that_checks_it() -> None:
+    """No request schema is written by hand: each is a declaration's (assistant.backend.fields), or reads nothing."""
+    document = openapi_document()
+    declared = {body.title: body for body in (*REQUEST_BODIES, HOURS_REQUEST, SINGLE_SLOT_REQUEST)}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            if "$ref" not in schema:
+                assert schema == {"type": "object"}, (method, path)  # a body nothing is read from (a no-show)
+                continue
+            name = schema["$ref"].rsplit("/", 1)[1]
+            assert name in declared, (method, path, name)
+            assert document["components"]["schemas"][name] == declared[name].schema()
