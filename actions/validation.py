@@ -41,6 +41,7 @@ from actions.services import services
 from actions.texts import ask, join_choices, label, say
 from actions.vitals import FIELDS_OF, VitalsReading, bp_order_wrong, problems, read_vitals
 from assistant.core.dialogue import CONTROL_INTENTS, FREE_TEXT_SLOTS
+from assistant.core.rules import CONSULT_REASON_LIMIT
 
 # Intents the rules answer inside a form carry no values (``assistant.core.dialogue``).
 # (A low-confidence answer is still read: the field check says what was wrong.)
@@ -284,7 +285,7 @@ class ValidateConsultForm(ReadBackFormValidation):
     def validate_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self.take("reason", fields.free_text(value, limit=500), dispatcher, tracker)
+        return self.take("reason", fields.free_text(value, limit=CONSULT_REASON_LIMIT), dispatcher, tracker)
 
 
 class ValidateEncounterForm(ReadBackFormValidation):

@@ -32,7 +32,7 @@ from assistant.backend.validation import read_json_object
 from assistant.core.passwords import hash_secret, verify_secret
 from assistant.core.phones import phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
-from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, PIN_INPUT_LIMIT, WORKER_ID
 from assistant.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
 from assistant.domain.people import person_json
 
@@ -223,7 +223,7 @@ async def pin_login(request: web.Request) -> web.Response:
     require_role(request, "service")
     body = await read_json_object(request)
     worker_id = _text_field(body, "worker_id", required=True, limit=64) or ""  # required: never empty here
-    pin = _text_field(body, "pin", required=True, limit=16) or ""
+    pin = _text_field(body, "pin", required=True, limit=PIN_INPUT_LIMIT) or ""
     return web.json_response(await verify_pin_login(request.app[DB], worker_id.upper(), pin))
 
 
