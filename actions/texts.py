@@ -12,7 +12,8 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.core.dialogue import NextInput
-from assistant.core.vocabulary import EMERGENCY_NUMBER, SPECIALTIES, VALUE_LABELS
+from assistant.core.emergency_advice import CALL_AMBULANCE, NO_SPECIALIST
+from assistant.core.vocabulary import SPECIALTIES, VALUE_LABELS
 from assistant.http.backend_client import BackendRejected
 
 DEFAULT_LANGUAGE = "en"
@@ -69,39 +70,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cancel_readback": {"en": "Cancel the {consult}? Say yes or no.", "hi": "{consult} रद्द करूँ? हाँ या नहीं बोलिए।"},
     # --- consults ----------------------------------------------------------------
+    # The emergency sentences are the backend's too (assistant.core.emergency_advice).
     "emergency_first": {
-        "en": (
-            f"This is an emergency: call {EMERGENCY_NUMBER} now for an ambulance. I am booking the on-call specialist."
-        ),
-        "hi": f"यह इमरजेंसी है: एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें। मैं ऑन-कॉल विशेषज्ञ बुक कर रहा हूँ।",
+        "en": f"This is an emergency. {CALL_AMBULANCE['en']} I am booking the on-call specialist.",
+        "hi": f"यह इमरजेंसी है। {CALL_AMBULANCE['hi']} मैं ऑन-कॉल विशेषज्ञ बुक कर रहा हूँ।",
     },
     "consult_booked": {
         "en": "Booked: {specialist}, {specialty}, {when}. Call link: {link}",
         "hi": "बुक हो गया: {specialist}, {specialty}, {when}। कॉल लिंक: {link}",
     },
     "consult_booked_emergency": {
-        "en": (
-            f"Emergency consult booked: {{specialist}}, {{specialty}}, joins now. Call link: {{link}}. Call "
-            f"{EMERGENCY_NUMBER} for an ambulance now."
-        ),
-        "hi": (
-            f"इमरजेंसी कंसल्ट बुक हो गया: {{specialist}}, {{specialty}}, अभी जुड़ेंगे। कॉल लिंक: {{link}}। "
-            f"एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें।"
-        ),
+        "en": f"Emergency consult booked: {{specialist}}, {{specialty}}, joins now. Call link: {{link}}. "
+        f"{CALL_AMBULANCE['en']}",
+        "hi": f"इमरजेंसी कंसल्ट बुक हो गया: {{specialist}}, {{specialty}}, अभी जुड़ेंगे। कॉल लिंक: {{link}}। "
+        f"{CALL_AMBULANCE['hi']}",
     },
     "consult_with_hub": {
         "en": "No {specialty} slot is free yet, so consult {id} is with the hub, who will schedule it.",
         "hi": "अभी {specialty} का कोई समय खाली नहीं है, इसलिए कंसल्ट {id} हब को भेजा गया है, वे समय तय करेंगे।",
     },
-    "emergency_no_specialist": {
-        "en": (
-            f"No on-call {{specialty}} specialist right now; the hub has been alerted. Call {EMERGENCY_NUMBER} for "
-            f"an ambulance now."
-        ),
-        "hi": (
-            f"अभी कोई ऑन-कॉल {{specialty}} विशेषज्ञ नहीं है; हब को सूचना दे दी है। एम्बुलेंस के लिए अभी "
-            f"{EMERGENCY_NUMBER} पर कॉल करें।"
-        ),
+    "emergency_no_specialist": {  # the backend's advice word for word, {specialty} in the worker's language
+        "en": f"{CALL_AMBULANCE['en']} {NO_SPECIALIST['en']}",
+        "hi": f"{CALL_AMBULANCE['hi']} {NO_SPECIALIST['hi']}",
     },
     "consult_queued": {
         "en": (
@@ -111,14 +101,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hi": "अभी हब से संपर्क नहीं हो पा रहा। कंसल्ट की मांग इस फ़ोन में सेव है और कनेक्शन आते ही भेज दी जाएगी।",
     },
     "consult_queued_emergency": {
-        "en": (
-            f"The hub can't be reached. Call {EMERGENCY_NUMBER} for an ambulance now. The emergency request is "
-            f"saved and will be sent when the connection returns."
-        ),
-        "hi": (
-            f"हब से संपर्क नहीं हो पा रहा। एम्बुलेंस के लिए अभी {EMERGENCY_NUMBER} पर कॉल करें। इमरजेंसी मांग सेव "
-            f"है और कनेक्शन आते ही भेज दी जाएगी।"
-        ),
+        "en": f"The hub can't be reached. {CALL_AMBULANCE['en']} The emergency request is saved and will be sent "
+        "when the connection returns.",
+        "hi": f"हब से संपर्क नहीं हो पा रहा। {CALL_AMBULANCE['hi']} इमरजेंसी मांग सेव है और कनेक्शन आते ही भेज दी जाएगी।",
     },
     "status_none": {"en": "You have no open consults.", "hi": "आपका कोई खुला कंसल्ट नहीं है।"},
     "status_list": {"en": "Your consults: {items}.", "hi": "आपके कंसल्ट: {items}।"},

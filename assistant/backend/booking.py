@@ -1,8 +1,8 @@
 """Booking rules: which specialist and slot a consult request gets.
 
-- routine:   earliest free slot of the specialty within 14 days
-- urgent:    earliest free slot within 24 hours, else queued for the hub
-- emergency: at once, with an on-call specialist, plus advice to call 108
+- routine:   earliest free slot of the specialty within ``BOOKING_HORIZONS["routine"]`` (14 days)
+- urgent:    earliest free slot within ``BOOKING_HORIZONS["urgent"]`` (24 hours), else queued for the hub
+- emergency: at once, with an on-call specialist, plus advice to call 108 (``assistant.core.emergency_advice``)
 - no slot:   stays ``requested`` with ``hub_queue`` set
 
 The consult is inserted once, already holding the slot it gets: one SELECT
@@ -29,10 +29,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
+from assistant.core.rules import BOOKING_HORIZONS
 from assistant.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
 from assistant.domain.hub_operations import teams_call_link
 
-HORIZONS = {"routine": dt.timedelta(days=14), "urgent": dt.timedelta(hours=24)}
 # A lost race (the unique index refused our claim) means: look again.
 MAX_ATTEMPTS = 20
 
@@ -105,7 +105,7 @@ async def book(session: AsyncSession, consult: Consult, now: dt.datetime) -> Non
     if consult.urgency == "emergency":
         await _book_emergency(session, consult, now)
         return
-    horizon = now + HORIZONS[consult.urgency]
+    horizon = now + BOOKING_HORIZONS[consult.urgency]
     for _ in range(MAX_ATTEMPTS):
         slot = await _earliest_free_slot(session, consult.specialty, now, horizon)
         if slot is None:

@@ -33,7 +33,14 @@ from assistant.backend.validation import read_json_object
 from assistant.core.passwords import hash_secret, verify_secret
 from assistant.core.phones import phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
-from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, MESSAGING_CHANNELS, WORKER_ID, WORKER_ID_LENGTH
+from assistant.core.rules import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    MESSAGING_CHANNELS,
+    PIN_INPUT_LIMIT,
+    WORKER_ID,
+    WORKER_ID_LENGTH,
+)
 from assistant.db.models import Worker, WorkerChannelId, WorkerPin, utcnow
 from assistant.domain.people import person_json
 
@@ -211,14 +218,13 @@ async def resolve_worker(session: AsyncSession, channel: str, phone: str | None,
 
 # What the channels send (assistant.backend.fields: each checks and describes). A PIN is
 # compared with its hash whatever it is; these lengths only keep absurd values out.
-MAX_PIN_TEXT = 16
 MAX_CHANNEL_TEXT = 16
 MAX_PHONE_TEXT = 40
 MAX_USER_ID = 128
 PIN_LOGIN = Body(
     "PinLoginRequest",
     Identifier("worker_id", WORKER_ID_LENGTH, required=True),
-    Identifier("pin", MAX_PIN_TEXT, required=True, description="The worker's PIN, as they typed it"),
+    Identifier("pin", PIN_INPUT_LIMIT, required=True, description="The worker's PIN, as they typed it"),
 )
 RESOLVE_REQUEST = Body(
     "ResolveRequest",

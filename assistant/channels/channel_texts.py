@@ -23,6 +23,10 @@ UNSUPPORTED = _both(
     "Sorry, I can read text, button replies and voice notes only.",
     "माफ़ कीजिए, मैं केवल लिखा हुआ संदेश, बटन और वॉइस नोट समझ सकता हूँ।",
 )
+HUB_DOWN = _both(
+    "The hub is unreachable just now. Please send your message again in a few minutes.",
+    "अभी हब से संपर्क नहीं हो पा रहा। कृपया कुछ मिनट बाद अपना संदेश फिर से भेजें।",
+)
 VOICE_UNREADABLE = _both(
     "Sorry, I could not play that voice note. Please send it again, or type.",
     "माफ़ कीजिए, यह वॉइस नोट नहीं चल सका। कृपया फिर से भेजें या लिखें।",

@@ -27,9 +27,11 @@ from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
 from assistant.core.config import Settings
 from assistant.core.rules import (
+    ADVICE_LIMIT,
     ASSIGNABLE_STATUSES,
     CANCELLABLE_STATUSES,
     CLOSABLE_STATUSES,
+    HUB_REASON_LIMIT,
     RESCHEDULABLE_STATUSES,
 )
 from assistant.core.vocabulary import URGENCIES
@@ -156,6 +158,9 @@ async def desk_page(
         urgent=lambda urgency: urgency in URGENCIES[1:],  # urgent and emergency stand out
         desk_url=_desk_url,
         today=_today(settings),
+        # The forms' own limits are the backend's: a browser refuses what the hub's operations would.
+        advice_limit=ADVICE_LIMIT,
+        reason_limit=HUB_REASON_LIMIT,
     )
 
 

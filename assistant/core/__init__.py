@@ -4,7 +4,8 @@
 - ``vocabulary``: canonical values with their English and Hindi labels;
   ``canonical``: phrases to canonical values; ``language``: which language a
   text is in; ``spoken_numbers`` and ``spoken_times``: the one normaliser of
-  spoken numbers, and how times are said.
+  spoken numbers, and how times are said; ``emergency_advice``: what a worker
+  is told of an emergency, by the backend and the action server alike.
 - ``rules``: value ranges, limits, statuses and horizons; ``pins``, ``phones``, ``passwords``.
 - ``dialogue``: the message contract between the actions and the channels;
   ``retry``: which failures are retried, and the shared backoffs.

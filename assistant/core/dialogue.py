@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assistant.core.vocabulary import SPECIALTIES, VALUE_LABELS
+from assistant.core.vocabulary import SEXES, SPECIALTIES, URGENCIES, VALUE_LABELS
 
 Mode = Literal["command", "dictation"]
 NEXT_INPUT = "next_input"
@@ -55,40 +55,37 @@ def _inform(slot: str, value: str) -> str:
     return "/inform" + json.dumps({slot: value}, ensure_ascii=False, separators=(",", ":"))
 
 
-# (payload, English title, Hindi title)
-_SLOT_CHOICES: dict[str, list[tuple[str, str, str]]] = {
-    "specialty": [(_inform("specialty", code), names["en"], names["hi"]) for code, names in SPECIALTIES.items()],
-    "urgency": [
-        (_inform("urgency", value), VALUE_LABELS[value]["en"], VALUE_LABELS[value]["hi"])
-        for value in ("routine", "urgent", "emergency")
-    ],
-    "sex": [
-        (_inform("sex", value), VALUE_LABELS[value]["en"], VALUE_LABELS[value]["hi"])
-        for value in ("male", "female", "other")
-    ],
-    "confirmed": [("/affirm", "Yes", "हाँ"), ("/deny", "No", "नहीं")],
+# (payload, its title in English and Hindi)
+_SLOT_CHOICES: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "specialty": [(_inform("specialty", code), names) for code, names in SPECIALTIES.items()],
+    "urgency": [(_inform("urgency", value), VALUE_LABELS[value]) for value in URGENCIES],
+    "sex": [(_inform("sex", value), VALUE_LABELS[value]) for value in SEXES],
+    "confirmed": [("/affirm", {"en": "Yes", "hi": "हाँ"}), ("/deny", {"en": "No", "hi": "नहीं"})],
 }
 CHECKLIST_STEP = "checklist_step"  # not a slot that is asked: the choices while a checklist is read
 _SLOT_CHOICES[CHECKLIST_STEP] = [
-    ("/next_step", "Next", "अगला"),
-    ("/repeat_step", "Repeat", "दोहराएँ"),
-    ("/previous_step", "Back", "पीछे"),
-    ("/stop", "Stop", "रोकें"),
+    ("/next_step", {"en": "Next", "hi": "अगला"}),
+    ("/repeat_step", {"en": "Repeat", "hi": "दोहराएँ"}),
+    ("/previous_step", {"en": "Back", "hi": "पीछे"}),
+    ("/stop", {"en": "Stop", "hi": "रोकें"}),
 ]
+
+
+def _title(titles: dict[str, str], language: str) -> str:
+    return titles["hi"] if language == "hi" else titles["en"]
 
 
 def choices_for(slot: str | None, language: str) -> list[Choice]:
     """The buttons that answer ``slot`` (a form question, ``confirmed``, or ``CHECKLIST_STEP``)."""
-    hindi = language == "hi"
-    return [Choice(hi if hindi else en, payload) for payload, en, hi in _SLOT_CHOICES.get(slot or "", [])]
+    return [Choice(_title(titles, language), payload) for payload, titles in _SLOT_CHOICES.get(slot or "", [])]
 
 
 def title_of(payload: str, language: str) -> str | None:
     """What the button that sends ``payload`` said (to show a tap in a transcript)."""
     for choices in _SLOT_CHOICES.values():
-        for sent, en, hi in choices:
+        for sent, titles in choices:
             if sent == payload:
-                return hi if language == "hi" else en
+                return _title(titles, language)
     return None
 
 

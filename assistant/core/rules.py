@@ -1,4 +1,4 @@
-"""The domain's rules as values: plausible ranges, limits, statuses, sign-in limits.
+"""The domain's rules as values: plausible ranges, limits, statuses, booking horizons, sign-in limits.
 
 One place for each rule, read by the backend (which enforces them), the
 action server (which re-asks exactly when the backend would refuse) and the
@@ -12,6 +12,9 @@ import re
 
 MAX_TEXT = 2000
 MAX_REF = 64
+# A consult request's reason is "a few words" (the question asking for it says so), read in the hub's queue;
+# the action server asks again for a longer one rather than have the backend refuse the request.
+CONSULT_REASON_LIMIT = 500
 
 # Plausible human ranges. Outside them a value is a typo or a mis-hearing,
 # and the worker is asked again rather than a wrong record being saved.
@@ -42,12 +45,19 @@ CLOSABLE_STATUSES = ("scheduled",)
 # What a specialist writes back (advice, follow-up) and why the hub cancels.
 ADVICE_LIMIT = 4000
 HUB_REASON_LIMIT = 500
-# Why a worker asks for a consult, as the form takes it and the backend keeps it.
-CONSULT_REASON_LIMIT = 500
 # A completed consult's advice is read back in "consult status" for this long after it was given.
 ADVICE_RECALL = dt.timedelta(days=14)
 # Slots are generated from weekly availability this far ahead, at start and hourly.
 SLOT_WINDOW_DAYS = 14
+# How far ahead a new consult looks for a free slot of its specialty (``assistant.backend.booking``);
+# with none by then it waits in the hub's queue, for a coordinator to find a time. Routine: the whole
+# slot window, since no slot exists beyond it. Urgent: a day, what "urgent" promises the patient;
+# later than that a person at the hub should decide, not the earliest free slot. An emergency has no
+# horizon: it is booked at once with the on-call specialist.
+BOOKING_HORIZONS: dict[str, dt.timedelta] = {
+    "routine": dt.timedelta(days=SLOT_WINDOW_DAYS),
+    "urgent": dt.timedelta(hours=24),
+}
 # How long one slot may be, in minutes (weekly hours are cut into slots of this length).
 SLOT_MINUTES_RANGE = (5, 240)
 
@@ -91,6 +101,9 @@ LOCKOUT = dt.timedelta(minutes=15)
 ADDRESS_FAILURE_FACTOR = 4
 PIN_PATTERN = re.compile(r"^\d{6,8}$")  # for a PIN being issued; one issued earlier still works
 GENERATED_PIN_DIGITS = 6
+# A PIN typed at sign-in longer than this is refused unchecked, by the web chat and the backend alike:
+# it is longer than any PIN ever issued, so no PIN check is spent on it.
+PIN_INPUT_LIMIT = 16
 MESSAGING_CHANNELS = ("whatsapp",)
 
 # The Rasa input channels (``/webhooks/<name>/``) that phones, Meta and Twilio

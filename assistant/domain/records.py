@@ -11,18 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from assistant.core.emergency_advice import emergency_advice
 from assistant.core.rules import VITAL_RANGES
-from assistant.core.vocabulary import EMERGENCY_NUMBER
+from assistant.core.vocabulary import SPECIALTIES
 from assistant.db.models import Consult, Encounter
 
-EMERGENCY_ADVICE = (
-    f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. "
-    "The on-call specialist has been booked for an immediate call."
-)
-NO_SPECIALIST_ADVICE = (
-    f"Emergency: call {EMERGENCY_NUMBER} for an ambulance now. No on-call specialist is available; the hub has "
-    f"been alerted."
-)
+# In English: the API has no language. The assistant tells the worker in their own words and language
+# (actions/texts.py), with the same emergency sentences (assistant.core.emergency_advice).
 QUEUED_NOTE = "No free slot; the request is queued for the hub coordinator."
 
 
@@ -36,7 +31,8 @@ def iso(value: dt.datetime | None) -> str | None:
 def advice_for(consult: Consult) -> str | None:
     """What the worker must be told besides the booking itself."""
     if consult.urgency == "emergency":
-        return EMERGENCY_ADVICE if consult.specialist_id else NO_SPECIALIST_ADVICE
+        specialty = SPECIALTIES.get(consult.specialty, {}).get("en") or consult.specialty
+        return emergency_advice("en", specialty, specialist_booked=consult.specialist_id is not None)
     if consult.status == "requested" and consult.hub_queue:
         return QUEUED_NOTE
     return None

@@ -44,8 +44,11 @@ from assistant.rasa_server.rasa_version import require_supported_rasa
 log = logging.getLogger(__name__)
 
 APOLOGY_RESPONSE = "utter_action_failed"
-# Said when even the domain's response cannot be rendered.
-FALLBACK_TEXT = "Sorry, I could not do that just now. Please say it again."
+# Said when even the domain's response cannot be rendered: the same words (tests/test_bilingual_texts.py).
+FALLBACK_TEXT = {
+    "en": "Sorry, I could not do that just now. Please say it again.",
+    "hi": "माफ़ कीजिए, अभी यह नहीं हो सका। कृपया फिर से बोलिए।",
+}
 LANGUAGE_SLOT = "language"  # domain.yml: the reply language
 _INSTALLED = "_assistant_apologises_for_failed_actions"
 
@@ -82,15 +85,15 @@ async def rewind_with_apology(
 ) -> list[Event]:
     """The apology, then the turn undone, and the bot listening again as after any turn."""
     message: dict[str, Any] = {}
+    language = "en"
     try:
-        message = (
-            await nlg.generate(APOLOGY_RESPONSE, _in_the_workers_language(tracker, domain), output_channel.name()) or {}
-        )
+        speaking = _in_the_workers_language(tracker, domain)
+        language = "hi" if speaking.get_slot(LANGUAGE_SLOT) == "hi" else "en"
+        message = await nlg.generate(APOLOGY_RESPONSE, speaking, output_channel.name()) or {}
     except Exception:  # the apology must not fail in turn
         log.exception("cannot render %s", APOLOGY_RESPONSE)
-    apology = create_bot_utterance(
-        {**message, "text": message.get("text") or FALLBACK_TEXT, "utter_action": APOLOGY_RESPONSE}
-    )
+    said = message.get("text") or FALLBACK_TEXT[language]
+    apology = create_bot_utterance({**message, "text": said, "utter_action": APOLOGY_RESPONSE})
     events: list[Event] = [apology, UserUtteranceReverted()]
     before = _state_before_the_message(tracker, domain)
     rewound = tracker.copy()

@@ -49,13 +49,13 @@ from assistant.channels.webchat.assets import load_assets
 from assistant.channels.webchat.history import transcript
 from assistant.channels.worker_checks import WorkerChecks
 from assistant.core.client_address import FORWARDED_FOR, client_address, trusted_proxies
-from assistant.core.rules import WORKER_ID
+from assistant.core.rules import LOCKOUT, MAX_TEXT, PIN_INPUT_LIMIT, WORKER_ID
 from assistant.http.backend_client import BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "web"
-MAX_MESSAGE = 2000
+MAX_MESSAGE = MAX_TEXT  # as on the REST channel: no longer than a record's text may be
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # The consults' channels whose notices the page's poll takes (a turn takes any, first in its reply).
 POLLED_CHANNELS = ("web",)
@@ -123,11 +123,14 @@ class WebChatInput(InputChannel):
         signer = self._signer()
         body = json_object(request)
         worker_id = _field(body, "worker_id", WORKER_ID).upper()
-        pin = _field(body, "pin", limit=16)
+        pin = _field(body, "pin", limit=PIN_INPUT_LIMIT)
         address = client_address(request.ip, request.headers.get(FORWARDED_FOR), self.trusted_proxies)
         claim = await self.state.claim_sign_in(address)
         if claim is None:
-            raise Refused(429, "too_many_attempts", "Too many wrong sign-ins from this phone. Please wait 15 minutes.")
+            minutes = round(LOCKOUT.total_seconds() / 60)  # the address's failures count this long
+            raise Refused(
+                429, "too_many_attempts", f"Too many wrong sign-ins from this phone. Please wait {minutes} minutes."
+            )
         try:
             worker = await self.backend.pin_login(worker_id, pin)
         except BackendRejected as exc:

@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from assistant.channels import runtime
+from assistant.channels import channel_texts, runtime
 from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "twilio"
 MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=30)
-HUB_DOWN = "The hub is unreachable just now. Please send your message again in a few minutes."
 
 
 class TwilioReplies:
@@ -205,7 +204,7 @@ class TwilioWhatsAppInput(InputChannel):
             await self.inbound.handle(incoming, out, turn)
         except BackendUnavailable as exc:
             log.warning("Twilio message could not be attributed: %s", exc)
-            await out.deliver(None, [{"text": HUB_DOWN}])
+            await out.deliver(None, [{"text": channel_texts.HUB_DOWN}])
         return _twiml(out.twiml())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
