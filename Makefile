@@ -14,13 +14,13 @@ setup:
 run: setup
 	$(BIN)/assistant up --chat --worker W001
 
-## The whole test-suite (CI runs exactly this, and `make lint`).
+## The whole test-suite (CI runs exactly this, and `make lint`), in two worker processes.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## While developing (about 1.5 minutes): all but the running stack, browsers, PostgreSQL, the trained model and slow tests.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not stack and not postgres and not browser and not model and not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not stack and not postgres and not browser and not model and not slow"
 
 ## Style (ruff lint and format) and types (mypy, configured in pyproject.toml).
 lint: setup

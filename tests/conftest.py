@@ -29,14 +29,52 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 
 # A test that uses one of these fixtures carries the marker, so `make test-fast`
 # (``-m "not stack and not postgres ..."``) leaves it out without anyone remembering to mark it.
-FIXTURE_MARKERS = {"running_stack": "stack", "postgres": "postgres"}
+FIXTURE_MARKERS = {"running_stack": "stack", "push_stack": "stack", "postgres": "postgres"}
+# The session's shared stacks: every module that talks to one runs in one worker, which starts them once.
+SHARED_STACKS = ("running_stack", "push_stack")
+NEEDS_THE_MODEL = ("stack", "model")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+    group_for_workers(items)
+    # What needs no trained model runs first, while the model trains in the background (pytest_collection_finish).
+    items.sort(key=needs_the_model)
+
+
+def needs_the_model(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(marker) for marker in NEEDS_THE_MODEL)
+
+
+def group_for_workers(items: list[pytest.Item]) -> None:
+    """How ``pytest -n 2 --dist loadgroup`` (``make test``) shares the tests out between its worker processes.
+
+    Each module stays whole in one worker, in its order, with its module-scoped
+    fixtures started once. Every module talking to a shared stack joins one
+    group, so that the stack starts in one worker only.
+    """
+    on_shared_stack = {
+        item.module.__name__
+        for item in items
+        if isinstance(item, pytest.Function) and any(name in item.fixturenames for name in SHARED_STACKS)
+    }
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.split("::")[0]
+        item.add_marker(
+            pytest.mark.xdist_group("shared-stacks" if module in on_shared_stack else module.removeprefix("tests."))
+        )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start training the model now if any selected test needs it (trained once, whoever asks first)."""
+    if any(needs_the_model(item) for item in session.items):
+        from tests.support.stack import train_in_background
+
+        train_in_background()
 
 
 @pytest.fixture(scope="session")

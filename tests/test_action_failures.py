@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.core.config import PROJECT_DIR
-from assistant.rasa_server.action_failures import FALLBACK_TEXT, rewind_with_apology
+
+# assistant.rasa_server.action_failures loads Rasa's actions, and they TensorFlow: imported by the tests that
+# run, not by every test process that only collects this module.
 
 
 class BrokenGenerator:
@@ -26,6 +27,10 @@ class BrokenGenerator:
     [("mera consult kab hai", "en", "hi"), ("what is my consult status", "hi", "en"), ("next", "hi", "hi")],
 )
 async def test_the_fallback_apology_is_in_the_language_of_the_message(said: str, language: str, expected: str) -> None:
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    from assistant.rasa_server.action_failures import FALLBACK_TEXT, rewind_with_apology
+
     domain = Domain.load(PROJECT_DIR / "domain.yml")
     tracker = DialogueStateTracker.from_events("W001", [SlotSet("language", language), UserUttered(said)], domain.slots)
     events = await rewind_with_apology(tracker, domain, CollectingOutputChannel(), BrokenGenerator())

@@ -6,9 +6,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from rasa.core.actions.action import RemoteAction
 
-from assistant.rasa_server import action_results
+# Rasa's actions (and assistant.rasa_server's extensions of them) load TensorFlow: imported by the tests that
+# run, not by every test process that only collects this module.
 
 ANSWERS: list[dict[str, Any]] = [
     {"events": [{"event": "slot", "name": "language", "value": "hi"}], "responses": [{"text": "नमस्ते"}]},
@@ -23,6 +23,10 @@ ANSWERS: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("answer", ANSWERS)
 def test_the_compiled_check_agrees_with_jsonschema_validate(answer: dict[str, Any]) -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    from assistant.rasa_server import action_results
+
     try:
         jsonschema.validate(answer, RemoteAction.action_response_format_spec())
         expected = None
@@ -38,6 +42,10 @@ def test_the_compiled_check_agrees_with_jsonschema_validate(answer: dict[str, An
 
 
 def test_install_replaces_rasas_check_once() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    from assistant.rasa_server import action_results
+
     action_results.install()
     action_results.install()
     action = RemoteAction("action_anything", None)

@@ -45,8 +45,8 @@ LANGUAGE_SLOT = "language"
 PAIR_PARAMETERS = ["english", "hindi"]
 # Deliberately English, each with its reason: a module, a package ("dir/"), or one name ("module:NAME").
 ENGLISH_ONLY: dict[str, str] = {
-    "assistant/backend/openapi.py": "the HTTP API's documentation, read by developers",
-    "assistant/backend/openapi_availability.py": "the HTTP API's documentation, read by developers",
+    "assistant/backend/": "the HTTP API's documentation and errors, read by developers and the systems that call it "
+    "(what a worker hears of the backend's comes from assistant/domain)",
     "assistant/domain/records.py:QUEUED_NOTE": "the API's `advice` has no language; the worker hears "
     "actions/texts.py's consult_with_hub instead",
     "assistant/console/": "the console is for supervisors and hub staff, in English (docs/console.md)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,29 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting while another connection holds the file.
+
+    Switching a new database to WAL needs the file to itself, and SQLite
+    answers "database is locked" at once, without its busy handler, while
+    another connection opens the same new file (two Rasa servers starting on
+    one channel state, a service and a command): measured, one start in five
+    of two at once. So it is tried again, as the busy handler would, up to the
+    busy timeout. A database already in WAL mode answers at once.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    wait = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, as aiosqlite's adapter or pysqlite raises it
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(wait)  # only ever while a connection is made, and only on a file being created
+        wait = min(wait * 2, 0.05)
+
+
 def _sqlite_engine(url: str, begin_statement: str, inline: InlineWriter | None = None) -> AsyncEngine:
     options: dict[str, Any] = {"creator": inline.connect} if inline is not None else {}
     engine = create_async_engine(
@@ -57,8 +81,8 @@ def _sqlite_engine(url: str, begin_statement: str, inline: InlineWriter | None =
         # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -8,6 +8,7 @@ model directory safely.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -61,7 +62,11 @@ def model_path(settings: Settings) -> Path:
 
 
 def ensure_model(settings: Settings) -> Path:
-    """The current model, training it first if needed (a few minutes on two cores)."""
+    """The current model, training it first if needed (a few minutes on two cores).
+
+    Two callers at once (two test processes, ``make run`` beside ``make test``)
+    train it once: the second waits for the first's lock, then finds the model.
+    """
     target = model_path(settings)
     if target.is_file():
         return target
@@ -69,9 +74,17 @@ def ensure_model(settings: Settings) -> Path:
     if not (project / "config.yml").is_file():
         raise TrainingError(f"no config.yml in {project}; nothing to train")
     settings.models_path.mkdir(parents=True, exist_ok=True)
+    with (settings.models_path / ".training.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process ends
+        if not target.is_file():
+            _train(project, settings.models_path, target)
+    return target
+
+
+def _train(project: Path, models_path: Path, target: Path) -> None:
     log.info("training the Rasa model (inputs changed or no model yet); this takes a few minutes")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=settings.models_path, prefix=".training-") as scratch:
+    with tempfile.TemporaryDirectory(dir=models_path, prefix=".training-") as scratch:
         command = [
             sys.executable,
             "-m",
@@ -100,7 +113,6 @@ def ensure_model(settings: Settings) -> Path:
         # Atomic, so a concurrent run never loads a half-written model.
         os.replace(trained, target)
     log.info("trained %s in %.0fs", target.name, time.monotonic() - started)
-    return target
 
 
 def prune_models(settings: Settings, keep: Path) -> None:

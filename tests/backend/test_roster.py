@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from assistant.core.config import PROJECT_DIR
+from tests.support.processes import run_assistant
 
 HEADER = "upn,name,specialty,facility,day,start,end,slot_minutes,login\n"
 TABLES = ("specialists", "workers", "availability", "slots")
@@ -20,15 +18,7 @@ TABLES = ("specialists", "workers", "availability", "slots")
 
 def assistant(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real command, on the data directory's database (its exit code and output are the test's to judge)."""
-    env = {key: value for key, value in os.environ.items() if key != "ASSISTANT_DB_URL"}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**env, "ASSISTANT_DATA_DIR": str(data_dir)},
-        cwd=PROJECT_DIR,
-        timeout=120,
-    )
+    return run_assistant(*args, env={"ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_DB_URL": ""})
 
 
 @pytest.fixture

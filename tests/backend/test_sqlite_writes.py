@@ -214,3 +214,20 @@ async def test_a_checkpoint_due_while_another_runs_still_covers_the_last_commit(
     release.set()
     await writer.settle()
     assert checkpointed(db) == {"first", "second"}
+
+
+async def test_a_new_database_opened_while_another_connection_holds_it_waits_and_goes_to_wal(tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once, busy handler or not, while another connection has the file."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # As a second server, opening the same new file a moment earlier, in the middle of creating its tables.
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE first_table (id INTEGER)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    database = Database.connect(f"sqlite:///{path}")
+    try:
+        async with database.read() as session:
+            assert (await session.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+    finally:
+        await database.dispose()
+        other.close()

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Engine
 
-from tests.support.console import RunningConsole, assistant_cli, set_console_password, start_console
+from tests.support.console import RunningConsole, start_console
 from tests.support.conversations import Said, conversation_events, entity, event_rows, tracker_engine, write_rows
+from tests.support.in_process import console_password, seeded
 
 PASSWORD = "console-test-password"
 HOUR = 3600.0
@@ -64,7 +65,7 @@ def build_world(root: Path, db_url: str | None = None, tracker_url: str | None =
     """Seeded databases: SQLite files under ``root`` unless URLs (PostgreSQL, say) are given."""
     db_url = db_url or f"sqlite:///{root / 'backend.db'}"
     tracker_url = tracker_url or f"sqlite:///{root / 'tracker.db'}"
-    assistant_cli("seed", "--db", db_url)
+    seeded(db_url)
     world = World(db_url, tracker_url, create_engine(db_url, future=True), tracker_engine(tracker_url))
     now = time.time()
 
@@ -227,7 +228,7 @@ def build_world(root: Path, db_url: str | None = None, tracker_url: str | None =
     )
 
     for worker in ("S001", "S002", "A001"):
-        set_console_password(db_url, worker, PASSWORD)
+        console_password(db_url, worker, PASSWORD)
     # A supervisor who is later demoted to field worker keeps a console password.
     with world.backend.begin() as connection:
         connection.execute(
@@ -236,7 +237,7 @@ def build_world(root: Path, db_url: str | None = None, tracker_url: str | None =
                 "Supervisor', 'chc-abu-road', 'supervisor', true)"
             )
         )
-    set_console_password(db_url, "S900", PASSWORD)
+    console_password(db_url, "S900", PASSWORD)
     return world
 
 

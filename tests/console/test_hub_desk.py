@@ -32,8 +32,9 @@ from assistant.db.models import Slot, Specialist, Worker
 from assistant.domain import people
 from tests.console.conftest import HOUR, PASSWORD, World, _record, build_world, console_over
 from tests.support.console import ConsoleClient, RunningConsole, set_console_password
+from tests.support.in_process import console_password, seeded
 from tests.support.logs import mentions
-from tests.support.processes import ManagedProcess, assistant_cli, free_port, http_ok
+from tests.support.processes import ManagedProcess, free_port, http_ok
 
 ZONE = ZoneInfo(Settings().timezone)
 COORDINATOR, SECOND_COORDINATOR = DEMO_COORDINATOR, "HT02"
@@ -161,7 +162,7 @@ def build_hub_world(root: Path) -> HubWorld:
         )
     linked = asyncio.run(_add_hub_people(world.db_url))
     for login in (COORDINATOR, SECOND_COORDINATOR, SPECIALIST, OTHER_SPECIALIST):
-        set_console_password(world.db_url, login, PASSWORD)  # the real `assistant console password`
+        console_password(world.db_url, login, PASSWORD)
     now = dt.datetime.now(dt.timezone.utc)
     consults = {"whatsapp": world.consults["consult_whatsapp"]}
     for name, (patient, specialty, urgency, worker, facility, hours) in CONSULTS.items():
@@ -527,7 +528,7 @@ def test_no_patient_reference_reaches_the_console_log(hub_world: tuple[HubWorld,
 def test_assistant_up_prints_a_demo_coordinator_login_that_works(tmp_path: Path, artifacts_dir: Path) -> None:
     data_dir = tmp_path / "data"
     db_url, tracker_url = f"sqlite:///{tmp_path / 'backend.db'}", f"sqlite:///{tmp_path / 'tracker.db'}"
-    assistant_cli("seed", "--db", db_url)
+    seeded(db_url)
     asyncio.run(_add_hub_people(db_url))
     port = free_port()
     # As ``assistant up`` starts it (assistant/stack/console_service.py): naming the demo supervisor.

@@ -257,12 +257,13 @@ def test_retention_purges_old_transcripts_and_keeps_the_audit_log(console_world:
 
 
 def test_console_started_before_rasa_waits_for_the_tracker_store(tmp_path: Path, artifacts_dir: Path) -> None:
-    from tests.support.console import set_console_password, start_console
+    from tests.support.console import start_console
     from tests.support.conversations import tracker_engine
+    from tests.support.in_process import console_password, seeded
 
     db_url, tracker_url = f"sqlite:///{tmp_path / 'backend.db'}", f"sqlite:///{tmp_path / 'tracker.db'}"
-    assistant_cli("seed", "--db", db_url)
-    set_console_password(db_url, "A001", PASSWORD)
+    seeded(db_url)
+    console_password(db_url, "A001", PASSWORD)
     console = start_console(db_url, tracker_url, artifacts_dir / "logs")
     try:
         client = signed_in(console, "A001")

@@ -8,7 +8,9 @@ and start one service (the backend, say) and watch the rest cope.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,10 +34,32 @@ if TYPE_CHECKING:
 
 # Shared across test sessions on one machine: training happens once per change of data.
 MODEL_CACHE = PROJECT_DIR / ".cache" / "models"
+_training: Future[Path] | None = None
+
+
+def train_in_background() -> None:
+    """Train the model (if its fingerprint has none yet) on a thread, while tests that need none run."""
+    global _training
+    if _training is not None:
+        return
+    training = _training = Future()
+
+    def train() -> None:
+        try:
+            training.set_result(_ensure_model())
+        except BaseException as exc:  # kept for the first test that needs the model
+            training.set_exception(exc)
+
+    threading.Thread(target=train, name="training", daemon=True).start()  # never holds up the session's end
+
+
+def _ensure_model() -> Path:
+    return ensure_model(dataclasses.replace(load_settings(), model_dir=str(MODEL_CACHE)))
 
 
 def trained_model() -> Path:
-    return ensure_model(dataclasses.replace(load_settings(), model_dir=str(MODEL_CACHE)))
+    """The trained model: the background training's (waiting for it, or its error), else trained now."""
+    return _training.result() if _training is not None else _ensure_model()
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""What a test sets up through the project's own functions, in this process, rather than through the command.
+
+``assistant seed`` and ``assistant console password`` are these same
+functions behind a command line; the commands themselves are tested where
+they are what is tested (tests/backend/test_seed.py, tests/console/test_hub_desk.py).
+Each call runs on an event loop of its own, on a thread, so it works from a
+synchronous fixture and from inside a test's running loop alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from assistant.backend.seed import seed
+from assistant.console.login import set_password
+from assistant.core.config import Settings
+from assistant.db.console_tables import ConsoleBase
+from assistant.db.engine import Database
+from assistant.db.schema import ensure_schema
+
+T = TypeVar("T")
+
+
+def run_on_own_loop(work: Callable[[], Awaitable[T]], timeout: float = 120) -> T:
+    """``asyncio.run(work())`` on a thread of its own; its result or its exception."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(work()))  # type: ignore[arg-type]
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="in-process")
+    thread.start()
+    thread.join(timeout)
+    if failure:
+        raise failure[0]
+    if not outcome:
+        raise TimeoutError(f"not done within {timeout:.0f}s")
+    return outcome[0]
+
+
+def seeded(db_url: str, timezone: str = Settings.timezone) -> None:
+    """The demo data in ``db_url``, as ``assistant seed --db URL`` loads it."""
+
+    async def work() -> None:
+        db = Database.connect(db_url)
+        try:
+            await seed(db, timezone)
+        finally:
+            await db.dispose()
+
+    run_on_own_loop(work)
+
+
+def console_password(db_url: str, worker: str, password: str) -> None:
+    """``worker``'s console password, as ``assistant console password`` sets it."""
+
+    async def work() -> None:
+        db = Database.connect(db_url)
+        try:
+            async with db.writer_engine.begin() as connection:
+                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+            await set_password(db, worker, password)
+        finally:
+            await db.dispose()
+
+    run_on_own_loop(work)
