@@ -22,8 +22,9 @@ theirs (``whatsapp.push``). The delivered mark names the channel that told it.
 A turn spends one ``GET /notices`` on this, cut off after
 ``TURN_FETCH_SECONDS`` so a slow hub does not hold the turn up, and none
 for ``TURN_BACKOFF_SECONDS`` after one failed (an offline clinic would
-otherwise pay the wait on every turn). It reads the tracker only when
-something is pending.
+otherwise pay the wait on every turn), unless the backend has answered
+another call since (a sign-in, a token check): then the hub is back, and so
+are the notices. It reads the tracker only when something is pending.
 """
 
 from __future__ import annotations
@@ -169,10 +170,10 @@ class Told:
 class NoticeDesk:
     """The worker outbox through the shared backend client: what is pending, told, and marked delivered."""
 
-    def __init__(self, backend: BackendClient, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, backend: BackendClient) -> None:
         self.backend = backend
-        self.clock = clock
         self._turns_skip_until = 0.0
+        self._answers_at_failure = 0
 
     async def pending(
         self, *, worker_id: str | None = None, channels: Iterable[str] | None = None, budget: float | None = None
@@ -212,12 +213,13 @@ class NoticeDesk:
 
     async def before_turn(self, agent: Any, worker_id: str, via: str) -> list[Message]:
         """Tell the worker's pending notices (from any channel) at the start of their turn; what to say first."""
-        if self.clock() < self._turns_skip_until:
-            return []  # the hub failed a moment ago: the notices wait for a turn after the pause
+        if time.monotonic() < self._turns_skip_until and self.backend.answers == self._answers_at_failure:
+            return []  # the hub failed a moment ago, and has answered nothing since: the notices wait
         try:
             notices = await self._fetch(worker_id, None, TURN_FETCH_SECONDS)
         except (BackendError, asyncio.TimeoutError) as exc:
-            self._turns_skip_until = self.clock() + TURN_BACKOFF_SECONDS
+            self._turns_skip_until = time.monotonic() + TURN_BACKOFF_SECONDS
+            self._answers_at_failure = self.backend.answers
             log.info(
                 "hub notices not read (%s): turns skip them for %.0f s", exc.__class__.__name__, TURN_BACKOFF_SECONDS
             )

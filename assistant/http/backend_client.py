@@ -81,6 +81,9 @@ class BackendClient:
         self._timeouts = timeouts or Timeouts()
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # How many requests the backend has answered (any answer but a 5xx): who paused for an outage
+        # can tell that it is over (``assistant.channels.notice_delivery``).
+        self.answers = 0
 
     # --- consults (the action server, for a worker) -----------------------------------
     async def create_consult(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -215,6 +218,7 @@ class BackendClient:
                     if response.status >= 500:
                         last_problem = f"HTTP {response.status}"
                         continue
+                    self.answers += 1
                     payload = await response.json(content_type=None)
                     if response.status >= 400:
                         error = payload.get("error") if isinstance(payload, dict) else None
