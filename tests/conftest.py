@@ -39,34 +39,38 @@ NEEDS_THE_MODEL = ("stack", "model")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, marker in FIXTURE_MARKERS.items():
-            if fixture in getattr(item, "fixturenames", ()):
+            if fixture in _fixtures(item):
                 item.add_marker(marker)
-    group_for_workers(items)
-    # What needs no trained model runs first, while the model trains in the background (pytest_collection_finish).
-    items.sort(key=needs_the_model)
+    on_shared_stacks = {_module(item) for item in items if set(SHARED_STACKS) & set(_fixtures(item))}
+    groups = {item: group_for_workers(_module(item), on_shared_stacks) for item in items}
+    for item, group in groups.items():
+        item.add_marker(pytest.mark.xdist_group(group))
+    # Groups that need no trained model run first, while the model trains in the background
+    # (pytest_collection_finish); a group holding one test that needs it waits with the others.
+    waiting = {group for item, group in groups.items() if needs_the_model(item)}
+    items.sort(key=lambda item: groups[item] in waiting)
 
 
 def needs_the_model(item: pytest.Item) -> bool:
     return any(item.get_closest_marker(marker) for marker in NEEDS_THE_MODEL)
 
 
-def group_for_workers(items: list[pytest.Item]) -> None:
-    """How ``pytest -n 2 --dist loadgroup`` (``make test``) shares the tests out between its worker processes.
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.split("::")[0]
 
-    Each module stays whole in one worker, in its order, with its module-scoped
-    fixtures started once. Every module talking to a shared stack joins one
-    group, so that the stack starts in one worker only.
+
+def _fixtures(item: pytest.Item) -> list[str]:
+    return list(getattr(item, "fixturenames", ()))
+
+
+def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
+    """Which of ``pytest -n 2 --dist loadgroup``'s groups (``make test``) a test of ``module`` runs in.
+
+    Each module stays whole in one worker process, in its order, with its
+    module-scoped fixtures started once. Every module talking to a shared
+    stack joins one group, so that the stacks start in one worker only.
     """
-    on_shared_stack = {
-        item.module.__name__
-        for item in items
-        if isinstance(item, pytest.Function) and any(name in item.fixturenames for name in SHARED_STACKS)
-    }
-    for item in items:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.split("::")[0]
-        item.add_marker(
-            pytest.mark.xdist_group("shared-stacks" if module in on_shared_stack else module.removeprefix("tests."))
-        )
+    return "shared-stacks" if module in on_shared_stacks else module.removeprefix("tests.")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

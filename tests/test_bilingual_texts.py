@@ -39,7 +39,7 @@ import yaml
 from assistant.core.config import PROJECT_DIR
 
 PYTHON_ROOTS = ("assistant", "actions", "voice", "bench")
-YAML_ROOTS = ("assistant", "actions", "voice")
+YAML_ROOTS = ("assistant", "actions", "voice", "clinical")
 LANGUAGES = ("en", "hi")
 LANGUAGE_SLOT = "language"
 PAIR_PARAMETERS = ["english", "hindi"]
@@ -354,7 +354,7 @@ def test_the_search_finds_each_way_a_text_is_written() -> None:
     for where in (
         "actions/texts.py",  # dict literals
         "assistant/channels/channel_texts.py",  # _both(english, hindi)
-        "assistant/backend/seed_data/checklists/hand_hygiene.yaml",
+        "clinical/checklists/hand_hygiene.yaml",
         "domain.yml",
     ):
         assert counts[where] > 0, f"no texts found in {where}"

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.core.config import PROJECT_DIR
 from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
@@ -27,7 +28,8 @@ from assistant.domain.slot_window import Hours, generate_slots, new_window, pars
 log = logging.getLogger(__name__)
 
 SEED_DIR = Path(__file__).parent / "seed_data"
-CHECKLIST_DIR = SEED_DIR / "checklists"
+# Clinical content lives on its own, where clinicians review it (clinical/README.md).
+CHECKLIST_DIR = PROJECT_DIR / "clinical" / "checklists"
 
 
 @dataclass
