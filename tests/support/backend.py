@@ -15,14 +15,10 @@ Tokens are made by the same function ``assistant token create`` calls
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import threading
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from aiohttp import web
 from sqlalchemy import create_engine
@@ -33,31 +29,9 @@ from assistant.backend.seed import prepare_database
 from assistant.core.config import Settings
 from assistant.db.engine import Database
 from assistant.domain.api_tokens import create_token
-from assistant.http.access_log import PathOnlyAccessLogger
+from tests.support.in_process import run_on_own_loop
+from tests.support.local_server import LocalServer
 from tests.support.processes import ManagedProcess, free_port, http_ok
-
-T = TypeVar("T")
-
-
-class LoopThread:
-    """An event loop of its own on a daemon thread, for a server the (synchronous) tests talk to."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, coroutine: Awaitable[T]) -> Future[T]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
-
-    def run(self, coroutine: Awaitable[T], timeout: float = 60) -> T:
-        """Run ``coroutine`` on this loop and wait for its result (from any other thread)."""
-        return self.submit(coroutine).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=30)
-        self.loop.close()
 
 
 async def _new_token(db: Database, role: str, worker: str | None) -> str:
@@ -116,41 +90,32 @@ def _token_in_thread(db_url: str, key: tuple[str, str | None]) -> str:
         finally:
             await db.dispose()
 
-    result: list[str] = []
-    thread = threading.Thread(target=lambda: result.append(asyncio.run(make())))
-    thread.start()
-    thread.join(60)
-    return result[0]
+    return run_on_own_loop(make)
+
+
+class BackendServer(LocalServer):
+    """The backend's app on ``db_url``, prepared as ``assistant serve backend`` prepares it (seeded, slots cut)."""
+
+    name = "backend"
+
+    def __init__(self, db_url: str, timezone: str = Settings.timezone) -> None:
+        super().__init__()
+        self.db_url, self.timezone = db_url, timezone
+        self.db = server_database(db_url)
+
+    async def application(self) -> web.Application:
+        await prepare_database(self.db, self.timezone)
+        return create_app(self.db, timezone=self.timezone)  # closes the database when it stops
 
 
 def serve_backend(db_url: str, timezone: str = Settings.timezone) -> RunningBackend:
-    """The backend's app on ``db_url``, prepared as ``assistant serve backend`` prepares it, on a free loopback port."""
-    loop = LoopThread("backend")
-    port = free_port()
-    db = server_database(db_url)
-
-    async def start() -> web.AppRunner:
-        await prepare_database(db, timezone)
-        runner = web.AppRunner(create_app(db, timezone=timezone), access_log_class=PathOnlyAccessLogger)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        return runner
-
-    try:
-        runner = loop.run(start())
-    except BaseException:
-        loop.close()
-        raise
-
-    def stop() -> None:
-        loop.run(runner.cleanup())  # closes the app's database too
-        loop.close()
-
+    """The backend served from a thread of this process, on a free loopback port."""
+    server = BackendServer(db_url, timezone).start()
     return RunningBackend(
-        url=f"http://127.0.0.1:{port}",
+        url=server.url,
         db_url=db_url,
-        new_token=lambda role, worker: loop.run(_new_token(db, role, worker)),
-        stop_serving=stop,
+        new_token=lambda role, worker: server.run(_new_token(server.db, role, worker)),
+        stop_serving=server.stop,
     )
 
 
@@ -174,4 +139,4 @@ def start_backend(
     return RunningBackend(url=url, db_url=db_url, process=process)
 
 
-__all__ = ["LoopThread", "RunningBackend", "serve_backend", "start_backend"]
+__all__ = ["BackendServer", "RunningBackend", "serve_backend", "start_backend"]
