@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "backend",
     "console",
     "fuzz",
+    "model_load",
     "soak",
     "voice",
     "turns",

@@ -73,6 +73,20 @@ def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
     return "shared-stacks" if module in on_shared_stacks else module.removeprefix("tests.")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The whole suite (``make test``): start training at once, while the worker processes start and collect."""
+    config = session.config
+    excluded = {f"not {marker}" for marker in NEEDS_THE_MODEL} <= {part.strip() for part in _and_parts(config)}
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS and not excluded:
+        from tests.support.stack import train_in_background
+
+        train_in_background()
+
+
+def _and_parts(config: pytest.Config) -> list[str]:
+    return str(config.option.markexpr or "").split(" and ")
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start training the model now if any selected test needs it (trained once, whoever asks first)."""
     if any(needs_the_model(item) for item in session.items):
