@@ -30,8 +30,6 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 # A test that uses one of these fixtures carries the marker, so `make test-fast`
 # (``-m "not stack and not postgres ..."``) leaves it out without anyone remembering to mark it.
 FIXTURE_MARKERS = {"running_stack": "stack", "push_stack": "stack", "postgres": "postgres"}
-# The session's shared stacks: every module that talks to one runs in one worker, which starts them once.
-SHARED_STACKS = ("running_stack", "push_stack")
 NEEDS_THE_MODEL = ("stack", "model")
 
 
@@ -41,12 +39,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in _fixtures(item):
                 item.add_marker(marker)
-    on_shared_stacks = {_module(item) for item in items if set(SHARED_STACKS) & set(_fixtures(item))}
-    groups = {item: group_for_workers(_module(item), on_shared_stacks) for item in items}
+    # How `pytest -n 2 --dist loadgroup` (`make test`) shares the tests out between its worker processes:
+    # each module stays whole in one of them, in its order, with its module-scoped fixtures started once.
+    # (A worker starts the session's stacks, `running_stack` and `push_stack`, if a module of its needs them.)
+    groups = {item: _module(item).removeprefix("tests.") for item in items}
     for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
-    # Groups that need no trained model run first, while the model trains in the background
-    # (pytest_collection_finish); a group holding one test that needs it waits with the others.
+    # Modules that need no trained model run first, while the model trains in the background
+    # (pytest_sessionstart); a module holding one test that needs it waits as a whole.
     waiting = {group for item, group in groups.items() if needs_the_model(item)}
     items.sort(key=lambda item: groups[item] in waiting)
 
@@ -61,16 +61,6 @@ def _module(item: pytest.Item) -> str:
 
 def _fixtures(item: pytest.Item) -> list[str]:
     return list(getattr(item, "fixturenames", ()))
-
-
-def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
-    """Which of ``pytest -n 2 --dist loadgroup``'s groups (``make test``) a test of ``module`` runs in.
-
-    Each module stays whole in one worker process, in its order, with its
-    module-scoped fixtures started once. Every module talking to a shared
-    stack joins one group, so that the stacks start in one worker only.
-    """
-    return "shared-stacks" if module in on_shared_stacks else module.removeprefix("tests.")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -160,7 +150,7 @@ def fake_graph() -> Iterator[FakeGraphApi]:
 def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi) -> Iterator[RunningStack]:
     """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
 
-    One per test session (Rasa takes a while to start); tests keep their
+    One per test process (Rasa takes a while to start); tests keep their
     conversations apart with ``running_stack.new_worker()``. Its WhatsApp
     channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets).
     """
