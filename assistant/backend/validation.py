@@ -18,6 +18,7 @@ from assistant.backend.fields import Body, Field, Number, Parameter, Text, choic
 from assistant.core.rules import (
     AGE_RANGE,
     CONSULT_REASON_LIMIT,
+    CONVERSATION_ID_LIMIT,
     FAHRENHEIT_BAND,
     INTEGER_VITALS,
     MAX_REF,
@@ -27,8 +28,6 @@ from assistant.core.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
 
 # The record id in a path (``/consults/{id}``): 1 to ``MAX_ID``.
 RECORD_ID = Parameter("path", record_id("id"))
-# A conversation id a client may send with a record (the record keeps its author's id whatever it says).
-CONVERSATION_ID_LIMIT = 128
 TEMPERATURE_UNITS = ("C", "F")
 
 

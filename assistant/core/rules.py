@@ -12,6 +12,8 @@ import re
 
 MAX_TEXT = 2000
 MAX_REF = 64
+# A record's conversation id as a client may name it (the backend keeps its author's id instead).
+CONVERSATION_ID_LIMIT = 128
 # A consult request's reason is "a few words" (the question asking for it says so), read in the hub's queue;
 # the action server asks again for a longer one rather than have the backend refuse the request.
 CONSULT_REASON_LIMIT = 500

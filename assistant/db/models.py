@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from assistant.core.rules import SLOT_HOLDING_STATUSES
+from assistant.core.rules import CONVERSATION_ID_LIMIT, MAX_REF, SLOT_HOLDING_STATUSES
 from assistant.db.types import UTCDateTime, utcnow
 
 _tables = registry()
@@ -107,7 +107,7 @@ class Slot(Base):
 class Consult(Base):
     __tablename__ = "consults"
     id = Column(Integer, primary_key=True)
-    patient_ref = Column(String(64), nullable=False, index=True)
+    patient_ref = Column(String(MAX_REF), nullable=False, index=True)
     specialty = Column(String(64), nullable=False)
     urgency = Column(String(16), nullable=False)
     reason = Column(Text, nullable=True)
@@ -120,7 +120,7 @@ class Consult(Base):
     call_link = Column(String(300), nullable=True)
     hub_queue = Column(Boolean, nullable=False, default=False)
     channel = Column(String(16), nullable=False, default="api")
-    conversation_id = Column(String(128), nullable=True, index=True)
+    conversation_id = Column(String(CONVERSATION_ID_LIMIT), nullable=True, index=True)
     cancel_reason = Column(Text, nullable=True)
     cancelled_by = Column(String(64), nullable=True)  # who cancelled: the worker, or a coordinator
     # The specialist's words, stored as written and relayed as theirs.
@@ -168,7 +168,7 @@ class HubNotice(Base):
 class Encounter(Base):
     __tablename__ = "encounters"
     id = Column(Integer, primary_key=True)
-    patient_ref = Column(String(64), nullable=False, index=True)
+    patient_ref = Column(String(MAX_REF), nullable=False, index=True)
     age_years = Column(Float, nullable=True)
     sex = Column(String(8), nullable=True)
     complaint = Column(Text, nullable=True)
@@ -183,7 +183,7 @@ class Encounter(Base):
     worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
     facility_id = Column(String(64), ForeignKey("facilities.id"), nullable=False, index=True)
     channel = Column(String(16), nullable=False, default="api")
-    conversation_id = Column(String(128), nullable=True, index=True)
+    conversation_id = Column(String(CONVERSATION_ID_LIMIT), nullable=True, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
