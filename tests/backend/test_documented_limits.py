@@ -39,6 +39,7 @@ from assistant.backend.workers import issue_pin
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Consult, Encounter, HubNotice, Slot, Specialist, utcnow
 from assistant.domain.api_tokens import create_token
+from tests.support.fuzz import EVERY_VITAL
 
 TIMEZONE = "Asia/Kolkata"
 PIN = "482915"
@@ -249,16 +250,7 @@ ENCOUNTER = {
     "channel": "api",
     "conversation_id": "W001",
     # Systolic well above every diastolic: the diastolic's maximum is then refused for nothing.
-    "vitals": {
-        "systolic_bp": 200,
-        "diastolic_bp": 80,
-        "temperature": 98.6,
-        "temperature_unit": "F",
-        "pulse": 80,
-        "spo2": 97,
-        "weight_kg": 60,
-        "respiratory_rate": 16,
-    },
+    "vitals": {**EVERY_VITAL, "systolic_bp": 200},
 }
 CONSULT = {
     "patient_ref": "LIM-1",

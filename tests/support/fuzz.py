@@ -37,6 +37,17 @@ PATH_VALUES = st.one_of(
     st.sampled_from(["hand_hygiene", "W001"]),
     TEXT.map(lambda text: quote(text, safe="")),
 )
+# Every vital, each a plausible value.
+EVERY_VITAL: dict[str, Any] = {
+    "systolic_bp": 120,
+    "diastolic_bp": 80,
+    "temperature": 98.6,
+    "temperature_unit": "F",
+    "pulse": 80,
+    "spo2": 97,
+    "weight_kg": 60,
+    "respiratory_rate": 16,
+}
 # A request body each route accepts: the fuzz bends one or two of its fields at a time, so the
 # bent value gets past the others to the code that reads it (an age of 10**400 behind a good
 # patient_ref). Routes not listed get bodies shaped by their schema.
@@ -49,16 +60,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "sex": "female",
         "complaint": "fever",
         "notes": "fuzz",
-        "vitals": {
-            "systolic_bp": 120,
-            "diastolic_bp": 80,
-            "temperature": 98.6,
-            "temperature_unit": "F",
-            "pulse": 80,
-            "spo2": 97,
-            "weight_kg": 60,
-            "respiratory_rate": 16,
-        },
+        "vitals": EVERY_VITAL,
     },
     ("POST", "/auth/pin"): {"worker_id": "W001", "pin": "123456"},
     ("POST", "/workers/resolve"): {"channel": "whatsapp", "phone": "+919800000001"},
