@@ -31,6 +31,12 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 # (``-m "not stack and not postgres ..."``) leaves it out without anyone remembering to mark it.
 FIXTURE_MARKERS = {"running_stack": "stack", "push_stack": "stack", "postgres": "postgres"}
 NEEDS_THE_MODEL = ("stack", "model")
+# The session's shared stacks: every module that talks to one runs in the same worker, which starts them once.
+SHARED_STACKS = ("running_stack", "push_stack")
+SHARED_STACKS_GROUP = "shared-stacks"
+# The groups that take longest once the model is trained (the fault suite's `assistant up`, killed and
+# restarted, and every conversation on the shared stacks): started first.
+LONGEST_GROUPS = ("faults.test_kills", SHARED_STACKS_GROUP)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -39,16 +45,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in _fixtures(item):
                 item.add_marker(marker)
-    # How `pytest -n 2 --dist loadgroup` (`make test`) shares the tests out between its worker processes:
-    # each module stays whole in one of them, in its order, with its module-scoped fixtures started once.
-    # (A worker starts the session's stacks, `running_stack` and `push_stack`, if a module of its needs them.)
-    groups = {item: _module(item).removeprefix("tests.") for item in items}
+    on_shared_stacks = {_module(item) for item in items if set(SHARED_STACKS) & set(_fixtures(item))}
+    groups = {item: group_for_workers(_module(item), on_shared_stacks) for item in items}
     for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
-    # Modules that need no trained model run first, while the model trains in the background
-    # (pytest_sessionstart); a module holding one test that needs it waits as a whole.
+    # Groups that need no trained model run first, while the model trains in the background
+    # (pytest_sessionstart); a group holding one test that needs it waits as a whole. Of those,
+    # the longest start first, so that the others fill in around them.
     waiting = {group for item, group in groups.items() if needs_the_model(item)}
-    items.sort(key=lambda item: groups[item] in waiting)
+    items.sort(key=lambda item: (groups[item] in waiting, groups[item] not in LONGEST_GROUPS))
 
 
 def needs_the_model(item: pytest.Item) -> bool:
@@ -61,6 +66,16 @@ def _module(item: pytest.Item) -> str:
 
 def _fixtures(item: pytest.Item) -> list[str]:
     return list(getattr(item, "fixturenames", ()))
+
+
+def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
+    """Which of ``pytest -n 2 --dist loadgroup``'s groups (``make test``) a test of ``module`` runs in.
+
+    Each module stays whole in one worker process, in its order, with its
+    module-scoped fixtures started once; and every module that talks to a
+    shared stack joins one group, so that the stacks start in one worker only.
+    """
+    return SHARED_STACKS_GROUP if module in on_shared_stacks else module.removeprefix("tests.")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -150,7 +165,7 @@ def fake_graph() -> Iterator[FakeGraphApi]:
 def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi) -> Iterator[RunningStack]:
     """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
 
-    One per test process (Rasa takes a while to start); tests keep their
+    One per test session, in one worker (Rasa takes a while to start); tests keep their
     conversations apart with ``running_stack.new_worker()``. Its WhatsApp
     channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets).
     """
