@@ -156,15 +156,14 @@ class Outbox:
             query = query.where(outbox.c.kind == kind)
         return await asyncio.to_thread(self._fetch, query)
 
-    async def due(self) -> list[Queued]:
-        """What delivery should do now: pending rows and hub cancellations whose wait is over, oldest first."""
-        now = _now()
-        query = (
-            select(outbox)
-            .where(outbox.c.status.in_(DUE_STATES))
-            .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-            .order_by(outbox.c.id)
-        )
+    async def due(self, *, waits_too: bool = False) -> list[Queued]:
+        """What delivery should do now: pending rows and hub cancellations whose wait is over, oldest first.
+
+        ``waits_too``: also those still waiting out their backoff (the hub is known to be back).
+        """
+        query = select(outbox).where(outbox.c.status.in_(DUE_STATES)).order_by(outbox.c.id)
+        if not waits_too:
+            query = query.where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= _now()))
         return await asyncio.to_thread(self._fetch, query)
 
     async def get(self, key: str) -> Queued | None:
@@ -308,13 +307,16 @@ async def submit(
         return Submitted("rejected", error=exc)
 
 
-async def deliver_pending(store: Outbox, client: BackendClient, rng: random.Random | None = None) -> int:
+async def deliver_pending(
+    store: Outbox, client: BackendClient, rng: random.Random | None = None, *, hub_is_back: bool = False
+) -> int:
     """One round: send what is due, oldest first; stop at the first sign the hub cannot take more now.
 
-    Returns how many writes reached the hub in this round.
+    ``hub_is_back``: the hub has answered since it last failed, so rows still waiting out their
+    backoff go now too. Returns how many writes reached the hub in this round.
     """
     delivered = 0
-    for item in await store.due():
+    for item in await store.due(waits_too=hub_is_back):
         if item.status == "cancelling":
             if not await _cancel_at_hub(store, client, item):
                 break

@@ -5,6 +5,11 @@ after a restart even if nobody talks to the assistant. Each round sends what is 
 waits out its own backoff after a "not now", ``actions.outbox``); the pause between rounds
 is short while the hub answers and grows (up to ``MAX_PAUSE``) while it does
 not, so a phone on 2G does not spend its battery knocking on a closed door.
+
+Once the hub answers again (any call of this process to it gets an answer:
+a worker's checklist, a consult's status), what waits in the outbox goes at
+the next round, without waiting out its backoff (up to a minute): the
+worker's records reach the hub as soon as it can take them.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ MAX_PAUSE = 30.0
 async def run_forever(pause: float = PAUSE, max_pause: float = MAX_PAUSE) -> None:
     current = pause
     recovered = False
+    answers_at_failure: int | None = None  # how many answers the backend had given when a round last failed
     while True:
         try:
             parts = services()
@@ -33,10 +39,14 @@ async def run_forever(pause: float = PAUSE, max_pause: float = MAX_PAUSE) -> Non
                 if cut_off := await parts.outbox.recover():
                     log.info("outbox: %d write(s) cut off mid-send go again (same idempotency key)", cut_off)
                 recovered = True
-            due = await parts.outbox.due()
+            hub_is_back = answers_at_failure is not None and parts.backend.answers > answers_at_failure
+            due = await parts.outbox.due(waits_too=hub_is_back)
             if due:
-                delivered = await deliver_pending(parts.outbox, parts.backend)
-                current = pause if delivered == len(due) else min(current * 2, max_pause)
+                delivered = await deliver_pending(parts.outbox, parts.backend, hub_is_back=hub_is_back)
+                if delivered == len(due):
+                    current, answers_at_failure = pause, None
+                else:
+                    current, answers_at_failure = min(current * 2, max_pause), parts.backend.answers
             else:
                 current = pause
         except asyncio.CancelledError:

@@ -9,13 +9,16 @@ class CommandError(Exception):
     """A failure the user can fix; printed without a traceback."""
 
 
-_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
-
-
 def command_group(subparsers: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
-    """Sub-commands under a shared verb (``assistant serve backend``), shareable across modules."""
-    key = (id(subparsers), name)
-    if key not in _GROUPS:
+    """Sub-commands under a shared verb (``assistant serve backend``), shareable across modules.
+
+    The groups are kept on the parser they belong to: a parser built again
+    (the command run twice in one process) gets groups of its own, never the
+    ones of an earlier parser that happened to live at the same address.
+    """
+    groups: dict[str, argparse._SubParsersAction] = getattr(subparsers, "_assistant_groups", {})
+    if name not in groups:
         parser = subparsers.add_parser(name, help=help)
-        _GROUPS[key] = parser.add_subparsers(dest=f"{name}_target", metavar="TARGET", required=True)
-    return _GROUPS[key]
+        groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="TARGET", required=True)
+        setattr(subparsers, "_assistant_groups", groups)  # noqa: B010 - argparse's object has no such field
+    return groups[name]

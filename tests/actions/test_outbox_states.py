@@ -8,6 +8,7 @@ after the backend booked, a token that the backend refuses.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, update
 
+from actions import sync
 from actions.consult import ActionBookConsult, ActionCancelConsult
 from actions.context import Turn
 from actions.outbox import deliver_pending
@@ -248,3 +250,31 @@ def test_backoff_grows_to_its_cap_with_jitter_below_it() -> None:
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(set(delays)) > 1  # jittered: clinics coming back do not knock in step
     assert OUTBOX_BACKOFF.delay(10_000, rng) <= OUTBOX_BACKOFF.cap
+
+
+async def test_what_waits_goes_as_soon_as_the_hub_answers_again_not_when_its_backoff_ends(
+    offline: Services, make_services: Callable[..., Services], sqlite_backend: RunningBackend, proxy: GatedProxy
+) -> None:
+    patient_id = patient()
+    await book(new_session(), patient_id)  # queued: the hub could not be reached
+    proxy.mode = "down"
+    parts = make_services(proxy.url, sqlite_backend.token("service"), data_dir=offline.settings.data_dir)
+    syncing = asyncio.create_task(sync.run_forever(pause=0.05, max_pause=0.05))
+    try:
+        await asyncio.wait_for(proxy.arrived.wait(), 10)  # a round tried, and the hub said 503
+        await asyncio.sleep(0.3)
+        engine = create_engine(f"sqlite:///{offline.settings.data_dir / FILENAME}", future=True)
+        with engine.begin() as connection:  # the row's own backoff: an hour, longer than any test
+            connection.execute(update(outbox).values(next_attempt_at=dt.datetime(2999, 1, 1)))
+        engine.dispose()
+        proxy.mode = "through"
+        await asyncio.sleep(0.3)
+        assert consult_rows(sqlite_backend, patient_id) == []  # nothing has told the outbox the hub is back
+
+        assert await parts.backend.checklists("W001")  # a worker's turn reaches the hub: it answers
+        deadline = time.monotonic() + 10
+        while not consult_rows(sqlite_backend, patient_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert [row["status"] for row in consult_rows(sqlite_backend, patient_id)] == ["scheduled"]
+    finally:
+        syncing.cancel()

@@ -10,6 +10,7 @@ network between it and the action server behaving badly at one exact moment:
   connection drop, not knowing whether the write happened);
 - ``late``: requests reach the backend at once; the answer waits until
   ``release()`` (the client can die in between);
+- ``down``: every request gets a 503, as from a hub that is down;
 - ``through``: plain forwarding.
 """
 
@@ -56,6 +57,8 @@ class GatedProxy:
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(f"{request.method} {request.path}")
         self.arrived.set()
+        if self.mode == "down":
+            return web.json_response({"error": {"code": "unavailable", "message": "down"}}, status=503)
         if self.mode == "hold":
             await self._gate.wait()
         headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_HEADERS}
