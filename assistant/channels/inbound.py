@@ -81,7 +81,8 @@ class MessagingInbound:
             )
             return False
         try:
-            await self._process(incoming, out, on_new_message)
+            async with self.state.holding(self.namespace, incoming.message_id):
+                await self._process(incoming, out, on_new_message)
         except BaseException:
             await self.state.release(self.namespace, incoming.message_id)
             raise

@@ -3,8 +3,10 @@
 - Inbound message claims: WhatsApp redelivers a webhook it thinks failed, and
   the web page resends a message whose answer was lost on a 2G link. A message
   id is claimed before the message reaches Rasa and marked done after, so a
-  redelivery is never processed twice (and never books twice). A claim left
-  by a crashed process expires after ``CLAIM_LEASE`` and may be taken over.
+  redelivery is never processed twice (and never books twice). The process
+  running the turn renews its claim every ``CLAIM_RENEWAL`` (``holding``); a
+  claim left by a process that died is not renewed, and is taken over once
+  ``CLAIM_LEASE`` has passed: seconds, not the minutes a slow turn may take.
 - Web sessions ended by logout (their token would otherwise stay valid).
 - What each worker's next message answers: the numbered choices last shown
   on a text-only screen, and whether a voice note is dictation.
@@ -28,9 +30,12 @@ hourly (``assistant.channels.runtime``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +62,11 @@ from assistant.db.purge import delete_in_batches
 from assistant.db.schema import ensure_schema
 from assistant.db.types import utcnow
 
-CLAIM_LEASE = dt.timedelta(minutes=2)
+log = logging.getLogger(__name__)
+
+# A claim not renewed for this long was left by a process that died mid-turn: a retry takes it over.
+CLAIM_LEASE = dt.timedelta(seconds=15)
+CLAIM_RENEWAL = dt.timedelta(seconds=4)
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
 KEEP_MESSAGE_IDS = dt.timedelta(days=30)
 IDENTITY_CACHE_TTL = dt.timedelta(days=30)
@@ -189,6 +198,39 @@ class ChannelState:
             row = await session.get(InboundMessage, (channel, message_key))
             if row is not None:
                 row.state, row.response = "done", response
+
+    @contextlib.asynccontextmanager
+    async def holding(self, channel: str, message_key: str) -> AsyncIterator[None]:
+        """While inside, the claim on the message is renewed: nobody takes over a turn that is still running."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(CLAIM_RENEWAL.total_seconds())
+                try:
+                    await self._renew(channel, message_key)
+                except Exception:  # the next renewal tries again; the lease outlasts a few misses
+                    log.warning("claim on a %s message not renewed", channel, exc_info=True)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew(self, channel: str, message_key: str) -> None:
+        db = await self._database()
+        async with db.write() as session:
+            await session.execute(
+                update(InboundMessage)
+                .where(
+                    InboundMessage.channel == channel,
+                    InboundMessage.message_key == message_key,
+                    InboundMessage.state == "processing",
+                )
+                .values(claimed_at=utcnow())
+            )
 
     async def release(self, channel: str, message_key: str) -> None:
         """Give up a claim whose processing failed, so a redelivery is processed (as a ``retry``)."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from pathlib import Path
 
+import pytest
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from assistant.channels import state as state_module
 from assistant.channels.replay import answer_on_record
 from assistant.channels.state import ChannelState
 from assistant.core.config import PROJECT_DIR
@@ -26,6 +30,26 @@ async def test_a_claim_given_up_or_left_by_a_dead_process_is_a_retry(tmp_path: P
         await state.finish("web", "W001:m1", [{"text": "Step 2 of 6"}])
         done = await state.claim("web", "W001:m1")
         assert (done.outcome, done.response, done.is_new) == ("done", [{"text": "Step 2 of 6"}], False)
+    finally:
+        await state.close()
+
+
+async def test_a_claim_is_kept_while_its_turn_runs_and_taken_over_soon_after_its_process_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "CLAIM_LEASE", dt.timedelta(seconds=0.6))
+    monkeypatch.setattr(state_module, "CLAIM_RENEWAL", dt.timedelta(seconds=0.1))
+    state = ChannelState(f"sqlite:///{tmp_path / 'channels.db'}", "identity-key-for-tests")
+    try:
+        assert (await state.claim("web", "W001:slow")).outcome == "new"
+        async with state.holding("web", "W001:slow"):  # a turn that outlasts the lease, still running
+            await asyncio.sleep(1.5)
+            assert (await state.claim("web", "W001:slow")).outcome == "in_flight"
+
+        assert (await state.claim("web", "W001:cut")).outcome == "new"  # its process is killed: no renewals
+        assert (await state.claim("web", "W001:cut")).outcome == "in_flight"
+        await asyncio.sleep(1.0)
+        assert (await state.claim("web", "W001:cut")).outcome == "retry"
     finally:
         await state.close()
 

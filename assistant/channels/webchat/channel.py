@@ -184,14 +184,15 @@ class WebChatInput(InputChannel):
                 return response.json({"messages": earlier, "replayed": True})
         turn = announcing(on_new_message, self.desk, lambda: request.app.ctx.agent, NAMESPACE)
         try:
-            messages = await run_turn(
-                turn,
-                channel=NAMESPACE,
-                worker_id=session.worker_id,
-                text=text,
-                metadata=user_metadata(NAMESPACE, text),
-                message_id=turn_id,
-            )
+            async with self.state.holding(NAMESPACE, key):
+                messages = await run_turn(
+                    turn,
+                    channel=NAMESPACE,
+                    worker_id=session.worker_id,
+                    text=text,
+                    metadata=user_metadata(NAMESPACE, text),
+                    message_id=turn_id,
+                )
         except BaseException:
             await self.state.release(NAMESPACE, key)
             raise
