@@ -6,7 +6,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -76,6 +76,28 @@ def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
     shared stack joins one group, so that the stacks start in one worker only.
     """
     return SHARED_STACKS_GROUP if module in on_shared_stacks else module.removeprefix("tests.")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``, handing the groups out in the order ``pytest_collection_modifyitems`` gave them."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class InCollectionOrder(LoadGroupScheduling):
+        """pytest-xdist hands out the groups with the most tests first; here, first collected, first run."""
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "_ordered", False):
+                first_seen: dict[str, int] = {}
+                for index, nodeid in enumerate(self.collection or ()):
+                    first_seen.setdefault(self._split_scope(nodeid), index)
+                for scope in sorted(self.workqueue, key=first_seen.__getitem__):
+                    self.workqueue.move_to_end(scope)
+                self._ordered = True
+            super()._assign_work_unit(node)
+
+    return InCollectionOrder(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
