@@ -2,6 +2,9 @@
 VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONHASHSEED := 0
+# Compiled modules are kept (in __pycache__, which git ignores): every service and command the suite
+# starts, and pytest's rewritten test modules, would otherwise be compiled again each time.
+unexport PYTHONDONTWRITEBYTECODE
 
 LINTED := assistant actions voice tests bench
 

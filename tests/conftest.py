@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.support.backend import RunningBackend, serve_backend
+from tests.support.in_process import seeded
 from tests.support.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -50,10 +52,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
     # Groups that need no trained model run first, while the model trains in the background
-    # (pytest_sessionstart); a group holding one test that needs it waits as a whole. Of those,
-    # the longest start first, so that the others fill in around them.
+    # (pytest_sessionstart); a group holding one test that needs it waits as a whole. Within each,
+    # the longest start first (the known longest, then by their number of tests), so that the
+    # others fill in around them.
     waiting = {group for item, group in groups.items() if needs_the_model(item)}
-    items.sort(key=lambda item: (groups[item] in waiting, groups[item] not in LONGEST_GROUPS))
+    sizes = Counter(groups.values())
+
+    def order(item: pytest.Item) -> tuple[bool, bool, int]:
+        group = groups[item]
+        return group in waiting, group not in LONGEST_GROUPS, -sizes[group]
+
+    items.sort(key=order)
 
 
 def needs_the_model(item: pytest.Item) -> bool:
@@ -85,7 +94,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadGroupScheduling
 
     class InCollectionOrder(LoadGroupScheduling):
-        """pytest-xdist hands out the groups with the most tests first; here, first collected, first run."""
+        """pytest-xdist orders the groups by their number of tests alone; here, first collected, first run."""
 
         def _assign_work_unit(self, node: Any) -> None:
             if not getattr(self, "_ordered", False):
@@ -149,6 +158,7 @@ def backend_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
     def factory(db_url: str = "sqlite") -> RunningBackend:
         if db_url == "sqlite":
             db_url = f"sqlite:///{tmp_path_factory.mktemp('backend') / 'backend.db'}"
+        seeded(db_url)
         backend = serve_backend(db_url)
         started.append(backend)
         return backend

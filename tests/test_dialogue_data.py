@@ -45,6 +45,7 @@ def training():  # type: ignore[no-untyped-def]
     return load(NLU_DIR)
 
 
+@pytest.mark.slow  # Rasa's own validator, a process of its own: several seconds
 def test_rasa_data_validate_passes_with_warnings_as_errors() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "rasa", "data", "validate", "--data", *TRAINING_DATA, "--fail-on-warnings"],

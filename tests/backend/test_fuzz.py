@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import requests
 
 from tests.support.backend import RunningBackend
@@ -30,6 +31,7 @@ def open_consult(backend: RunningBackend) -> int:
     return int(created.json()["id"])
 
 
+@pytest.mark.slow  # every field of every route, each with every nasty value
 def test_each_field_and_parameter_survives_each_nasty_value(any_backend: RunningBackend) -> None:
     """The systematic half: 10**400, NUL, wrong types... in every field of every route, one at a time."""
     spec = requests.get(f"{any_backend.url}/openapi.json", timeout=30).json()

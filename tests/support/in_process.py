@@ -10,15 +10,21 @@ synchronous fixture and from inside a test's running loop alike.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy.engine import make_url
 
 from assistant.backend.seed import seed
 from assistant.console.login import set_password
 from assistant.core.config import Settings
 from assistant.db.console_tables import ConsoleBase
-from assistant.db.engine import Database
+from assistant.db.engine import Database, is_sqlite
 from assistant.db.schema import ensure_schema
 
 T = TypeVar("T")
@@ -46,16 +52,36 @@ def run_on_own_loop(work: Callable[[], Awaitable[T]], timeout: float = 120) -> T
 
 
 def seeded(db_url: str, timezone: str = Settings.timezone) -> None:
-    """The demo data in ``db_url``, as ``assistant seed --db URL`` loads it."""
+    """The demo data in ``db_url``, as ``assistant seed --db URL`` loads it.
 
-    async def work() -> None:
-        db = Database.connect(db_url)
-        try:
-            await seed(db, timezone)
-        finally:
-            await db.dispose()
+    The seed is the same every time, so a SQLite database is a copy (SQLite's
+    online backup) of one seeded once per test process: a second instead of
+    a whole seed. PostgreSQL databases are seeded.
+    """
+    if not is_sqlite(db_url):
+        run_on_own_loop(lambda: _seed(db_url, timezone))
+        return
+    if timezone not in _SEEDED_TEMPLATES:
+        template = Path(tempfile.mkdtemp(prefix="seeded-")) / "backend.db"
+        run_on_own_loop(lambda: _seed(f"sqlite:///{template}", timezone))
+        _SEEDED_TEMPLATES[timezone] = template
+    target = make_url(db_url).database
+    assert target, f"no file in {db_url}"
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(_SEEDED_TEMPLATES[timezone])) as source:
+        with contextlib.closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
 
-    run_on_own_loop(work)
+
+_SEEDED_TEMPLATES: dict[str, Path] = {}
+
+
+async def _seed(db_url: str, timezone: str) -> None:
+    db = Database.connect(db_url)
+    try:
+        await seed(db, timezone)
+    finally:
+        await db.dispose()
 
 
 def console_password(db_url: str, worker: str, password: str) -> None:

@@ -121,6 +121,7 @@ class _Engine:
     name, language, sample_rate, min_confidence = "none", "en", 16000, 0.5
 
 
+@pytest.mark.slow  # real speech, synthesized and played in real time
 @pytest.mark.parametrize("barge_in", [True, False])
 async def test_worker_speech_cuts_the_reply_off_and_is_kept(
     synthesizer: Synthesizer, english_speech: Callable[[str], Audio], barge_in: bool
