@@ -47,7 +47,7 @@ PAIR_PARAMETERS = ["english", "hindi"]
 ENGLISH_ONLY: dict[str, str] = {
     "assistant/backend/": "the HTTP API's documentation and errors, read by developers and the systems that call it "
     "(what a worker hears of the backend's comes from assistant/domain)",
-    "assistant/domain/records.py:QUEUED_NOTE": "the API's `advice` has no language; the worker hears "
+    "assistant/domain/records.py:QUEUED_NOTES": "the API's `advice` has no language; the worker hears "
     "actions/texts.py's consult_with_hub instead",
     "assistant/console/": "the console is for supervisors and hub staff, in English (docs/console.md)",
     "voice/errors.py:INSTALL_HINT": "set-up advice on the command line, for whoever installs the voice loop",

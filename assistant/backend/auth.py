@@ -15,7 +15,7 @@ from assistant.core.vocabulary import HUB_ROLES
 from assistant.db.models import Consult, Worker
 from assistant.domain.api_tokens import hash_token, usable_token
 from assistant.domain.hub_operations import HubActor
-from assistant.domain.scoping import visible_facilities
+from assistant.domain.scoping import hub_of_worker, visible_facilities
 
 # Resolving a token costs several queries; a revoked token or a moved worker
 # takes effect within this many seconds.
@@ -34,6 +34,7 @@ class Principal:
     visible_facilities: frozenset[str] | None
     acting_for: str | None = None  # set when a service token acts for a worker
     specialist_id: int | None = None  # a specialist's login: the specialist record they are
+    hub_id: str | None = None  # the hub serving their facility: where their consults go, a coordinator's desk
 
     @property
     def own_records_only(self) -> bool:
@@ -57,7 +58,7 @@ class Principal:
         return self.worker_id or f"token:{self.token_id}"
 
     def hub_actor(self) -> HubActor:
-        return HubActor(self.who, self.role, self.visible_facilities, self.specialist_id)
+        return HubActor(self.who, self.role, self.visible_facilities, self.specialist_id, self.hub_id)
 
     @property
     def idempotency_scope(self) -> str:
@@ -96,6 +97,7 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
             await visible_facilities(session, worker),
             acting_for=worker.id,
             specialist_id=worker.specialist_id,
+            hub_id=hub_of_worker(worker),
         )
 
     if record.worker_id is None:
@@ -112,6 +114,7 @@ async def resolve_principal(session: AsyncSession, authorization: str, on_behalf
         worker.facility_id,
         await visible_facilities(session, worker),
         specialist_id=worker.specialist_id,
+        hub_id=hub_of_worker(worker),
     )
 
 

@@ -3,7 +3,12 @@
 - routine:   earliest free slot of the specialty within ``BOOKING_HORIZONS["routine"]`` (14 days)
 - urgent:    earliest free slot within ``BOOKING_HORIZONS["urgent"]`` (24 hours), else queued for the hub
 - emergency: at once, with an on-call specialist, plus advice to call 108 (``assistant.core.emergency_advice``)
-- no slot:   stays ``requested`` with ``hub_queue`` set
+- no slot:   stays ``requested`` with ``hub_queue`` set, and ``queue_reason`` says why (``no_slot``;
+  ``no_specialist`` when the hub has nobody of the specialty at all; ``no_hub`` when no hub serves the facility)
+
+Only specialists of the hub that serves the requesting facility (``consult.hub_id``,
+``assistant.domain.facilities``) are ever chosen: a consult never lands on another
+hub's specialist unless a coordinator refers it there (``hub_operations.refer``).
 
 The consult is inserted once, already holding the slot it gets: one SELECT
 for the slot and one INSERT, with no UPDATE and no re-read after it. Two
@@ -30,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
 from assistant.core.rules import BOOKING_HORIZONS
-from assistant.db.models import SLOT_HOLDING_STATUSES, Consult, Slot, Specialist
+from assistant.db.models import SLOT_HOLDING_STATUSES, Consult, Facility, Slot, Specialist
 from assistant.domain.hub_operations import teams_call_link
 
 # A lost race (the unique index refused our claim) means: look again.
@@ -39,6 +44,7 @@ MAX_ATTEMPTS = 20
 _slots: Table = Slot.__table__
 _specialists: Table = Specialist.__table__
 _consults: Table = Consult.__table__
+_facilities: Table = Facility.__table__
 # The columns a consult's JSON shows of its specialist (``consult_json``).
 _SPECIALIST_FIELDS = ("id", "name", "specialty", "upn", "facility_id")
 
@@ -54,7 +60,9 @@ _EARLIEST_FREE_SLOT = (
         *(_specialists.c[name].label(f"specialist_{name}") for name in _SPECIALIST_FIELDS),
     )
     .join_from(_slots, _specialists, _specialists.c.id == _slots.c.specialist_id)
+    .join(_facilities, _facilities.c.id == _specialists.c.facility_id)
     .where(
+        _facilities.c.served_by == bindparam("hub"),
         _specialists.c.specialty == bindparam("specialty"),
         _slots.c.starts_at >= bindparam("start", type_=_slots.c.starts_at.type),
         _slots.c.starts_at < bindparam("end", type_=_slots.c.starts_at.type),
@@ -101,19 +109,40 @@ async def book(session: AsyncSession, consult: Consult, now: dt.datetime) -> Non
     its JSON needs (``consult_json``).
     """
     consult.hub_queue = False
+    consult.queue_reason = None
     consult.created_at = consult.updated_at = now
+    if consult.hub_id is None:
+        await _queue(session, consult, "no_hub")
+        return
     if consult.urgency == "emergency":
         await _book_emergency(session, consult, now)
         return
     horizon = now + BOOKING_HORIZONS[consult.urgency]
     for _ in range(MAX_ATTEMPTS):
-        slot = await _earliest_free_slot(session, consult.specialty, now, horizon)
+        slot = await _earliest_free_slot(session, consult, now, horizon)
         if slot is None:
             break
         if await _insert_holding(session, consult, slot):
             return
+    await _queue(session, consult, await _why_waiting(session, consult))
+
+
+async def _queue(session: AsyncSession, consult: Consult, reason: str) -> None:
+    """Insert the consult into its hub's queue, saying why (the worker is told; the desk sees it)."""
     consult.hub_queue = True
+    consult.queue_reason = reason
     await _insert(session, consult)
+
+
+async def _why_waiting(session: AsyncSession, consult: Consult) -> str:
+    """``no_specialist`` when the hub has nobody of the specialty at all, else ``no_slot``."""
+    anyone = (
+        select(Specialist.id)
+        .join(Facility, Facility.id == Specialist.facility_id)
+        .where(Facility.served_by == consult.hub_id, Specialist.specialty == consult.specialty)
+        .limit(1)
+    )
+    return "no_slot" if (await session.execute(anyone)).first() is not None else "no_specialist"
 
 
 def _on_postgresql(session: AsyncSession) -> bool:
@@ -121,11 +150,12 @@ def _on_postgresql(session: AsyncSession) -> bool:
 
 
 async def _earliest_free_slot(
-    session: AsyncSession, specialty: str, start: dt.datetime, end: dt.datetime
+    session: AsyncSession, consult: Consult, start: dt.datetime, end: dt.datetime
 ) -> RowMapping | None:
-    """The slot (``slot_id``, ``starts_at``) with its specialist's fields (``specialist_<field>``)."""
+    """The consult hub's earliest free slot (``slot_id``, ``starts_at``), with ``specialist_<field>``s."""
     query = _EARLIEST_FREE_SLOT_SKIP_LOCKED if _on_postgresql(session) else _EARLIEST_FREE_SLOT
-    result = await session.execute(query, {"specialty": specialty, "start": start, "end": end})
+    values = {"hub": consult.hub_id, "specialty": consult.specialty, "start": start, "end": end}
+    result = await session.execute(query, values)
     return result.mappings().one_or_none()
 
 
@@ -168,15 +198,15 @@ async def _insert_holding(session: AsyncSession, consult: Consult, slot: RowMapp
 
 
 async def _book_emergency(session: AsyncSession, consult: Consult, now: dt.datetime) -> None:
-    specialist = await _least_busy_on_call(session, consult.specialty, now)
+    specialist = await _least_busy_on_call(session, consult, now)
     if specialist is None:
-        consult.hub_queue = True
-    else:
-        _schedule(consult, specialist, now, None)
+        await _queue(session, consult, "no_specialist")
+        return
+    _schedule(consult, specialist, now, None)
     await _insert(session, consult)
 
 
-async def _least_busy_on_call(session: AsyncSession, specialty: str, now: dt.datetime) -> Specialist | None:
+async def _least_busy_on_call(session: AsyncSession, consult: Consult, now: dt.datetime) -> Specialist | None:
     """On-call first, then anyone of the specialty; fewest emergencies in the last day wins."""
     recent_emergencies = (
         select(func.count(Consult.id))
@@ -189,7 +219,8 @@ async def _least_busy_on_call(session: AsyncSession, specialty: str, now: dt.dat
     )
     query = (
         select(Specialist)
-        .where(Specialist.specialty == specialty)
+        .join(Facility, Facility.id == Specialist.facility_id)
+        .where(Specialist.specialty == consult.specialty, Facility.served_by == consult.hub_id)
         .order_by(Specialist.on_call.desc(), recent_emergencies, Specialist.id)
         .limit(1)
     )

@@ -45,6 +45,7 @@ async def create_consult(request: web.Request) -> web.Response:
             status="requested",
             requested_by=who.worker_id,
             facility_id=who.facility_id,
+            hub_id=who.hub_id,  # the hub serving the worker's facility: only its specialists are booked
             channel=record_channel(who, parsed.channel),
             conversation_id=who.worker_id,  # the sender id is the worker id, whatever the body says
         )

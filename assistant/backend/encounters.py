@@ -1,4 +1,10 @@
-"""HTTP handlers for patient encounters."""
+"""HTTP handlers for patient encounters.
+
+Who reads which: a worker their own; a supervisor, coordinator or admin those
+of the facilities they see (``assistant.domain.scoping``); a specialist only
+those of the patients of consults assigned to them (not cancelled), the
+context their call needs, never a whole facility's.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
 
 from assistant.backend.app_state import DB
 from assistant.backend.auth import clinical_author, principal, record_channel
@@ -14,7 +21,7 @@ from assistant.backend.fields import Filter, Parameter
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_encounter, path_id, read_json_object
-from assistant.db.models import Encounter
+from assistant.db.models import Consult, Encounter
 from assistant.domain.fhir import encounter_bundle
 from assistant.domain.records import encounter_json
 
@@ -49,26 +56,50 @@ async def create_encounter(request: web.Request) -> web.Response:
     return await run_idempotent(request, body, operation)
 
 
+def assigned_patient(specialist_id: int | None) -> ColumnElement[bool]:
+    """The encounter is of a patient (at the same facility) of a consult assigned to the specialist."""
+    return (
+        select(Consult.id)
+        .where(
+            Consult.specialist_id == specialist_id,
+            Consult.status != "cancelled",
+            Consult.patient_ref == Encounter.patient_ref,
+            Consult.facility_id == Encounter.facility_id,
+        )
+        .exists()
+    )
+
+
 async def list_encounters(request: web.Request) -> web.Response:
     query = select(Encounter)
     who = principal(request)
     if who.own_records_only:
         query = query.where(Encounter.worker_id == who.worker_id)
+    specialist = who.role == "specialist"
+    if specialist:
+        query = query.where(assigned_patient(who.specialist_id))
     worker, patient_ref = WORKER.read(request), PATIENT_REF.read(request)
     if worker is not None:
         query = query.where(Encounter.worker_id == worker)
     if patient_ref is not None:
         query = query.where(Encounter.patient_ref == patient_ref)
     order = (Encounter.created_at.desc(), Encounter.id.desc())
-    return await paged_response(request, query, Encounter.facility_id, order, encounter_json)
+    return await paged_response(request, query, Encounter.facility_id, order, encounter_json, already_scoped=specialist)
 
 
 async def _visible_encounter(request: web.Request) -> Encounter:
     encounter_id = path_id(request)
+    who = principal(request)
     async with request.app[DB].read() as session:
-        encounter: Encounter | None = await session.get(Encounter, encounter_id)
-    if encounter is None or not principal(request).can_see(encounter.facility_id, owner=encounter.worker_id):
-        raise not_found("encounter")
+        if who.role == "specialist":
+            query = select(Encounter).where(Encounter.id == encounter_id, assigned_patient(who.specialist_id))
+            encounter: Encounter | None = (await session.execute(query)).scalar_one_or_none()
+        else:
+            encounter = await session.get(Encounter, encounter_id)
+            if encounter is not None and not who.can_see(encounter.facility_id, owner=encounter.worker_id):
+                encounter = None
+    if encounter is None:
+        raise not_found("encounter")  # an invisible record looks exactly like a missing one
     return encounter
 
 

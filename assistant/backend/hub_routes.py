@@ -92,6 +92,11 @@ SLOT_CHOICE = Body(
 )
 CANCEL_REASON = Text("reason", limit=HUB_REASON_LIMIT, description="Required from the hub desk, and told to the worker")
 HUB_CANCEL = Body("HubCancelRequest", as_required(CANCEL_REASON))
+REFERRAL = Body(
+    "ReferRequest",
+    Matching("hub_id", WORKER_ID, WORKER_ID_LENGTH, "the id of the hub (a facility of kind hub)", required=True),
+    Text("reason", limit=HUB_REASON_LIMIT, required=True, description="Told to the worker"),
+)
 COMPLETION = Body(
     "CompleteRequest",
     Text("advice", limit=ADVICE_LIMIT, required=True, description="The specialist's words, kept as written"),
@@ -142,6 +147,7 @@ async def list_slots(request: web.Request) -> web.Response:
             end=end,
             specialty=specialty,
             specialist_id=specialist_id,
+            hub=None if actor.role == "specialist" else actor.desk_hub(),  # a coordinator sees their hub's only
             free_only=free_only,
             limit=limit,
         )
@@ -234,6 +240,23 @@ async def hub_cancel(request: web.Request) -> web.Response:
     return await run_idempotent(request, body, operation)
 
 
+async def refer_consult(request: web.Request) -> web.Response:
+    """A coordinator sends a consult to another hub's queue (no specialist of the kind here, say)."""
+    actor = hub_actor(request)
+    consult_id = path_id(request)
+    body = await read_json_object(request)
+    said = REFERRAL.parse(body)
+
+    async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        timezone = request.app[TIMEZONE]
+        referred = await hub_operations.refer(
+            session, actor, consult_id, said["hub_id"], said["reason"], utcnow(), timezone
+        )
+        return 200, referred
+
+    return await run_idempotent(request, body, operation)
+
+
 async def complete_consult(request: web.Request) -> web.Response:
     actor = hub_actor(request)
     consult_id = path_id(request)
@@ -289,6 +312,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/slots", list_slots)
     app.router.add_post("/consults/{id}/assign", assign_consult)
     app.router.add_post("/consults/{id}/reschedule", reschedule_consult)
+    app.router.add_post("/consults/{id}/refer", refer_consult)
     app.router.add_post("/consults/{id}/complete", complete_consult)
     app.router.add_post("/consults/{id}/no_show", no_show)
     app.router.add_get("/notices", list_notices)

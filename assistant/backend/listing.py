@@ -29,9 +29,12 @@ async def paged_response(
     facility_column: Any,
     order_by: Sequence[Any],
     to_json: Callable[[Any], dict[str, Any]],
+    *,
+    already_scoped: bool = False,
 ) -> web.Response:
+    """A page of ``query``'s rows, narrowed to the caller's facilities unless the query is ``already_scoped``."""
     who = principal(request)
-    if who.visible_facilities is not None:
+    if who.visible_facilities is not None and not already_scoped:
         query = query.where(facility_column.in_(who.visible_facilities))
     limit, offset = LIMIT.read(request), OFFSET.read(request)
     async with request.app[DB].read() as session:

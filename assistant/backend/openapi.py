@@ -21,7 +21,7 @@ from assistant.backend.openapi_availability import AVAILABILITY_PATHS, AVAILABIL
 from assistant.backend.validation import CONSULT_REQUEST, ENCOUNTER_REQUEST, RECORD_ID
 from assistant.core import __version__
 from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS
-from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, HUB_EVENTS, LANGUAGES, SPECIALTIES
+from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, HUB_EVENTS, LANGUAGES, QUEUE_REASONS, SPECIALTIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -104,6 +104,24 @@ SCHEMAS: dict[str, Any] = {
             "scheduled_for": {"type": "string", "format": "date-time", "nullable": True},
             "call_link": {"type": "string", "nullable": True},
             "hub_queue": {"type": "boolean"},
+            "hub_id": {"type": "string", "nullable": True, "description": "The hub whose desk handles it"},
+            "queue_reason": {
+                "type": "string",
+                "nullable": True,
+                "enum": [*QUEUE_REASONS, None],
+                "description": "Why it waits in the hub's queue",
+            },
+            "referral": {
+                "type": "object",
+                "nullable": True,
+                "description": "Set once a coordinator referred it to this hub",
+                "properties": {
+                    "from_hub": {"type": "string", "nullable": True},
+                    "reason": {"type": "string"},
+                    "by": {"type": "string"},
+                    "at": {"type": "string", "format": "date-time"},
+                },
+            },
             "advice": {"type": "string", "nullable": True},
             "channel": {"type": "string", "enum": list(CHANNELS)},
             "conversation_id": {"type": "string", "nullable": True},
@@ -396,7 +414,7 @@ PATHS["/hub/queue"] = {
 }
 PATHS["/slots"] = {
     "get": {
-        "summary": "Specialists' slots (coordinator, admin; a specialist their own), earliest first",
+        "summary": "Specialists' slots (a coordinator their hub's, an admin all, a specialist their own)",
         "parameters": parameters(*hub_routes.SLOTS_QUERY),
         "responses": {
             "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Slot")}}}),
@@ -411,6 +429,10 @@ PATHS["/consults/{id}/assign"] = _hub_change(
 PATHS["/consults/{id}/reschedule"] = _hub_change(
     "Move a scheduled consult to another free slot (coordinator, admin); the worker is told",
     hub_routes.SLOT_CHOICE.request_body(),
+)
+PATHS["/consults/{id}/refer"] = _hub_change(
+    "Send a consult to another hub's queue, with a reason (coordinator of its hub, admin); the worker is told",
+    hub_routes.REFERRAL.request_body(),
 )
 PATHS["/consults/{id}/complete"] = _hub_change(
     "The consult took place: the specialist's advice, stored as written (assigned specialist, coordinator, admin)",

@@ -22,6 +22,7 @@ from assistant.core.config import PROJECT_DIR
 from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
+from assistant.domain.facilities import refresh_hubs
 from assistant.domain.roster import ensure_login
 from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours, top_up_slots
 
@@ -85,6 +86,7 @@ async def _seed_facilities(session: AsyncSession, demo: dict[str, Any], report: 
         if facility.hub_id is None:  # also for a database seeded before facilities had hubs
             facility.hub_id = entry.get("hub")
         await session.flush()
+    await refresh_hubs(session)
 
 
 async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: SeedReport) -> None:
@@ -199,6 +201,8 @@ async def prepare_database(db: Database, timezone: str, *, demo: bool = True) ->
         log.info("empty database: loading demo data (%s)", await seed(db, timezone))
         return
     await db.create_schema()
+    async with db.write() as session:
+        await refresh_hubs(session)  # a database from before facilities and consults had their hub
     log.info("slots topped up: %d added", await top_up_slots(db, timezone))
 
 

@@ -31,7 +31,7 @@ from assistant.db.console_tables import ConsoleSession
 from assistant.db.engine import Database
 from assistant.db.models import Worker, utcnow
 from assistant.db.purge import delete_in_batches
-from assistant.domain.scoping import visible_facilities
+from assistant.domain.scoping import hub_of_worker, visible_facilities
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -59,6 +59,7 @@ class Viewer:
     session_id: int
     csrf_token: str
     specialist_id: int | None = None  # a specialist's own ``specialists`` record
+    hub_id: str | None = None  # the hub serving their facility: a coordinator's desk
 
     @property
     def is_admin(self) -> bool:
@@ -125,7 +126,8 @@ async def _viewer_for(request: web.Request, token: str) -> Viewer | None:
         if worker is None or not worker.active or worker.role not in CONSOLE_ROLES:
             return None
         # A specialist reads only what their assigned consults lead to, never a whole facility's records.
-        scope = frozenset() if worker.role == "specialist" else await visible_facilities(session, worker)
+        scope = await visible_facilities(session, worker)
+        hub = hub_of_worker(worker)
     idle = dt.timedelta(minutes=settings.console_session_minutes)
     if record.expires_at - now < idle - REFRESH_AFTER:
         async with request.app[DB].write() as session:
@@ -141,6 +143,7 @@ async def _viewer_for(request: web.Request, token: str) -> Viewer | None:
         record.id,
         record.csrf_token,
         worker.specialist_id,
+        hub,
     )
 
 

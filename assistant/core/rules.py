@@ -44,6 +44,8 @@ CANCELLABLE_STATUSES = ("requested", "scheduled")
 ASSIGNABLE_STATUSES = ("requested",)
 RESCHEDULABLE_STATUSES = ("scheduled",)
 CLOSABLE_STATUSES = ("scheduled",)
+# A coordinator may send a consult to another hub until it has taken place (it leaves its slot here).
+REFERABLE_STATUSES = ("requested", "scheduled")
 # What a specialist writes back (advice, follow-up) and why the hub cancels.
 ADVICE_LIMIT = 4000
 HUB_REASON_LIMIT = 500

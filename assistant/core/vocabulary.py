@@ -54,7 +54,15 @@ PROCEDURES: tuple[str, ...] = (
 CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "completed", "no_show")
 
 # What happened to a consult at the hub, each told to the requesting worker (``assistant.domain.consult_notices``).
-HUB_EVENTS: tuple[str, ...] = ("scheduled", "rescheduled", "cancelled", "completed", "no_show")
+HUB_EVENTS: tuple[str, ...] = ("scheduled", "rescheduled", "cancelled", "completed", "no_show", "referred")
+
+# Why a consult waits in a hub's queue (``consults.queue_reason``): no free slot in its horizon, no specialist
+# of its specialty at the hub at all, no hub serving the facility, or a coordinator referred it from another hub.
+QUEUE_REASONS: tuple[str, ...] = ("no_slot", "no_specialist", "no_hub", "referred")
+
+# The kinds of facility in a programme. A hub (a medical college) serves the facilities that name it, and those
+# under them; everything else is a field facility, from a district hospital down to a sub-centre.
+FACILITY_KINDS: tuple[str, ...] = ("hub", "district_hospital", "chc", "phc", "sub_centre", "hwc")
 
 ROLES: tuple[str, ...] = ("worker", "supervisor", "coordinator", "specialist", "admin", "service")
 # The roles a person holds; "service" is for the assistant's own components only.

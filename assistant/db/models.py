@@ -33,11 +33,15 @@ class Facility(Base):
     __tablename__ = "facilities"
     id = Column(String(64), primary_key=True)
     name = Column(String(200), nullable=False)
-    kind = Column(String(32), nullable=False)  # hub, district_hospital, chc, phc, hwc, sub_centre
+    kind = Column(String(32), nullable=False)  # assistant.core.vocabulary.FACILITY_KINDS
     district = Column(String(100), nullable=False)
     parent_id = Column(String(64), ForeignKey("facilities.id"), nullable=True)
-    # The hub whose coordinators take this facility's consults (and those of the facilities under it).
+    # The hub this facility names as its own (and so of the facilities under it that name none).
     hub_id = Column(String(64), ForeignKey("facilities.id"), nullable=True)
+    # The hub that serves it, resolved from hub_id and the parents (a hub serves itself); None: no hub.
+    # Kept by assistant.domain.facilities.resolve_served_by whenever facilities change, so that
+    # booking and scoping find a hub's facilities and specialists in one indexed lookup.
+    served_by = Column(String(64), ForeignKey("facilities.id"), nullable=True, index=True)
 
 
 class Worker(Base):
@@ -119,6 +123,13 @@ class Consult(Base):
     scheduled_for = Column(UTCDateTime, nullable=True)
     call_link = Column(String(300), nullable=True)
     hub_queue = Column(Boolean, nullable=False, default=False)
+    # The hub whose desk handles it: the one serving the requesting facility, or the one it was referred to.
+    hub_id = Column(String(64), ForeignKey("facilities.id"), nullable=True, index=True)
+    queue_reason = Column(String(16), nullable=True)  # why it waits: assistant.core.vocabulary.QUEUE_REASONS
+    referred_from = Column(String(64), nullable=True)  # the hub that referred it here, ...
+    referral_reason = Column(Text, nullable=True)  # ... why, in the coordinator's words, ...
+    referred_by = Column(String(64), nullable=True)  # ... who, ...
+    referred_at = Column(UTCDateTime, nullable=True)  # ... and when
     channel = Column(String(16), nullable=False, default="api")
     conversation_id = Column(String(CONVERSATION_ID_LIMIT), nullable=True, index=True)
     cancel_reason = Column(Text, nullable=True)

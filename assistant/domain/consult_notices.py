@@ -35,6 +35,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Please request it again if it is still needed.",
         "hi": "एक सूचना: मरीज़ {patient} का {specialty} कंसल्ट छूट गया दर्ज हुआ। ज़रूरत हो तो फिर से अनुरोध कीजिए।",
     },
+    "referred": {
+        "en": "One update: the hub referred your {specialty} consult for patient {patient} to {hub}. "
+        "Reason: {reason}. You will hear when {hub} books it.",
+        "hi": "एक सूचना: हब ने मरीज़ {patient} का {specialty} कंसल्ट {hub} को भेज दिया। कारण: {reason}। "
+        "{hub} समय तय करेगा तो आपको बताया जाएगा।",
+    },
 }
 _NO_REASON = {"en": "not given", "hi": "नहीं बताया"}
 _THE_SPECIALIST = {"en": "the specialist", "hi": "विशेषज्ञ"}
@@ -42,8 +48,8 @@ _THE_SPECIALIST = {"en": "the specialist", "hi": "विशेषज्ञ"}
 assert set(_TEXTS) == set(HUB_EVENTS), "every hub event needs its notice"
 
 
-def notice_text(consult: Consult, event: str, language: str, timezone: str) -> str:
-    """The notice of ``event`` on ``consult`` in ``language`` ("en" or "hi")."""
+def notice_text(consult: Consult, event: str, language: str, timezone: str, hub: str = "") -> str:
+    """The notice of ``event`` on ``consult`` in ``language`` ("en" or "hi"); ``hub`` names the hub referred to."""
     specialty = SPECIALTIES.get(consult.specialty, {}).get(language) or consult.specialty
     doctor = consult.specialist.name if consult.specialist is not None else _THE_SPECIALIST[language]
     return _TEXTS[event][language].format(
@@ -51,5 +57,10 @@ def notice_text(consult: Consult, event: str, language: str, timezone: str) -> s
         patient=consult.patient_ref,
         when=when_phrase(consult.scheduled_for, language, timezone, relative=False),
         doctor=doctor,
-        reason=(consult.cancel_reason or _NO_REASON[language]).rstrip("."),
+        reason=(_reason(consult, event) or _NO_REASON[language]).rstrip("."),
+        hub=hub,
     )
+
+
+def _reason(consult: Consult, event: str) -> str | None:
+    return consult.referral_reason if event == "referred" else consult.cancel_reason

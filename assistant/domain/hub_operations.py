@@ -32,12 +32,14 @@ from assistant.core.rules import (
     CLOSABLE_STATUSES,
     CONTROL_CHARACTERS,
     HUB_REASON_LIMIT,
+    REFERABLE_STATUSES,
     RESCHEDULABLE_STATUSES,
     SLOT_HOLDING_STATUSES,
 )
 from assistant.core.vocabulary import URGENCIES
 from assistant.db.models import Consult, Encounter, Facility, HubNotice, Slot, Specialist, Worker
 from assistant.domain.consult_notices import notice_text
+from assistant.domain.facilities import HUB
 from assistant.domain.records import consult_json, encounter_json, iso
 
 # The console's way into the conversation a consult was asked in (the specialist's "link to the
@@ -71,16 +73,30 @@ class HubActor:
     role: str  # coordinator, specialist or admin
     facilities: frozenset[str] | None  # None: every facility (admin)
     specialist_id: int | None = None  # a specialist's own record
+    hub_id: str | None = None  # the hub whose desk a coordinator works
 
     @property
     def is_desk(self) -> bool:
         """Coordinators (and admins) run the desk: the queue, assigning, rescheduling, cancelling."""
         return self.role in ("coordinator", "admin")
 
+    @property
+    def every_hub(self) -> bool:
+        """An admin works every hub's desk; a coordinator only their own."""
+        return self.role == "admin"
+
     def sees(self, consult: Consult) -> bool:
         if self.role == "specialist":
             return self.specialist_id is not None and consult.specialist_id == self.specialist_id
-        return self.is_desk and (self.facilities is None or consult.facility_id in self.facilities)
+        return self.is_desk and (self.every_hub or (self.hub_id is not None and consult.hub_id == self.hub_id))
+
+    def desk_hub(self) -> str | None:
+        """The hub whose consults and specialists the actor works with; ``None`` for every hub (an admin)."""
+        if self.every_hub:
+            return None
+        if self.hub_id is None:
+            raise HubError("forbidden", "Your facility is served by no hub.")
+        return self.hub_id
 
     def require_desk(self) -> None:
         if not self.is_desk:
@@ -106,8 +122,9 @@ def _waiting(actor: HubActor) -> Select:
     """The consults the actor's desk still has to place."""
     actor.require_desk()
     query = select(Consult).where(Consult.status.in_(ASSIGNABLE_STATUSES))
-    if actor.facilities is not None:
-        query = query.where(Consult.facility_id.in_(actor.facilities))
+    hub = actor.desk_hub()
+    if hub is not None:
+        query = query.where(Consult.hub_id == hub)
     return query
 
 
@@ -150,10 +167,14 @@ async def slots(
     end: dt.datetime,
     specialty: str | None = None,
     specialist_id: int | None = None,
+    hub: str | None = None,
     free_only: bool = True,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Slots from ``start`` to ``end`` (of a specialty or a specialist), earliest first; only free ones by default."""
+    """Slots from ``start`` to ``end`` (of a specialty, a specialist or a hub's specialists), earliest first.
+
+    Only free ones by default.
+    """
     taken = _slot_taken()
     query = (
         select(Slot, taken.label("taken"))
@@ -162,6 +183,8 @@ async def slots(
         .order_by(Slot.starts_at, Specialist.name, Slot.id)
         .limit(limit)
     )
+    if hub is not None:
+        query = query.where(Specialist.facility_id.in_(_facilities_served_by(hub)))
     if specialty is not None:
         query = query.where(Specialist.specialty == specialty)
     if specialist_id is not None:
@@ -170,6 +193,21 @@ async def slots(
         query = query.where(~taken)
     rows = (await session.execute(query)).unique().all()
     return [slot_json(slot, free=None if free_only else not is_taken) for slot, is_taken in rows]
+
+
+def _facilities_served_by(hub: str) -> Any:
+    return select(Facility.id).where(Facility.served_by == hub).scalar_subquery()
+
+
+async def specialist_hub(session: AsyncSession, specialist_id: int) -> str | None:
+    """The hub a specialist works for: the one serving the facility the roster gives them."""
+    query = (
+        select(Facility.served_by)
+        .join(Specialist, Specialist.facility_id == Facility.id)
+        .where(Specialist.id == specialist_id)
+    )
+    hub = (await session.execute(query)).scalar()
+    return hub if isinstance(hub, str) else None
 
 
 def _local_midnight(day: dt.date, timezone: str) -> dt.datetime:
@@ -184,6 +222,8 @@ async def day_list(
         raise HubError("forbidden", "A specialist sees only their own list.")
     if actor.role not in ("specialist", "coordinator", "admin"):
         raise HubError("forbidden", "Only the hub sees specialists' lists.")
+    if actor.role == "coordinator" and await specialist_hub(session, specialist_id) != actor.desk_hub():
+        raise _not_found("specialist at your hub")  # another hub's people look exactly like nobody
     start, end = (_local_midnight(date, timezone) for date in (day, day + dt.timedelta(days=1)))
     query = (
         select(Consult)
@@ -195,8 +235,8 @@ async def day_list(
         )
         .order_by(Consult.scheduled_for, Consult.id)
     )
-    if actor.role == "coordinator" and actor.facilities is not None:
-        query = query.where(Consult.facility_id.in_(actor.facilities))
+    if actor.role == "coordinator":
+        query = query.where(Consult.hub_id == actor.desk_hub())
     consults = (await session.execute(query)).unique().scalars().all()
     return [await with_context(session, consult) for consult in consults]
 
@@ -249,7 +289,7 @@ def _written(value: str | None, field: str, limit: int, missing: str | None = No
     return text
 
 
-async def _notify(session: AsyncSession, consult: Consult, event: str, timezone: str) -> None:
+async def _notify(session: AsyncSession, consult: Consult, event: str, timezone: str, hub: str = "") -> None:
     """Queue the worker's notice of ``event``, in the transaction that made the change."""
     session.add(
         HubNotice(
@@ -257,8 +297,8 @@ async def _notify(session: AsyncSession, consult: Consult, event: str, timezone:
             worker_id=consult.requested_by,
             event=event,
             channel=consult.channel,
-            text_en=notice_text(consult, event, "en", timezone),
-            text_hi=notice_text(consult, event, "hi", timezone),
+            text_en=notice_text(consult, event, "en", timezone, hub=hub),
+            text_hi=notice_text(consult, event, "hi", timezone, hub=hub),
         )
     )
     await session.flush()
@@ -284,11 +324,16 @@ def _as_read(consult: Consult, statuses: tuple[str, ...] | None = None) -> Any:
     return and_(condition, Consult.slot_id == consult.slot_id)
 
 
+_NO_SUCH_SLOT = "No such slot at this consult's hub."
+
+
 async def _free_slot(session: AsyncSession, consult: Consult, slot_id: int, now: dt.datetime) -> Slot:
     slot: Slot | None = await session.get(Slot, slot_id)
-    if slot is None:
+    # A slot of another hub's specialist is not this consult's to take (refer it to that hub instead),
+    # and it answers exactly like a missing one: the desk learns nothing of other hubs' rosters.
+    if slot is None or await specialist_hub(session, slot.specialist_id) != consult.hub_id:
         # A slot named in the request body: the request is wrong, the consult (the path) is there.
-        raise HubError("invalid", "No such slot.", field="slot_id")
+        raise HubError("invalid", _NO_SUCH_SLOT, field="slot_id")
     if slot.specialist.specialty != consult.specialty:
         raise HubError(
             "invalid",
@@ -380,6 +425,50 @@ async def reschedule(
 ) -> dict[str, Any]:
     """Move a scheduled consult to another free slot (of the same or another specialist of its specialty)."""
     return await _schedule(session, actor, consult_id, slot_id, now, timezone, _RESCHEDULE)
+
+
+async def refer(
+    session: AsyncSession,
+    actor: HubActor,
+    consult_id: int,
+    to_hub: str,
+    reason: str,
+    now: dt.datetime,
+    timezone: str,
+) -> dict[str, Any]:
+    """Send a consult to another hub's queue, with a reason the worker is told; it leaves any slot it held here.
+
+    The other hub's coordinator then assigns it to one of their specialists
+    (never chosen silently here); from then on this hub's desk no longer sees it.
+    """
+    actor.require_desk()
+    said = _written(reason, "reason", HUB_REASON_LIMIT, "Say why the consult goes to another hub; the worker is told.")
+    consult = await visible_consult(session, actor, consult_id)
+    hub: Facility | None = await session.get(Facility, to_hub)
+    if hub is None or hub.kind != HUB:
+        raise HubError("invalid", "No such hub.", field="hub_id")
+    if hub.id == consult.hub_id:
+        raise HubError("invalid", "The consult is already at that hub.", field="hub_id")
+    if consult.status not in REFERABLE_STATUSES:
+        raise _conflict(f"Consult {consult.id} is {consult.status}; only one still to take place can be referred.")
+    values = {
+        "status": "requested",
+        "slot_id": None,
+        "specialist_id": None,
+        "scheduled_for": None,
+        "call_link": None,
+        "hub_queue": True,
+        "hub_id": hub.id,
+        "queue_reason": "referred",
+        "referred_from": consult.hub_id,
+        "referral_reason": said,
+        "referred_by": actor.worker_id,
+        "referred_at": now,
+    }
+    if not await _update_if(session, consult, _as_read(consult, REFERABLE_STATUSES), values):
+        raise _conflict(f"Consult {consult.id} is {consult.status} now; nothing was changed.")
+    await _notify(session, consult, "referred", timezone, hub=hub.name)
+    return consult_json(consult)
 
 
 async def _close(

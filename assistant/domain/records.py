@@ -18,7 +18,16 @@ from assistant.db.models import Consult, Encounter
 
 # In English: the API has no language. The assistant tells the worker in their own words and language
 # (actions/texts.py), with the same emergency sentences (assistant.core.emergency_advice).
-QUEUED_NOTE = "No free slot; the request is queued for the hub coordinator."
+# Why a consult waits at its hub (``consults.queue_reason``), as the API says it.
+QUEUED_NOTES = {
+    "no_slot": "No free slot; the request is queued for the hub coordinator.",
+    "no_specialist": (
+        "No specialist of this specialty works at your hub; the request waits in your hub coordinator's queue, "
+        "who may refer it to another hub."
+    ),
+    "no_hub": "No hub serves your facility yet; the request waits until one does. Tell your block office.",
+    "referred": "Referred to another hub; the request waits for that hub's coordinator.",
+}
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -34,7 +43,7 @@ def advice_for(consult: Consult) -> str | None:
         specialty = SPECIALTIES.get(consult.specialty, {}).get("en") or consult.specialty
         return emergency_advice("en", specialty, specialist_booked=consult.specialist_id is not None)
     if consult.status == "requested" and consult.hub_queue:
-        return QUEUED_NOTE
+        return QUEUED_NOTES[consult.queue_reason or "no_slot"]
     return None
 
 
@@ -61,6 +70,16 @@ def consult_json(consult: Consult) -> dict[str, Any]:
         "scheduled_for": iso(consult.scheduled_for),
         "call_link": consult.call_link,
         "hub_queue": consult.hub_queue,
+        "hub_id": consult.hub_id,
+        "queue_reason": consult.queue_reason,
+        "referral": None
+        if consult.referred_at is None
+        else {
+            "from_hub": consult.referred_from,
+            "reason": consult.referral_reason,
+            "by": consult.referred_by,
+            "at": iso(consult.referred_at),
+        },
         "advice": advice_for(consult),
         "channel": consult.channel,
         "conversation_id": consult.conversation_id,

@@ -2,10 +2,10 @@
 
 An admin sees everything; a supervisor sees their own facility and every
 facility under it (a district supervisor the district, a block supervisor
-the block); a coordinator sees the hub and every facility the hub serves
-(those whose ``hub_id`` is the coordinator's facility, and everything under
-them); a worker and a specialist see their own facility (a specialist's
-consults are found by assignment, not facility: ``assistant.domain.hub_operations``).
+the block); a coordinator sees every facility their hub serves
+(``assistant.domain.facilities``); a worker sees their own facility. A
+specialist sees no facility: only the patients of the consults assigned to
+them (``assistant.domain.hub_operations``, ``assistant.backend.encounters``).
 """
 
 from __future__ import annotations
@@ -32,12 +32,16 @@ async def facility_subtree(session: AsyncSession, root: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-async def served_facilities(session: AsyncSession, hub: str) -> frozenset[str]:
-    """The hub itself and every facility it serves, with the facilities under those."""
-    served = frozenset({hub})
-    for facility_id in (await session.execute(select(Facility.id).where(Facility.hub_id == hub))).scalars():
-        served |= await facility_subtree(session, facility_id)
-    return served
+async def served_facilities(session: AsyncSession, hub: str | None) -> frozenset[str]:
+    """The hub itself and every facility it serves (none for no hub)."""
+    if hub is None:
+        return frozenset()
+    return frozenset((await session.execute(select(Facility.id).where(Facility.served_by == hub))).scalars())
+
+
+def hub_of_worker(worker: Worker) -> str | None:
+    """The hub serving the worker's facility: where their consults go, or the desk a coordinator works."""
+    return worker.facility.served_by if worker.facility is not None else None
 
 
 async def visible_facilities(session: AsyncSession, worker: Worker) -> frozenset[str] | None:
@@ -47,5 +51,7 @@ async def visible_facilities(session: AsyncSession, worker: Worker) -> frozenset
     if worker.role == "supervisor":
         return await facility_subtree(session, worker.facility_id)
     if worker.role == "coordinator":
-        return await served_facilities(session, worker.facility_id)
+        return await served_facilities(session, hub_of_worker(worker))
+    if worker.role == "specialist":
+        return frozenset()
     return frozenset({worker.facility_id})
