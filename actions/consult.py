@@ -89,6 +89,10 @@ class ActionBookConsult(Action):
         return CONSULT.reset()
 
 
+# What a worker hears of a consult that waits at the hub, by why it waits (the backend's ``queue_reason``).
+WAITING_TEXTS = {"no_specialist": "consult_no_specialist_at_hub", "no_hub": "consult_no_hub"}
+
+
 def consult_outcome(consult: dict[str, Any], language: str, timezone: str) -> str:
     """What the worker hears after the backend has taken a consult request."""
     specialty = specialty_name(consult.get("specialty"), language)
@@ -102,7 +106,9 @@ def consult_outcome(consult: dict[str, Any], language: str, timezone: str) -> st
         )
     if emergency:
         return text("emergency_no_specialist", language, specialty=specialty)
-    return text("consult_with_hub", language, specialty=specialty, id=consult.get("id"))
+    # Why it waits (the backend's queue_reason): the worker hears what would happen next.
+    key = WAITING_TEXTS.get(consult.get("queue_reason") or "", "consult_with_hub")
+    return text(key, language, specialty=specialty, id=consult.get("id"))
 
 
 class ActionConsultStatus(Action):

@@ -89,6 +89,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No {specialty} slot is free yet, so consult {id} is with the hub, who will schedule it.",
         "hi": "अभी {specialty} का कोई समय खाली नहीं है, इसलिए कंसल्ट {id} हब को भेजा गया है, वे समय तय करेंगे।",
     },
+    "consult_no_specialist_at_hub": {
+        "en": (
+            "Your hub has no {specialty} specialist, so consult {id} waits with your hub's coordinator, "
+            "who can refer it to another hub. You will hear when it is booked."
+        ),
+        "hi": (
+            "आपके हब में {specialty} के विशेषज्ञ नहीं हैं, इसलिए कंसल्ट {id} आपके हब के समन्वयक के पास है, "
+            "जो इसे दूसरे हब को भेज सकते हैं। समय तय होने पर आपको बताया जाएगा।"
+        ),
+    },
+    "consult_no_hub": {
+        "en": "No hub serves your facility yet, so consult {id} is saved and waits. Please tell your block office.",
+        "hi": "आपकी संस्था को अभी कोई हब नहीं देखता, इसलिए कंसल्ट {id} सहेजा गया है और रुका है। कृपया ब्लॉक कार्यालय को बताइए।",
+    },
     "emergency_no_specialist": {  # the backend's advice word for word, {specialty} in the worker's language
         "en": f"{CALL_AMBULANCE['en']} {NO_SPECIALIST['en']}",
         "hi": f"{CALL_AMBULANCE['hi']} {NO_SPECIALIST['hi']}",

@@ -60,6 +60,7 @@ REQUEST_BODIES: tuple[Body, ...] = (
     workers.PIN_LOGIN,
     workers.RESOLVE_REQUEST,
     hub_routes.SLOT_CHOICE,
+    hub_routes.REFERRAL,
     hub_routes.COMPLETION,
     hub_routes.DELIVERY,
 )

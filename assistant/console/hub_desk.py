@@ -21,6 +21,7 @@ from assistant.core.rules import SLOT_HOLDING_STATUSES, VITAL_RANGES
 from assistant.core.vocabulary import SPECIALTIES
 from assistant.db.models import Consult, Facility, Specialist, Worker
 from assistant.domain import hub_operations
+from assistant.domain.facilities import HUB
 
 # How far ahead the assign and reschedule forms offer free slots: enough for the
 # next working days, few enough that each consult's list stays short.
@@ -68,6 +69,7 @@ class Desk:
     chosen: int | None
     slot_choices: dict[str, list[SpecialistSlots]]  # by specialty
     names: dict[str, str]  # worker and facility ids -> names, for the queue
+    other_hubs: list[tuple[str, str]] = field(default_factory=list)  # (id, name): where a consult can be referred
 
 
 def actor(who: Viewer) -> hub_operations.HubActor:
@@ -110,14 +112,14 @@ def specialty_name(code: str) -> str:
 
 
 async def slot_choices(
-    session: AsyncSession, specialties: Iterable[str], now: dt.datetime
+    session: AsyncSession, specialties: Iterable[str], now: dt.datetime, hub: str | None
 ) -> dict[str, list[SpecialistSlots]]:
-    """Free slots of each specialty over the next days, grouped by specialist (by name)."""
+    """Free slots of each specialty at ``hub`` (every hub: ``None``) over the next days, grouped by specialist."""
     choices: dict[str, list[SpecialistSlots]] = {}
     for specialty in sorted(set(specialties)):
         grouped: dict[int, SpecialistSlots] = {}
         free = await hub_operations.slots(
-            session, start=now, end=now + dt.timedelta(days=SLOT_CHOICE_DAYS), specialty=specialty
+            session, start=now, end=now + dt.timedelta(days=SLOT_CHOICE_DAYS), specialty=specialty, hub=hub
         )
         for slot in free:
             start = moment(slot["start"])
@@ -129,10 +131,15 @@ async def slot_choices(
     return choices
 
 
-async def _specialists(session: AsyncSession, only: int | None = None) -> list[SpecialistInfo]:
+async def _specialists(
+    session: AsyncSession, *, only: int | None = None, hub: str | None = None
+) -> list[SpecialistInfo]:
+    """The specialists of ``hub`` (every hub: ``None``), or the one with id ``only``."""
     query = select(Specialist.id, Specialist.name, Specialist.specialty).order_by(Specialist.name, Specialist.id)
     if only is not None:
         query = query.where(Specialist.id == only)
+    if hub is not None:
+        query = query.join(Facility, Facility.id == Specialist.facility_id).where(Facility.served_by == hub)
     return [SpecialistInfo(*row) for row in (await session.execute(query)).all()]
 
 
@@ -158,10 +165,10 @@ async def load(
     specialists: list[SpecialistInfo] = []
     if acting.is_desk:
         queue = await hub_operations.queue(session, acting, now)
-        specialists = await _specialists(session)
+        specialists = await _specialists(session, hub=acting.desk_hub())
         shown = [person for person in specialists if chosen is None or person.id == chosen]
     else:
-        shown = await _specialists(session, who.specialist_id) if who.specialist_id is not None else []
+        shown = await _specialists(session, only=who.specialist_id) if who.specialist_id is not None else []
     day_lists = []
     for person in shown:
         consults = await hub_operations.day_list(session, acting, person.id, day, timezone)
@@ -172,8 +179,15 @@ async def load(
     if acting.is_desk:
         wanted = [consult["specialty"] for consult in queue or []]
         wanted += [consult["specialty"] for block in day_lists for consult in block.consults]
-        choices = await slot_choices(session, wanted, now)
-    return Desk(day, queue, day_lists, specialists, chosen, choices, await _names(session, queue or []))
+        choices = await slot_choices(session, wanted, now, acting.desk_hub())
+    names = await _names(session, queue or [])
+    hubs = await _other_hubs(session, acting.hub_id) if acting.is_desk else []
+    return Desk(day, queue, day_lists, specialists, chosen, choices, names, hubs)
+
+
+async def _other_hubs(session: AsyncSession, own: str | None) -> list[tuple[str, str]]:
+    query = select(Facility.id, Facility.name).where(Facility.kind == HUB).order_by(Facility.name)
+    return [(hub_id, name) for hub_id, name in (await session.execute(query)).all() if hub_id != own]
 
 
 async def assigned_in(

@@ -32,6 +32,7 @@ from assistant.core.rules import (
     CANCELLABLE_STATUSES,
     CLOSABLE_STATUSES,
     HUB_REASON_LIMIT,
+    REFERABLE_STATUSES,
     RESCHEDULABLE_STATUSES,
 )
 from assistant.core.vocabulary import URGENCIES
@@ -50,6 +51,7 @@ CONFLICT_LEAD = {
 STARTS_FROM = {
     "assign": ASSIGNABLE_STATUSES,
     "reschedule": RESCHEDULABLE_STATUSES,
+    "refer": REFERABLE_STATUSES,
     "cancel": CANCELLABLE_STATUSES,
     "complete": CLOSABLE_STATUSES,
     "no-show": CLOSABLE_STATUSES,
@@ -61,6 +63,7 @@ SLOT_LOST = {
 DONE = {
     "assign": "Consult {id} is scheduled; the worker will be told.",
     "reschedule": "Consult {id} is moved; the worker will be told.",
+    "refer": "Consult {id} is referred to the other hub's queue; the worker will be told why.",
     "cancel": "Consult {id} is cancelled; the worker will be told why.",
     "complete": "Consult {id} is completed; the worker will hear the advice.",
     "no-show": "Consult {id} is marked as missed; the worker will be asked to request again if needed.",
@@ -89,6 +92,10 @@ async def _operate(
         slot_id = _slot(form)
         move = hub_operations.assign if action == "assign" else hub_operations.reschedule
         return await move(session, who, consult_id, slot_id, now, zone), f"{target} slot {slot_id}"
+    if action == "refer":
+        to_hub = form.get("hub_id", "")
+        referred = await hub_operations.refer(session, who, consult_id, to_hub, form.get("reason", ""), now, zone)
+        return referred, f"{target} to hub {to_hub}"[:200]
     if action == "cancel":
         # The hub's own checks (required, length, control characters) apply: assistant.domain.hub_operations.
         return await hub_operations.cancel(session, who, consult_id, form.get("reason", ""), now, zone), target

@@ -21,7 +21,7 @@ from assistant.core.vocabulary import HUB_ROLES
 HUB_DESK = "/hub"
 # One route for every desk action; ``assistant.domain.hub_operations`` decides who may do which.
 HUB_ACTION = "/hub/consults/{id}/{action}"
-HUB_ACTIONS = ("assign", "reschedule", "cancel", "complete", "no-show")
+HUB_ACTIONS = ("assign", "reschedule", "refer", "cancel", "complete", "no-show")
 HUB_CONVERSATION = "/hub/consults/{id}/conversation"
 # Who may open the Hub desk at all.
 DESK_ROLES = (*HUB_ROLES, "admin")

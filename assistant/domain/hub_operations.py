@@ -324,16 +324,13 @@ def _as_read(consult: Consult, statuses: tuple[str, ...] | None = None) -> Any:
     return and_(condition, Consult.slot_id == consult.slot_id)
 
 
-_NO_SUCH_SLOT = "No such slot at this consult's hub."
-
-
 async def _free_slot(session: AsyncSession, consult: Consult, slot_id: int, now: dt.datetime) -> Slot:
     slot: Slot | None = await session.get(Slot, slot_id)
     # A slot of another hub's specialist is not this consult's to take (refer it to that hub instead),
     # and it answers exactly like a missing one: the desk learns nothing of other hubs' rosters.
     if slot is None or await specialist_hub(session, slot.specialist_id) != consult.hub_id:
         # A slot named in the request body: the request is wrong, the consult (the path) is there.
-        raise HubError("invalid", _NO_SUCH_SLOT, field="slot_id")
+        raise HubError("invalid", "No such slot at this consult's hub.", field="slot_id")
     if slot.specialist.specialty != consult.specialty:
         raise HubError(
             "invalid",

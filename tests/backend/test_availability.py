@@ -411,10 +411,12 @@ async def test_a_coordinator_manages_only_the_specialists_their_hub_serves(desk:
     status, listed = await desk.call("GET", "/availability", "H001")
     assert status == 200 and listed["items"]
     assert stranger_id not in {item["specialist_id"] for item in listed["items"]}
-    # Every seeded specialist is at the hub or at Sirohi, which the hub serves.
+    # Every seeded specialist at the hub or at Sirohi, which the hub serves; none of the Udaipur hub's.
     async with desk.db.read() as session:
-        seeded = set((await session.execute(select(Specialist.id).where(Specialist.id != stranger_id))).scalars())
-    assert {item["specialist_id"] for item in listed["items"]} == seeded
+        query = select(Specialist.id).join(Facility, Facility.id == Specialist.facility_id)
+        ours = set((await session.execute(query.where(Facility.served_by == "aiims-jodhpur"))).scalars())
+        theirs = set((await session.execute(query.where(Facility.served_by == "rnt-udaipur"))).scalars())
+    assert theirs and {item["specialist_id"] for item in listed["items"]} == ours
 
 
 def test_the_backend_cuts_the_days_that_came_while_it_was_down_when_it_starts(

@@ -186,6 +186,7 @@ class Backend:
             status=status,
             requested_by="W001",
             facility_id="hwc-ajari",
+            hub_id="aiims-jodhpur",  # the hub serving hwc-ajari, as the booking sets it
             channel="api",
         )
         if status == "scheduled":
@@ -340,6 +341,7 @@ BASELINES: dict[Operation, Baseline] = dict(
         on("DELETE", "/availability/{id}", "H001", Backend.hours),
         (("POST", "/consults/{id}/assign"), _assign),
         (("POST", "/consults/{id}/reschedule"), _reschedule),
+        on("POST", "/consults/{id}/refer", "H001", REQUESTED, {"hub_id": "rnt-udaipur", "reason": "no cardiologist"}),
         on("POST", "/consults/{id}/complete", "H001", SCHEDULED, {"advice": "rest", "follow_up": "in a week"}),
         on("POST", "/consults/{id}/no_show", "H001", SCHEDULED, {}),
         fixed("GET", "/notices", "service"),

@@ -5,8 +5,8 @@ assigned specialist completes them or marks a no-show; each change leaves the
 requesting worker a notice, which the channels fetch and mark delivered.
 
 The hub's people are made here as an operator would (``add_worker``, a
-token), at the demo hub (``aiims-jodhpur``, which serves ``dh-sirohi`` and the
-facilities under it) and at a second hub that serves nobody. Consults waiting
+token), at the demo's two hubs: ``aiims-jodhpur``, which serves ``dh-sirohi``
+and the facilities under it, and ``rnt-udaipur``, which serves Rajsamand. Consults waiting
 for the hub are written straight to the database when a test needs their age
 or urgency; everything the hub does goes through HTTP.
 """
@@ -47,7 +47,7 @@ from assistant.http.backend_client import BackendClient
 from tests.support.backend import RunningBackend
 
 T = TypeVar("T")
-HUB, OTHER_HUB = "aiims-jodhpur", "hub-test-udaipur"
+HUB, OTHER_HUB = "aiims-jodhpur", "rnt-udaipur"
 TIMEZONE = "Asia/Kolkata"  # the backend's default, which these tests run with
 COORDINATOR, SECOND_COORDINATOR, OTHER_COORDINATOR = "HT-C1", "HT-C2", "HT-C9"
 SPECIALTY = "dermatology"  # the desk's consults here; each seeded specialty has two specialists
@@ -99,11 +99,6 @@ class Desk:
 
 
 async def _ensure_people(session: AsyncSession) -> dict[str, int]:
-    if (await session.get(Facility, OTHER_HUB)) is None:
-        session.add(Facility(id=OTHER_HUB, name="Test hub that serves nobody", kind="hub", district="Udaipur"))
-    # The demo's hub serves the Sirohi district (the seed sets it; said again for a seed that does not yet).
-    await session.execute(update(Facility).where(Facility.id == "dh-sirohi").values(hub_id=HUB))
-    await session.flush()
     for person, facility in ((COORDINATOR, HUB), (SECOND_COORDINATOR, HUB), (OTHER_COORDINATOR, OTHER_HUB)):
         if await session.get(Worker, person) is None:
             await add_worker(session, person, f"Coordinator {person}", facility, role="coordinator")
@@ -156,9 +151,12 @@ def waiting_consult(
     worker: str = "W001",
     facility: str = "hwc-ajari",
 ) -> int:
-    """A consult the booking could not place: ``requested`` and queued for the hub, asked ``age`` ago."""
+    """A consult the booking could not place: ``requested`` and queued for its hub, asked ``age`` ago."""
     with Session(backend.db) as session, session.begin():
+        hub = session.get(Facility, facility).served_by  # as the booking sets it
         consult = Consult(
+            hub_id=hub,
+            queue_reason="no_slot",
             patient_ref=patient_ref,
             specialty=specialty,
             urgency=urgency,
@@ -230,7 +228,7 @@ def test_the_queue_and_the_slots_are_the_desks_alone(desk: Desk) -> None:
     for person in ("W001", "HT-S1"):
         assert desk.get("/hub/queue", person).status_code == 403, person
     assert desk.get("/slots", "W001").status_code == 403
-    elsewhere = desk.get("/hub/queue", OTHER_COORDINATOR).json()  # a hub that serves nobody
+    elsewhere = desk.get("/hub/queue", OTHER_COORDINATOR).json()  # the other hub, which serves Rajsamand
     assert (elsewhere["items"], elsewhere["total"]) == ([], 0)
 
 

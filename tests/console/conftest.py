@@ -57,6 +57,9 @@ def _record(world: World, table: str, values: dict, moment: float) -> int:
     model = {"encounters": Encounter, "consults": Consult}[table]
     created = dt.datetime.fromtimestamp(moment, dt.timezone.utc)
     with world.backend.begin() as connection:
+        if model is Consult and "hub_id" not in values:  # the hub serving its facility, as the booking sets it
+            served_by = "SELECT served_by FROM facilities WHERE id = :id"
+            values = {**values, "hub_id": connection.execute(text(served_by), {"id": values["facility_id"]}).scalar()}
         result = connection.execute(insert(model.__table__).values(created_at=created, updated_at=created, **values))
         return result.inserted_primary_key[0]
 
