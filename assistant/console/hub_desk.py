@@ -70,6 +70,9 @@ class Desk:
     slot_choices: dict[str, list[SpecialistSlots]]  # by specialty
     names: dict[str, str]  # worker and facility ids -> names, for the queue
     other_hubs: list[tuple[str, str]] = field(default_factory=list)  # (id, name): where a consult can be referred
+    # The specialties the coordinator's hub has anyone for (None: every hub's, an admin's desk); a queued
+    # consult of another specialty can only be referred.
+    specialties_here: frozenset[str] | None = None
 
 
 def actor(who: Viewer) -> hub_operations.HubActor:
@@ -182,7 +185,8 @@ async def load(
         choices = await slot_choices(session, wanted, now, acting.desk_hub())
     names = await _names(session, queue or [])
     hubs = await _other_hubs(session, acting.hub_id) if acting.is_desk else []
-    return Desk(day, queue, day_lists, specialists, chosen, choices, names, hubs)
+    here = frozenset(person.specialty for person in specialists) if acting.role == "coordinator" else None
+    return Desk(day, queue, day_lists, specialists, chosen, choices, names, hubs, here)
 
 
 async def _other_hubs(session: AsyncSession, own: str | None) -> list[tuple[str, str]]:

@@ -55,7 +55,10 @@ CONSULTS: dict[str, tuple[str, str, str, str, str, float]] = {
     "errors": ("61010", "cardiology", "routine", "W001", "hwc-ajari", 3.5),
     "browser": ("61011", "cardiology", "urgent", "W003", "chc-pindwara", 2.5),
     "outside": ("61099", "cardiology", "emergency", "W900", OUTSIDE_FACILITY, 8),
+    # Rajsamand's, at the Udaipur hub (which has no cardiologist): its coordinator's, never H001's.
+    "udaipur": ("61020", "cardiology", "routine", "W004", "sc-kelwara", 2),
 }
+UDAIPUR_COORDINATOR = "H002"
 # The patient of the seeded WhatsApp consult (urgent cardiology, W002, 3 hours ago), with two visits.
 WHATSAPP_PATIENT = "4521"
 QUEUE_ROW = re.compile(r'<tr class="queued" id="consult-(\d+)"')
@@ -147,8 +150,6 @@ def _add_slots(hub_db: Any, specialist_id: int, day: dt.date, count: int) -> lis
 def build_hub_world(root: Path) -> HubWorld:
     world = build_world(root)
     with world.backend.begin() as connection:
-        # The demo hub serves Sirohi (the seed says so once it knows hubs; until then, we do).
-        connection.execute(text("UPDATE facilities SET hub_id = 'aiims-jodhpur' WHERE id = 'dh-sirohi'"))
         connection.execute(
             text("INSERT INTO facilities (id, name, kind, district) VALUES (:id, 'PHC Elsewhere', 'phc', 'Elsewhere')"),
             {"id": OUTSIDE_FACILITY},
@@ -161,7 +162,7 @@ def build_hub_world(root: Path) -> HubWorld:
             {"f": OUTSIDE_FACILITY},
         )
     linked = asyncio.run(_add_hub_people(world.db_url))
-    for login in (COORDINATOR, SECOND_COORDINATOR, SPECIALIST, OTHER_SPECIALIST):
+    for login in (COORDINATOR, SECOND_COORDINATOR, SPECIALIST, OTHER_SPECIALIST, UDAIPUR_COORDINATOR):
         console_password(world.db_url, login, PASSWORD)
     now = dt.datetime.now(dt.timezone.utc)
     consults = {"whatsapp": world.consults["consult_whatsapp"]}
@@ -295,6 +296,25 @@ def test_a_coordinator_assigns_a_consult_and_the_worker_is_notified(hub_world: t
     # The slot is held: nobody is offered it any more.
     assert f'value="{slot}"' not in shown.text
     assert hub.audit(COORDINATOR, "hub_assign", consult) == [f"consult {consult} slot {slot}"]
+
+
+def test_each_hubs_coordinator_sees_only_their_hubs_queue_specialists_and_slots(
+    hub_world: tuple[HubWorld, Any],
+) -> None:
+    hub, console = hub_world
+    jodhpur, udaipur = signed_in(console, COORDINATOR).get("/hub").text, signed_in(console, UDAIPUR_COORDINATOR)
+    udaipur_page = udaipur.get("/hub").text
+    assert hub.consults["udaipur"] in queue_order(udaipur_page)
+    assert hub.consults["udaipur"] not in queue_order(jodhpur)
+    assert not set(queue_order(udaipur_page)) & set(queue_order(jodhpur))
+    # The day-list picker and the slots offered are the hub's own people: no Jodhpur cardiologist at Udaipur.
+    assert "Dr. Sanjay Kumawat" in jodhpur and "Dr. Sanjay Kumawat" not in udaipur_page
+    assert "Dr. Bhawna Menaria" in udaipur_page and "Dr. Bhawna Menaria" not in jodhpur
+    row = udaipur_page.split(f'id="consult-{hub.consults["udaipur"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "no such specialist at this hub" in row and 'name="slot_id"' not in row
+    # Asking Udaipur's desk for a Jodhpur specialist's day shows nobody's.
+    shown = udaipur.get("/hub", params={"specialist": str(hub.specialists[SPECIALIST])})
+    assert shown.status_code in (200, 404) and "Heart Specialist" not in shown.text
 
 
 def test_hub_actions_need_the_sessions_csrf_token(hub_world: tuple[HubWorld, Any]) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.console.conftest import PASSWORD, console_over
-from tests.console.test_hub_desk import COORDINATOR, SPECIALIST, HubWorld, build_hub_world
+from tests.console.test_hub_desk import COORDINATOR, SPECIALIST, UDAIPUR_COORDINATOR, HubWorld, build_hub_world
 from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -133,3 +133,29 @@ def test_the_urgent_consult_is_assigned_and_completed_through_the_desk(
     )
     assert hub.notices("whatsapp") == ["scheduled", "completed"]
     assert coordinator.context.pages and specialist.context.pages  # both people's screens are kept as artefacts
+
+
+def test_a_consult_no_specialist_at_its_hub_can_see_is_referred_to_the_other_hub(
+    desk: tuple[HubWorld, str], open_page: Any
+) -> None:
+    hub, url = desk
+    consult = hub.consults["udaipur"]
+    udaipur = open_page()
+    sign_in(udaipur, url, UDAIPUR_COORDINATOR)
+    row = udaipur.locator(f"#queue-list tr[data-consult='{consult}']")
+    assert "no such specialist at this hub" in row.inner_text()
+    row.locator(".refer-dialog summary").click()
+    row.locator("select[name=hub_id]").select_option("aiims-jodhpur")
+    row.locator(".refer-form input[name=reason]").fill("No cardiologist at Udaipur this month")
+    row.locator(".refer-form button[type=submit]").click()
+    udaipur.wait_for_selector("#hub-done")
+    assert f"Consult {consult} is referred" in udaipur.inner_text("#hub-done")
+    assert udaipur.locator(f"#queue-list tr[data-consult='{consult}']").count() == 0
+
+    jodhpur = open_page()
+    sign_in(jodhpur, url, COORDINATOR)
+    arrived = jodhpur.locator(f"#queue-list tr[data-consult='{consult}']")
+    assert "referred by rnt-udaipur: No cardiologist at Udaipur this month" in arrived.inner_text()
+    assert arrived.locator("select[name=slot_id] option").count() > 0  # Jodhpur's cardiologists are offered
+    assert hub.notices("udaipur") == ["referred"]
+    assert hub.audit(UDAIPUR_COORDINATOR, "hub_refer", consult) == [f"consult {consult} to hub aiims-jodhpur"]
