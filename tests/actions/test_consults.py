@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
 
@@ -44,16 +45,18 @@ def confirmed_consult(
     sender: str = "W001",  # type: ignore[no-untyped-def]
     session: float | None = None,
     earlier_turns: int = 0,
+    language: str = "en",
 ):
     """The "yes" that books; the same ``session`` and ``earlier_turns`` make the same turn."""
     slots = {
+        "language": language,
         "specialty": "cardiology",
         "urgency": urgency,
         "patient_id": patient_id,
         "reason": "chest pain",
         "confirmed": True,
     }
-    message = user_message("yes", "affirm", metadata={"channel": channel, "language": "en"})
+    message = user_message("yes", "affirm", metadata={"channel": channel, "language": language})
     history = [{"event": "user", "text": f"turn {n}"} for n in range(earlier_turns)]
     return tracker(message, slots, sender=sender, session=session, history=history)
 
@@ -154,6 +157,22 @@ async def test_a_hub_that_never_answers_counts_as_unreachable(
     (reply,), _ = await run(ActionBookConsult(), confirmed_consult(patient()))
     assert "saved on this phone" in reply
     assert len(await parts.outbox.pending()) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_a_worker_whose_hub_has_no_such_specialist_hears_so_and_is_never_sent_to_another_hub(
+    online: Services, sqlite_backend: RunningBackend, language: str
+) -> None:
+    # W004's facility is served by the Udaipur hub, which has no cardiologist; Jodhpur has free ones.
+    patient_id = patient()
+    conversation = confirmed_consult(patient_id, urgency="routine", sender="W004", language=language)
+    (reply,), _ = await run(ActionBookConsult(), conversation)
+    expected = {"en": "Your hub has no cardiology specialist", "hi": "आपके हब में हृदय रोग के विशेषज्ञ नहीं हैं"}
+    assert expected[language] in reply, reply
+    with sqlite_backend.db.connect() as connection:
+        query = "SELECT status, specialist_id, hub_id FROM consults WHERE patient_ref = :p"
+        rows = [tuple(row) for row in connection.execute(text(query), {"p": patient_id})]
+    assert rows == [("requested", None, "rnt-udaipur")]
 
 
 async def test_a_sender_who_is_not_a_worker_hears_why_and_nothing_is_queued(online: Services) -> None:
