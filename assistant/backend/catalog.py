@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.backend.app_state import CHECKLISTS, DB
+from assistant.backend.auth import principal
 from assistant.backend.errors import unknown_value
 from assistant.backend.fields import Filter, Parameter, choice
 from assistant.core.cache import TTLCache
 from assistant.core.vocabulary import LANGUAGES, SPECIALTIES
-from assistant.db.models import Checklist, Specialist
+from assistant.db.models import Checklist, Facility, Specialist
 
 # Checklists change only when `assistant seed` reloads them.
 CHECKLIST_CACHE_SECONDS = 60.0
@@ -32,14 +33,13 @@ def _source(checklist: Checklist) -> dict[str, Any]:
 
 
 async def list_specialties(request: web.Request) -> web.Response:
+    """Every specialty, with how many specialists the caller's hub has (every hub's, for a caller of none)."""
+    query = select(Specialist.specialty, func.count(Specialist.id)).group_by(Specialist.specialty)
+    hub = principal(request).hub_id
+    if hub is not None:
+        query = query.join(Facility, Facility.id == Specialist.facility_id).where(Facility.served_by == hub)
     async with request.app[DB].read() as session:
-        counts = dict(
-            (
-                await session.execute(
-                    select(Specialist.specialty, func.count(Specialist.id)).group_by(Specialist.specialty)
-                )
-            ).all()
-        )
+        counts = dict((await session.execute(query)).all())
     items = [
         {"code": code, "name": names["en"], "name_hi": names["hi"], "specialists": counts.get(code, 0)}
         for code, names in SPECIALTIES.items()

@@ -23,6 +23,14 @@ def test_specialties_lists_the_canonical_twelve_with_two_specialists_each(sqlite
     assert all(item["name_hi"] for item in items)
 
 
+def test_specialties_count_the_specialists_of_the_callers_own_hub(sqlite_backend: RunningBackend) -> None:
+    # W004's hub (Udaipur) has a physician, a paediatrician and an obstetrician; no cardiologist.
+    response = requests.get(f"{sqlite_backend.url}/specialties", headers=sqlite_backend.headers("worker", "W004"))
+    counts = {item["code"]: item["specialists"] for item in response.json()["items"]}
+    assert counts["cardiology"] == 0 and counts["general_medicine"] == 1
+    assert sum(counts.values()) == 3
+
+
 def test_every_canonical_checklist_cites_its_guideline(sqlite_backend: RunningBackend) -> None:
     items = requests.get(f"{sqlite_backend.url}/checklists", headers=sqlite_backend.headers()).json()["items"]
     assert sorted(item["slug"] for item in items) == sorted(PROCEDURES)
