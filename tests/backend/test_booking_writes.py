@@ -141,6 +141,7 @@ def _request(ref: str, specialty: str) -> Consult:
         status="requested",
         requested_by="W001",
         facility_id="hwc-ajari",
+        hub_id="aiims-jodhpur",  # the hub serving hwc-ajari, as POST /consults sets it
         channel="api",
         conversation_id="W001",
     )
