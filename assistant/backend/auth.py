@@ -58,7 +58,7 @@ class Principal:
         return self.worker_id or f"token:{self.token_id}"
 
     def hub_actor(self) -> HubActor:
-        return HubActor(self.who, self.role, self.visible_facilities, self.specialist_id, self.hub_id)
+        return HubActor(self.who, self.role, self.specialist_id, self.hub_id)
 
     @property
     def idempotency_scope(self) -> str:

@@ -76,7 +76,7 @@ class Desk:
 
 
 def actor(who: Viewer) -> hub_operations.HubActor:
-    return hub_operations.HubActor(who.worker_id, who.role, who.visible_facilities, who.specialist_id, who.hub_id)
+    return hub_operations.HubActor(who.worker_id, who.role, who.specialist_id, who.hub_id)
 
 
 def waited(seconds: int) -> str:

@@ -71,7 +71,6 @@ class HubActor:
 
     worker_id: str
     role: str  # coordinator, specialist or admin
-    facilities: frozenset[str] | None  # None: every facility (admin)
     specialist_id: int | None = None  # a specialist's own record
     hub_id: str | None = None  # the hub whose desk a coordinator works
 
