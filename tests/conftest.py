@@ -18,6 +18,7 @@ from tests.support.postgres import PostgresServer
 
 if TYPE_CHECKING:
     from tests.support.fake_graph import FakeGraphApi
+    from tests.support.media_server import MediaServer
     from tests.support.stack import RunningStack
 
 _database_names = itertools.count(1)
@@ -194,16 +195,30 @@ def fake_graph() -> Iterator[FakeGraphApi]:
 
 
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi) -> Iterator[RunningStack]:
+def media_server() -> Iterator[MediaServer]:
+    """A media host handing out voice notes too large (tests/support/media_server.py), one the stack may fetch from."""
+    from tests.support.media_server import MediaServer
+
+    server = MediaServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraphApi, media_server: MediaServer
+) -> Iterator[RunningStack]:
     """The real assistant: trained model served by `rasa run`, action server, backend on SQLite.
 
     One per test session, in one worker (Rasa takes a while to start); tests keep their
     conversations apart with ``running_stack.new_worker()``. Its WhatsApp
-    channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets).
+    channel sends to ``fake_graph`` (tests/support/whatsapp.py has its secrets); its
+    Twilio channel fetches voice notes from ``fake_graph`` and ``media_server`` only.
     """
     from tests.support.stack import start_stack
     from tests.support.whatsapp import stack_settings
 
-    stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"), **stack_settings(fake_graph.url))
+    settings = stack_settings(fake_graph.url, media_server.url)
+    stack: RunningStack = start_stack(tmp_path_factory.mktemp("stack"), **settings)
     yield stack
     stack.stop()

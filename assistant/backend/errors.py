@@ -10,6 +10,7 @@ from aiohttp import web
 
 from assistant.backend.app_state import MAX_BODY_BYTES
 from assistant.core.rules import CONTROL_CHARACTERS
+from assistant.core.unicode_text import LONE_SURROGATE, not_unicode_message
 from assistant.domain.hub_operations import HubError
 
 log = logging.getLogger(__name__)
@@ -87,11 +88,15 @@ async def plain_text_only(request: web.Request, handler: Handler) -> web.StreamR
 
     PostgreSQL refuses NUL in text, and a log line or a screen must not be
     steered by them; bodies are checked field by field (``validation``).
+    Nor does a lone surrogate, which is how aiohttp hands over a header's
+    bytes that are not UTF-8, and which no database or log can write.
     """
     said = [request.path, *request.query.keys(), *request.query.values()]
     said += [request.headers.get(name, "") for name in CHECKED_HEADERS]
     if any(CONTROL_CHARACTERS.search(value) for value in said):
         return _error_response(400, "Control characters are not allowed in the path, query or headers.")
+    if any(LONE_SURROGATE.search(value) for value in said):
+        return _error_response(400, not_unicode_message("", "The path, query or a header"))
     return await handler(request)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.config import PROJECT_DIR
+from assistant.core.rules import UPN
 from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
@@ -109,6 +110,8 @@ async def _seed_people(session: AsyncSession, demo: dict[str, Any], report: Seed
     for entry in demo["specialists"]:
         if entry["specialty"] not in SPECIALTIES:
             raise ValueError(f"demo.yaml: unknown specialty {entry['specialty']!r}")
+        if not UPN.match(entry["upn"]):  # the roster import's rule: the upn goes into the call link
+            raise ValueError(f"demo.yaml: {entry['upn']!r} is not a user principal name like a.b@hospital.in")
         specialist = existing.get(entry["upn"])
         if specialist is None:
             specialist = Specialist(

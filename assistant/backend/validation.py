@@ -24,6 +24,7 @@ from assistant.core.rules import (
     MAX_REF,
     VITAL_RANGES,
 )
+from assistant.core.unicode_text import lone_surrogate_at, not_unicode_message
 from assistant.core.vocabulary import CHANNELS, SEXES, SPECIALTIES, URGENCIES
 
 # The record id in a path (``/consults/{id}``): 1 to ``MAX_ID``.
@@ -43,6 +44,10 @@ async def read_json_object(request: web.Request, *, allow_empty: bool = False) -
         raise bad_request(f"The request body is not valid JSON ({exc.__class__.__name__}).") from exc
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
+    # Before any field is read: a lone surrogate fails wherever it goes next (the database, a log).
+    where = lone_surrogate_at(body)
+    if where is not None:
+        raise bad_request(not_unicode_message(where), **({"field": where} if where else {}))
     return body
 
 

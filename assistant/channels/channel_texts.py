@@ -35,6 +35,10 @@ VOICE_TOO_LARGE = _both(
     f"Sorry, that voice note is too large for me (over {_MEDIA_MB} MB). Please send a shorter one, or type.",
     f"माफ़ कीजिए, यह वॉइस नोट बहुत बड़ा है ({_MEDIA_MB} MB से ज़्यादा)। कृपया छोटा वॉइस नोट भेजें या लिखें।",
 )
+VOICE_NOT_FETCHED = _both(
+    "Sorry, I could not get that voice note. Please send it again, or type.",
+    "माफ़ कीजिए, यह वॉइस नोट मुझ तक नहीं पहुँच सका। कृपया फिर से भेजें या लिखें।",
+)
 VOICE_EMPTY = _both(
     "I could not make out any words in that voice note. Please speak again, or type.",
     "उस वॉइस नोट में मुझे कोई शब्द समझ नहीं आया। कृपया फिर से बोलें या लिखें।",

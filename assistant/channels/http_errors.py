@@ -9,6 +9,8 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from assistant.core.unicode_text import lone_surrogate_at, not_unicode_message
+
 
 def error_response(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": {"code": code, "message": message}}, status=status)
@@ -34,4 +36,8 @@ def json_object(request: Request) -> dict[str, Any]:
         raise Refused(400, "bad_request", "The request body must be JSON.") from None
     if not isinstance(body, dict):
         raise Refused(400, "bad_request", "The request body must be a JSON object.")
+    # A lone surrogate would fail in Rasa's tracker store or the backend client, far from here, as a 500.
+    where = lone_surrogate_at(body)
+    if where is not None:
+        raise Refused(400, "bad_request", not_unicode_message(where))
     return body

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from assistant.channels import channel_texts
 from assistant.channels.identities import Directory, Sender
-from assistant.channels.media import MediaTooLarge
+from assistant.channels.media import MediaRefused, MediaTooLarge
 from assistant.channels.metadata import user_metadata
 from assistant.channels.numbered_choices import pick
 from assistant.channels.state import ChannelState, Expected
@@ -134,6 +134,9 @@ class MessagingInbound:
         except MediaTooLarge as exc:
             log.info("voice note %s refused: %s", _short(incoming.message_id), exc)
             return channel_texts.VOICE_TOO_LARGE, None
+        except MediaRefused as exc:  # a signed webhook naming a foreign host: worth an operator's look
+            log.warning("voice note %s not fetched: %s", _short(incoming.message_id), exc)
+            return channel_texts.VOICE_NOT_FETCHED, None
         except AudioFormatError as exc:
             log.info("voice note %s unreadable: %s", _short(incoming.message_id), exc)
             return channel_texts.VOICE_UNREADABLE, None

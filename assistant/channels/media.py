@@ -1,15 +1,22 @@
-"""A voice note's bytes from an HTTP response, never more than ``MAX_MEDIA_BYTES`` of them.
+"""A voice note's bytes from an HTTP response, never more than ``MAX_MEDIA_BYTES`` of them, from hosts we trust.
 
 Both messaging apps hand us a URL to fetch (the Graph API's media URL,
 Twilio's ``MediaUrl0``). A declared ``Content-Length`` over the cap is
 refused before anything is read; without one (a chunked body) at most one
 byte past the cap is read, so a hostile or broken server cannot fill the
 Rasa process's memory.
+
+A URL named in a webhook is fetched with the app's credentials, so only from
+the app's own media hosts (``allowed_origin``): anywhere else would be handed
+the credentials, or made to reach a host on our network.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import aiohttp
+from yarl import URL
 
 from assistant.core.rules import MAX_MEDIA_BYTES
 
@@ -18,6 +25,31 @@ CHUNK = 64 * 1024
 
 class MediaTooLarge(Exception):
     """The voice note is over the cap: the worker is told so (``notices.VOICE_TOO_LARGE``), nothing is retried."""
+
+
+class MediaRefused(Exception):
+    """The voice note's URL is not on an allowed host: nothing was requested; the worker is told it was not fetched."""
+
+
+def origins(setting: str) -> tuple[URL, ...]:
+    """The allowed origins of a comma-separated setting (``https://api.twilio.com,https://*.twilio.com``)."""
+    return tuple(URL(origin.strip()) for origin in setting.split(",") if origin.strip())
+
+
+def allowed_origin(url: URL, allowed: Iterable[URL]) -> bool:
+    """Whether ``url`` is on one of the ``allowed`` origins: scheme, host (``*.`` any subdomain) and port.
+
+    The URL is read by yarl, as aiohttp reads what it fetches: what is checked is what would be requested.
+    """
+    host = (url.host or "").lower()
+    if not host or url.user is not None or url.port is None:  # user info could pass for a host to a reader
+        return False
+    for origin in allowed:
+        name = (origin.host or "").lower()
+        same_host = host.endswith(name[1:]) if name.startswith("*.") else host == name
+        if same_host and url.scheme == origin.scheme and url.port == origin.port:
+            return True
+    return False
 
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_MEDIA_BYTES) -> bytes:

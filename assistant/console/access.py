@@ -23,6 +23,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from assistant.console.app_state import DB, SETTINGS
+from assistant.console.params import form_fields
 from assistant.core.client_address import FORWARDED_FOR, trusted_proxies
 from assistant.core.client_address import client_address as address_of
 from assistant.core.config import Settings
@@ -197,7 +198,7 @@ async def check_csrf(request: web.Request, handler: Handler) -> web.StreamRespon
     expected = csrf_expected(request)
     sent: object = request.headers.get(CSRF_HEADER)
     if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        sent = (await request.post()).get(CSRF_FIELD)
+        sent = (await form_fields(request)).get(CSRF_FIELD)
     if (
         not expected
         or not isinstance(sent, str)

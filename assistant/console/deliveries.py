@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
@@ -30,6 +30,7 @@ from sqlalchemy.pool import NullPool
 from assistant.db.channel_tables import REPLY_DEAD, UndeliveredReply
 from assistant.db.device import FILENAME, outbox_table
 from assistant.db.engine import Database, is_sqlite
+from assistant.db.engine_options import sync_engine
 
 LIMIT = 200
 REJECTED = "rejected"  # the outbox's status for a record the hub refused for good
@@ -70,7 +71,7 @@ def _patient_ref(payload: str) -> str:
 
 
 def _read_rejected(path: Path, workers: Collection[str] | None, limit: int) -> list[RejectedRecord]:
-    engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true", future=True, poolclass=NullPool)
+    engine = sync_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true", poolclass=NullPool)
     outbox = outbox_table.c
     query = (
         select(

@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.console import audit
+from assistant.console import audit, params
 from assistant.console.access import (
     CONSOLE_ROLES,
     LOGIN_COOKIE,
@@ -156,7 +156,7 @@ async def _check(request: web.Request, username: str, password: str) -> tuple[Wo
 
 async def login(request: web.Request) -> web.Response:
     settings: Settings = request.app[SETTINGS]
-    form = await request.post()
+    form = await params.form_fields(request)
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
     if not username or not password:

@@ -22,8 +22,15 @@ class BadInput(web.HTTPBadRequest):
 
 
 async def form_fields(request: web.Request) -> dict[str, str]:
-    """A posted form's text fields (a file sent in their place is no value at all)."""
-    return {name: value for name, value in (await request.post()).items() if isinstance(value, str)}
+    """A posted form's text fields (a file sent in their place is no value at all); every form is read here.
+
+    aiohttp decodes a form's bytes strictly: bytes that are not UTF-8 raise, and would be a 500.
+    """
+    try:
+        form = await request.post()
+    except UnicodeDecodeError:
+        raise BadInput("The form is not valid Unicode text (UTF-8); nothing was changed.") from None
+    return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
 def identifier(values: Mapping[str, str], name: str) -> str | None:

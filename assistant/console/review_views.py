@@ -58,7 +58,7 @@ async def flag_turn(request: web.Request) -> web.Response:
 async def mark_reviewed(request: web.Request) -> web.Response:
     conversation_id = params.path_id(request)
     conversation, _ = await scope.conversation(request, conversation_id)
-    form = await request.post()
+    form = await params.form_fields(request)
     reviewed = str(form.get("reviewed", "1")) in params.TRUE_VALUES
     async with request.app[DB].write() as session:
         await session.execute(delete(Review).where(Review.conversation_id == conversation_id))

@@ -114,6 +114,10 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_webhook_url: str = ""  # the public URL Twilio posts to, when a proxy rewrites it
+    # Where a Twilio voice note (MediaUrl0) may be fetched from, with the account's credentials: origins,
+    # comma-separated, "*." for any subdomain. Twilio's media URLs are on api.twilio.com (which redirects
+    # to its CDN); a webhook naming any other host is not fetched.
+    twilio_media_origins: str = "https://api.twilio.com,https://*.twilio.com,https://*.twiliocdn.com"
     # Hub notices (issue 14) pushed to WhatsApp and Twilio workers without waiting for them: how
     # often the backend's worker outbox is read, and what goes out once the worker's 24-hour
     # window has closed: a template approved in the business's own account, so none by default

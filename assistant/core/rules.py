@@ -69,6 +69,12 @@ SLOT_MINUTES_RANGE = (5, 240)
 WORKER_ID_LENGTH = 64
 WORKER_ID = re.compile(rf"^[A-Za-z0-9_.-]{{1,{WORKER_ID_LENGTH}}}$")
 
+# A specialist's Teams / Remote Assist sign-in (user principal name), which their call link names:
+# an address like a.b@hospital.in. Entra ID allows 64 characters before the "@" and 48 after it;
+# only the characters a real one uses, so none of "&", "#", "?", "," or a space can reach a link.
+UPN_LENGTH = 113
+UPN = re.compile(r"\A[A-Za-z0-9_'-][A-Za-z0-9._'-]{0,63}@(?=.{1,48}\Z)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
+
 # Record ids and every other integer a caller sends are at most this (a
 # signed 32-bit integer, what every database here stores).
 MAX_ID = 2**31 - 1

@@ -20,12 +20,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     event,
     text,
 )
 from sqlalchemy.engine import Engine
 
+from assistant.db.engine_options import sync_engine
 from assistant.db.schema import ensure_schema
 
 FILENAME = "actions.db"
@@ -81,7 +81,7 @@ def connect(data_dir: Path, *, create: bool = False) -> Engine:
     """
     path = data_dir / FILENAME
     url = f"sqlite:///{path}" if create else f"sqlite:///file:{path}?mode=rw&uri=true"
-    engine = create_engine(url, future=True, connect_args={"timeout": 15})
+    engine = sync_engine(url, connect_args={"timeout": 15})
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:

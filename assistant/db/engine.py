@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from assistant.db.engine_options import ENGINE_OPTIONS
 from assistant.db.inline_sqlite import SQLITE_BUSY_TIMEOUT_MS, InlineWriter
 from assistant.db.models import Base
 from assistant.db.schema import ensure_schema
@@ -70,11 +71,14 @@ def _switch_to_wal(cursor: Any) -> None:
         wait = min(wait * 2, 0.05)
 
 
+def async_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine on ``url`` (plain or driver URL) with our options (``engine_options``) and the caller's."""
+    return create_async_engine(async_url(url), **ENGINE_OPTIONS, **options)
+
+
 def _sqlite_engine(url: str, begin_statement: str, inline: InlineWriter | None = None) -> AsyncEngine:
     options: dict[str, Any] = {"creator": inline.connect} if inline is not None else {}
-    engine = create_async_engine(
-        async_url(url), future=True, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10, **options
-    )
+    engine = async_engine(url, poolclass=AsyncAdaptedQueuePool, pool_size=5, max_overflow=10, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -133,7 +137,7 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             inline = InlineWriter(url) if inline_writes else None
             return cls(url, _sqlite_engine(url, "BEGIN"), _sqlite_engine(url, "BEGIN IMMEDIATE", inline), inline)
-        engine = create_async_engine(async_url(url), future=True, pool_size=10, max_overflow=20)
+        engine = async_engine(url, pool_size=10, max_overflow=20)
         return cls(url, engine, engine)
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select, update
@@ -103,7 +104,9 @@ class HubActor:
 
 
 def teams_call_link(upn: str) -> str:
-    return f"https://teams.microsoft.com/l/call/0/0?users={upn}"
+    """The specialist's Teams call link; the upn is encoded, so even one stored before upns were checked
+    (``rules.UPN``) cannot add a parameter, a second user or a fragment to it."""
+    return f"https://teams.microsoft.com/l/call/0/0?users={quote(upn, safe='@')}"
 
 
 def waiting_seconds(consult: Consult, now: dt.datetime) -> int:

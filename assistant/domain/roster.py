@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.core.rules import CONTROL_CHARACTERS, WORKER_ID
+from assistant.core.rules import CONTROL_CHARACTERS, UPN, UPN_LENGTH, WORKER_ID
 from assistant.core.vocabulary import SPECIALTIES
 from assistant.db.models import Facility, Slot, Specialist, Worker
 from assistant.domain import slot_window
@@ -147,9 +147,13 @@ def _day(value: str) -> int | dt.date:
 
 
 def _row(line: int, raw: dict[str, str | None]) -> RosterRow:
-    upn = _text(raw, "upn")
-    if " " in upn:
-        raise _RowProblem("upn", f"upn {upn!r} has a space; it is the specialist's sign-in name, like a.b@hospital.in.")
+    upn = _text(raw, "upn", UPN_LENGTH)
+    if not UPN.match(upn):
+        raise _RowProblem(
+            "upn",
+            f"upn {upn!r} is not a sign-in name like a.b@hospital.in: letters, digits, '.', '_', '-' or an "
+            "apostrophe, one '@' and the domain; no spaces or other signs.",
+        )
     specialty = _text(raw, "specialty", 64).lower()
     if specialty not in SPECIALTIES:
         raise _RowProblem("specialty", f"unknown specialty {specialty!r}; valid: {', '.join(SPECIALTIES)}.")

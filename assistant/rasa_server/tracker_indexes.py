@@ -29,6 +29,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from sqlalchemy.orm import Query, Session
 
+from assistant.db.engine_options import hide_parameters
 from assistant.rasa_server.rasa_version import require_supported_rasa
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def install() -> None:
 
     def __init__(self: SQLTrackerStore, *args: Any, **kwargs: Any) -> None:
         start_store(self, *args, **kwargs)
+        hide_parameters(self.engine)  # its rows are the conversations' text: never in an error's message
         ensure_indexes(self.engine)
 
     SQLTrackerStore.__init__ = __init__

@@ -116,3 +116,53 @@ def test_patient_references_never_reach_the_log(tmp_path: Path, artifacts_dir: P
     log = backend.process.log_text()
     assert "POST /encounters" in log  # the requests were logged...
     assert secret_ref not in log  # ...without the patient reference
+
+
+# JSON's escaped half of a UTF-16 surrogate pair ("\ud800" in the body's text): json decodes it into a str no
+# database, log or UTF-8 answer accepts. ``requests`` writes this str back as that escape.
+LONE_SURROGATE = "\ud800"
+
+
+@pytest.fixture(scope="module")
+def scheduled_consult(sqlite_backend: RunningBackend) -> int:
+    """W001's consult, booked on a specialist's slot: one a worker may cancel and the hub may complete."""
+    response = post(sqlite_backend, "/consults", json={"patient_ref": "SURR-1", "specialty": "dermatology"})
+    assert response.status_code == 201 and response.json()["status"] == "scheduled", response.text
+    return int(response.json()["id"])
+
+
+@pytest.mark.parametrize(
+    "path, role, body, field",
+    [
+        ("/consults", "worker", {"patient_ref": LONE_SURROGATE, "specialty": "ent"}, "patient_ref"),
+        ("/consults", "worker", {"patient_ref": "S", "specialty": "ent", "reason": f"ache {LONE_SURROGATE}"}, "reason"),
+        ("/encounters", "worker", {"patient_ref": "S1", "vitals": {"pulse": 80}, "notes": LONE_SURROGATE}, "notes"),
+        ("/encounters", "worker", {"patient_ref": "S1", "complaint": "cough", LONE_SURROGATE: 1}, None),
+        ("/consults/{id}/cancel", "worker", {"reason": LONE_SURROGATE}, "reason"),
+        ("/consults/{id}/complete", "admin", {"advice": f"rest {LONE_SURROGATE}"}, "advice"),
+        ("/auth/pin", "service", {"worker_id": LONE_SURROGATE, "pin": "123456"}, "worker_id"),
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_naming_the_field(
+    sqlite_backend: RunningBackend,
+    scheduled_consult: int,
+    path: str,
+    role: str,
+    body: dict[str, Any],
+    field: str | None,
+) -> None:
+    headers = sqlite_backend.headers(role, "W001" if role == "worker" else None)
+    response = post(sqlite_backend, path.format(id=scheduled_consult), json=body, headers=headers)
+    error = error_of(response, 400)
+    assert "not valid Unicode" in error["message"]
+    assert error.get("field") == field
+    consult = requests.get(f"{sqlite_backend.url}/consults/{scheduled_consult}", headers=sqlite_backend.headers())
+    assert consult.json()["status"] == "scheduled"  # neither refused change was made
+
+
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-On-Behalf-Of"])
+def test_header_bytes_that_are_not_utf8_are_refused(sqlite_backend: RunningBackend, header: str) -> None:
+    # aiohttp hands such bytes over as lone surrogates ("surrogateescape"); they never reach the database.
+    headers = {**sqlite_backend.headers("service", "W001"), header: b"key-\xed\xa0\x80"}
+    response = post(sqlite_backend, "/consults", json={"patient_ref": "S2", "specialty": "ent"}, headers=headers)
+    assert "not valid Unicode" in error_of(response, 400)["message"]

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -64,6 +65,21 @@ def delete_slots(backend: RunningBackend, specialty: str, keep: int = 0, within:
             query = query.where(Slot.starts_at < now + within)
         ids = list(session.execute(query).scalars())[keep:]
         session.execute(delete(Slot).where(Slot.id.in_(ids)))
+
+
+def test_the_call_link_names_the_specialist_alone_whatever_their_stored_upn(any_backend: RunningBackend) -> None:
+    """A upn stored before upns were checked (rules.UPN) is encoded: it cannot add parameters to the link."""
+    hostile = "dr.x@hub.example&users=someone@elsewhere.example&withVideo=true#{n} ?"
+    with Session(any_backend.db) as session, session.begin():
+        specialists = session.execute(select(Specialist).where(Specialist.specialty == "obstetrics_gynecology"))
+        for n, specialist in enumerate(specialists.scalars()):
+            specialist.upn = hostile.format(n=n)
+    response = book(any_backend, "obstetrics_gynecology")
+    assert response.status_code == 201, response.text
+    consult = response.json()
+    link = urlsplit(consult["call_link"])
+    assert (link.scheme, link.netloc, link.path, link.fragment) == ("https", "teams.microsoft.com", "/l/call/0/0", "")
+    assert parse_qs(link.query) == {"users": [consult["specialist"]["upn"]]}
 
 
 def test_routine_gets_the_earliest_free_slot_of_the_specialty(any_backend: RunningBackend) -> None:

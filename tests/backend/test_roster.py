@@ -125,6 +125,26 @@ def test_a_bad_value_names_its_line_and_column_and_nothing_is_imported(data_dir:
     assert counts(data_dir) == before
 
 
+@pytest.mark.parametrize(
+    "upn",
+    [
+        "dr.rao@aiims-jodhpur.example&users=someone@elsewhere.example",  # would add a second user to the call
+        "dr.rao@aiims-jodhpur.example#fragment",
+        "dr.rao@aiims-jodhpur.example?tenantId=other",
+        "dr.rao",
+        "dr.rao@localhost",
+        "x" * 65 + "@aiims-jodhpur.example",
+    ],
+)
+def test_a_upn_that_is_no_user_principal_name_is_refused(data_dir: Path, upn: str) -> None:
+    path = roster(data_dir, f"{upn},Dr. Rao,ent,aiims-jodhpur,sun,08:00,09:00,30,\n")
+    before = counts(data_dir)
+    done = assistant(data_dir, "roster", "import", str(path))
+    assert done.returncode == 2 and "nothing was imported" in done.stderr
+    assert "line 2, column upn: upn " in done.stderr and "like a.b@hospital.in" in done.stderr
+    assert counts(data_dir) == before
+
+
 def test_problems_only_the_database_can_see_roll_back_the_rows_before_them(data_dir: Path) -> None:
     # Line 2 is fine and is applied first; line 3's facility does not exist; line 4 overlaps the demo's
     # Monday 10:00-11:30 of an existing specialist: the whole import is undone.

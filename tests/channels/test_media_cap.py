@@ -1,8 +1,10 @@
-"""Voice notes are fetched with a cap: a declared length over it is refused unread, a chunked body is cut off.
+"""Voice notes are fetched with a cap (a declared length over it is refused unread, a chunked body is cut off),
+and Twilio's only from its media hosts.
 
-Against a real local HTTP server (``tests/support/media_server.py``), once
+Against real local HTTP servers (``tests/support/media_server.py``), once
 through the shared reader with a small cap, and once through the Twilio
-channel's own fetch with the real one (``MAX_MEDIA_BYTES``).
+channel's own fetch with the real one (``MAX_MEDIA_BYTES``); a second server
+plays a host the channel was not told to fetch from, and records what it is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from assistant.channels.media import CHUNK, MediaTooLarge, read_capped
+from assistant.channels.media import CHUNK, MediaRefused, MediaTooLarge, origins, read_capped
 from assistant.channels.whatsapp.twilio import TwilioWhatsAppInput
 from assistant.core.rules import MAX_MEDIA_BYTES
 from tests.support.media_server import MediaServer
@@ -61,7 +63,7 @@ def _voice_note_form(url: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("route", ["chunked", "declared"])
 async def test_the_twilio_channel_fetches_voice_notes_with_the_whatsapp_cap(media: MediaServer, route: str) -> None:
-    channel = TwilioWhatsAppInput("test-twilio-auth-token", "", "")
+    channel = TwilioWhatsAppInput("test-twilio-auth-token", "", "", media_origins=media.url)
     incoming = channel.incoming(_voice_note_form(f"{media.url}/{route}/{MAX_MEDIA_BYTES + CHUNK}"))
     assert incoming.fetch_audio is not None
     with pytest.raises(MediaTooLarge):
@@ -69,3 +71,42 @@ async def test_the_twilio_channel_fetches_voice_notes_with_the_whatsapp_cap(medi
     just_fits = channel.incoming(_voice_note_form(f"{media.url}/chunked/{MAX_MEDIA_BYTES}"))
     assert just_fits.fetch_audio is not None
     assert len(await just_fits.fetch_audio()) == MAX_MEDIA_BYTES
+
+
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+@pytest.fixture(scope="module")
+def foreign_host() -> Iterator[MediaServer]:
+    server = MediaServer().start()
+    yield server
+    server.stop()
+
+
+async def test_the_twilio_channel_sends_its_credentials_to_its_media_hosts_only(
+    media: MediaServer, foreign_host: MediaServer
+) -> None:
+    channel = TwilioWhatsAppInput("test-twilio-auth-token", ACCOUNT_SID, "", media_origins=media.url)
+    fetched = channel.incoming(_voice_note_form(f"{media.url}/chunked/{CHUNK}")).fetch_audio
+    assert fetched is not None and await fetched() == bytes(CHUNK)
+    assert media.requests[-1].authorization == aiohttp.BasicAuth(ACCOUNT_SID, "test-twilio-auth-token").encode()
+    for url in (
+        f"{foreign_host.url}/chunked/{CHUNK}",
+        f"{media.url}@127.0.0.1:{foreign_host.port}/chunked/{CHUNK}",  # the allowed origin as user info
+        f"{media.url.replace('http:', 'https:')}/chunked/{CHUNK}",  # another scheme is another origin
+        "http://[::1/chunked",  # no URL at all
+    ):
+        refused = channel.incoming(_voice_note_form(url)).fetch_audio
+        assert refused is not None
+        with pytest.raises(MediaRefused):
+            await refused()
+    assert foreign_host.requests == []
+
+
+async def test_by_default_voice_notes_come_from_twilio_alone(media: MediaServer) -> None:
+    channel = TwilioWhatsAppInput("test-twilio-auth-token", ACCOUNT_SID, "", media_origins=None)
+    assert channel.media_origins == origins("https://api.twilio.com,https://*.twilio.com,https://*.twiliocdn.com")
+    refused = channel.incoming(_voice_note_form(f"{media.url}/chunked/{CHUNK}")).fetch_audio
+    assert refused is not None
+    with pytest.raises(MediaRefused):
+        await refused()

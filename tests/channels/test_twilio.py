@@ -102,7 +102,8 @@ def test_a_voice_note_is_transcribed_and_answered(
 
 
 @pytest.fixture(scope="module")
-def media_server() -> Iterator[MediaServer]:
+def foreign_host() -> Iterator[MediaServer]:
+    """A media host the stack was not told to fetch from (its allowed ones: ``stack_settings``)."""
     server = MediaServer().start()
     yield server
     server.stop()
@@ -121,4 +122,20 @@ def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
     response = wa.post_twilio(running_stack.rasa_url, form)
     assert response.status_code == 200
     assert _messages(response.text) == [channel_texts.VOICE_TOO_LARGE]
+    assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]
+
+
+def test_a_voice_note_on_another_host_is_not_fetched_and_the_worker_is_told(
+    running_stack: RunningStack, worker: ChannelWorker, foreign_host: MediaServer
+) -> None:
+    form = {
+        **_form(worker.phone, ""),
+        "NumMedia": "1",
+        "MediaContentType0": "audio/ogg",
+        "MediaUrl0": f"{foreign_host.url}/chunked/{CHUNK}",
+    }
+    response = wa.post_twilio(running_stack.rasa_url, form)
+    assert response.status_code == 200
+    assert _messages(response.text) == [channel_texts.VOICE_NOT_FETCHED]
+    assert foreign_host.requests == []  # not asked for anything, with or without the account's credentials
     assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from requests import Response
 from sqlalchemy import text
 
 from tests.console.conftest import PASSWORD, World, build_world, console_over
@@ -277,3 +278,33 @@ def test_admins_register_deactivate_and_reactivate_people(fresh_console: tuple[W
         ).all()
     assert not active
     assert [tuple(row) for row in actions] == [("add_person", "worker W077"), ("deactivate_person", "account W077")]
+
+
+def test_a_form_whose_bytes_are_not_utf8_is_refused_in_words(console_world: tuple[World, RunningConsole]) -> None:
+    world, console = console_world
+    conversation = world.conversations["fallback_web"]
+
+    def post_raw(client: ConsoleClient, path: str, fields: bytes) -> Response:
+        body = fields + b"&csrf_token=" + (client.last_csrf or "").encode()
+        return client.request("POST", path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    def flags_on_record() -> int:
+        with world.backend.connect() as connection:
+            return connection.execute(
+                text("SELECT count(*) FROM console_flags WHERE conversation_id = :c"), {"c": conversation}
+            ).scalar_one()
+
+    stranger = console.client()
+    stranger.get("/login")
+    for username in (b"S\xed\xa0\x80", b"S\xff"):  # an encoded lone surrogate; a byte UTF-8 never uses
+        refused = post_raw(stranger, "/login", b"username=" + username + b"&password=x")
+        assert refused.status_code == 400 and "not valid Unicode" in refused.text
+
+    client = signed_in(console, "S001")
+    page = client.get(f"/conversations/{conversation}")
+    event_id = page.text.split('name="event_id" value="', 1)[1].split('"', 1)[0].encode()
+    before = flags_on_record()
+    flag = b"event_id=" + event_id + b"&reason=wrong_intent&expected_intent=out_of_scope&example=mausam\xed\xa0\x80"
+    refused = post_raw(client, f"/conversations/{conversation}/flags", flag)
+    assert refused.status_code == 400 and "not valid Unicode" in refused.text
+    assert flags_on_record() == before

@@ -6,11 +6,16 @@ A real aiohttp server on a free port, in its own thread (``local_server``):
   ``Content-Length``, so only counting what arrives can stop it;
 - ``GET /declared/{size}`` declares ``Content-Length: size`` and then sends
   only a little (a client that trusts the header never needs more).
+
+It keeps every request it was sent (``requests``), with its ``Authorization``
+header: whether, and with what credentials, anyone fetched from it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -19,13 +24,30 @@ from tests.support.local_server import LocalServer
 CHUNK = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    authorization: str | None
+
+
 class MediaServer(LocalServer):
     name = "media server"
     cancel_abandoned_handlers = True  # the declared route would wait 30 s for a client long gone
 
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.requests: list[Received] = []  # appended on the server's thread, read by the test's
+
     def routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._record)
         app.router.add_get("/chunked/{size}", self._chunked)
         app.router.add_get("/declared/{size}", self._declared)
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append(Received(request.method, request.path, request.headers.get("Authorization")))
+        return await handler(request)
 
     async def _chunked(self, request: web.Request) -> web.StreamResponse:
         size = int(request.match_info["size"])

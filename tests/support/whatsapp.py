@@ -25,7 +25,8 @@ TWILIO_AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 _numbers = itertools.count(1)
 
 
-def stack_settings(graph_url: str) -> dict[str, Any]:
+def stack_settings(graph_url: str, *media_urls: str) -> dict[str, Any]:
+    """The channels' settings for a stack whose Meta and Twilio are ``graph_url``, Twilio media also ``media_urls``."""
     return {
         "whatsapp_graph_url": graph_url,
         "whatsapp_app_secret": APP_SECRET,
@@ -37,6 +38,8 @@ def stack_settings(graph_url: str) -> dict[str, Any]:
         "whatsapp_retry_base_seconds": 0.2,
         "whatsapp_redelivery_seconds": 1,
         "twilio_auth_token": TWILIO_AUTH_TOKEN,
+        # The only hosts the Twilio channel fetches voice notes from: the stand-ins', not Twilio's.
+        "twilio_media_origins": ",".join((graph_url, *media_urls)),
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.channels.inbound import AUDIO, CHOICE, IGNORED, TEXT, UNSUPPORTED
+from assistant.core.unicode_text import lone_surrogate_at, not_unicode_message
 
 # Not worth an answer: a reaction to a bot message, a number change notice.
 _SILENT_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral"})
@@ -70,6 +71,9 @@ def parse_webhook(raw: bytes) -> Webhook:
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload("the body is not JSON") from exc
     body = _object(body, "the body")
+    where = lone_surrogate_at(body)
+    if where is not None:  # it would fail in the tracker store or the channel state, as a 500 Meta retries
+        raise MalformedPayload(not_unicode_message(where, "the body"))
     if body.get("object") != "whatsapp_business_account":
         raise MalformedPayload("object must be 'whatsapp_business_account'")
     webhook = Webhook()

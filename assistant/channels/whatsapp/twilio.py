@@ -8,7 +8,9 @@ twilio channel does not check it; this one answers 403 when it does not
 match. Replies go back in the same HTTP exchange as TwiML, choices as
 numbered text (Twilio's WhatsApp buttons need pre-approved templates): there
 is no outbound API call for them, so nothing of a turn waits or is retried. A
-voice note is fetched with the WhatsApp cap (``media``).
+voice note is fetched with the WhatsApp cap (``media``), and only from
+Twilio's media hosts (``ASSISTANT_TWILIO_MEDIA_ORIGINS``): the request
+carries the account's credentials.
 
 Hub notices are told first in a worker's turn, and, when
 ``ASSISTANT_TWILIO_WHATSAPP_NUMBER`` names our sender, pushed between turns
@@ -30,12 +32,13 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+from yarl import URL
 
 from assistant.channels import channel_texts, runtime
 from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
-from assistant.channels.media import read_capped
+from assistant.channels.media import MediaRefused, allowed_origin, origins, read_capped
 from assistant.channels.notice_delivery import NoticeDesk, announcing
 from assistant.channels.numbered_choices import choices_of, numbered_text
 from assistant.channels.state import ChannelState, Expected
@@ -116,10 +119,14 @@ class TwilioWhatsAppInput(InputChannel):
 
         return cls(value("auth_token"), value("account_sid"), value("webhook_url"))
 
-    def __init__(self, auth_token: str, account_sid: str, webhook_url: str) -> None:
+    def __init__(self, auth_token: str, account_sid: str, webhook_url: str, media_origins: str | None = None) -> None:
+        """``media_origins``: where voice notes may be fetched from (the setting's value; ``None``: the setting)."""
         self.auth_token = auth_token
         self.account_sid = account_sid
         self.webhook_url = webhook_url
+        self.media_origins = origins(
+            runtime.settings().twilio_media_origins if media_origins is None else media_origins
+        )
         self.state = runtime.channel_state()
         self.inbound = MessagingInbound(
             NAMESPACE, Directory(runtime.backend(), self.state), self.state, VoiceNoteTranscriber(runtime.settings())
@@ -167,8 +174,17 @@ class TwilioWhatsAppInput(InputChannel):
         auth = aiohttp.BasicAuth(self.account_sid, self.auth_token) if self.account_sid else None
 
         async def fetch() -> bytes:
+            # Checked as aiohttp will read it. Twilio's media URL redirects to its CDN; aiohttp follows
+            # and drops the credentials on a redirect to another origin, so only this host ever gets them.
+            try:
+                target = URL(url)
+                allowed = allowed_origin(target, self.media_origins)
+            except ValueError:
+                allowed = False
+            if not allowed:
+                raise MediaRefused("the voice note's URL is not on one of Twilio's media hosts")
             async with aiohttp.ClientSession(timeout=MEDIA_TIMEOUT) as session:
-                async with session.get(url, auth=auth) as media:
+                async with session.get(target, auth=auth) as media:
                     media.raise_for_status()
                     return await read_capped(media)
 
