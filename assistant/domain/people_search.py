@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import noload
 from sqlalchemy.sql.elements import ColumnElement
 
 from assistant.core.rules import CONTROL_CHARACTERS
@@ -99,7 +100,12 @@ async def search_people(session: AsyncSession, query: PeopleQuery) -> PeoplePage
     page = min(max(1, query.page), pages)
     rows = (
         await session.execute(
-            select(Worker).where(*conditions).order_by(Worker.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+            select(Worker)
+            .options(noload(Worker.facility))  # the page names facilities from the viewer's own list
+            .where(*conditions)
+            .order_by(Worker.id)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
         )
     ).scalars()
     return PeoplePage([person_json(worker) for worker in rows], total, page, pages)
