@@ -12,8 +12,9 @@ medians of ``BENCH_DISTRICT_REPEAT`` (default 40) and the district/demo ratio.
 
 The console: the People page (first page, a name search, a block's filter,
 a page deep) as an admin, a district supervisor and a block supervisor, and
-the conversation list (its facility picker and everyone in the viewer's
-scope) as a district supervisor and a hub coordinator. The tracker store is
+the conversation list (its facility picker, and its worker picker of
+everyone in the viewer's scope: 2,000 people for an admin) as an admin, a
+district supervisor and a hub coordinator. The tracker store is
 empty here: bench/console.py times the conversation list with 100,000
 conversations; this measures what the number of facilities and people adds.
 
@@ -221,6 +222,7 @@ SCENARIOS: list[tuple[str, Request]] = [
         console_page(lambda c: c.district_supervisor, lambda c: f"/people?facility={c.block}&role=worker"),
     ),
     ("People, page 3 (admin)", console_page(lambda c: c.admin, lambda c: "/people?page=3")),
+    ("Conversations + pickers (admin)", console_page(lambda c: c.admin, lambda c: "/conversations")),
     (
         "Conversations + picker (district supervisor)",
         console_page(lambda c: c.district_supervisor, lambda c: "/conversations"),
