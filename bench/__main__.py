@@ -12,6 +12,7 @@ import sys
 BENCHMARKS: tuple[str, ...] = (
     "backend",
     "console",
+    "district",
     "fuzz",
     "model_load",
     "soak",

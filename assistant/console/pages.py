@@ -1,7 +1,8 @@
 """Which pages each role may open, checked on the matched route before any handler runs.
 
 Supervisors and admins have the review console (conversations, flags,
-dashboard, deliveries, exports; admins also people and the audit log). The
+dashboard, deliveries, exports, the people of their facilities; admins also
+manage people and read the audit log). The
 hub's people have the Hub desk: a coordinator may also read the
 conversations (and their records) of the facilities its hub serves; a
 specialist only the conversation in which a consult assigned to them was

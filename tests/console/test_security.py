@@ -258,7 +258,9 @@ def test_sign_in_never_redirects_off_site(console_world: tuple[World, RunningCon
 
 def test_admins_register_deactivate_and_reactivate_people(fresh_console: tuple[World, RunningConsole]) -> None:
     world, console = fresh_console
-    assert signed_in(console, "S001").get("/people").status_code == 403  # supervisors do not manage people
+    supervisor = signed_in(console, "S001")
+    assert supervisor.get("/people").status_code == 200  # supervisors read their people (test_people_scale.py)
+    assert supervisor.post("/people/W001/active", {"active": "0"}).status_code == 403  # but do not manage them
     admin = signed_in(console, "A001")
     page = admin.get("/people")
     assert page.status_code == 200 and "W001" in page.text
