@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.core.rules import CONTROL_CHARACTERS, DISTRICT_LIMIT, FACILITY_ID, NAME_LIMIT
+from assistant.core.vocabulary import FACILITY_KINDS
 from assistant.db.models import Consult, Facility
 
 HUB = "hub"
@@ -108,3 +110,23 @@ async def hub_of(session: AsyncSession, facility_id: str) -> str | None:
     """The hub serving ``facility_id`` (``None``: no hub, or no such facility)."""
     served_by = (await session.execute(select(Facility.served_by).where(Facility.id == facility_id))).scalar()
     return served_by if isinstance(served_by, str) else None
+
+
+class InvalidFacility(ValueError):
+    """What is wrong with a facility's details, and which detail (``field``: id, name, kind, district)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_facility(facility_id: str, name: str, kind: str, district: str) -> None:
+    """``InvalidFacility`` unless these can be a facility's id, name, kind and district (the one check of them)."""
+    if not FACILITY_ID.match(facility_id):
+        raise InvalidFacility("id", "a facility id is 1-64 letters, digits, '-', '_' or '.'")
+    if not name or len(name) > NAME_LIMIT or CONTROL_CHARACTERS.search(name):
+        raise InvalidFacility("name", f"give a name of at most {NAME_LIMIT} characters")
+    if kind not in FACILITY_KINDS:
+        raise InvalidFacility("kind", f"unknown kind {kind!r}; one of: {', '.join(FACILITY_KINDS)}")
+    if not district or len(district) > DISTRICT_LIMIT or CONTROL_CHARACTERS.search(district):
+        raise InvalidFacility("district", f"give a district of at most {DISTRICT_LIMIT} characters")
