@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "backend",
     "console",
     "fuzz",
+    "imports",
     "model_load",
     "soak",
     "voice",

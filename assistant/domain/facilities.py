@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.rules import CONTROL_CHARACTERS, DISTRICT_LIMIT, FACILITY_ID, NAME_LIMIT
@@ -74,16 +74,11 @@ async def resolve_served_by(session: AsyncSession) -> int:
     ).all()
     places = {row.id: Place(row.kind, row.parent_id, row.hub_id) for row in rows}
     hubs = serving_hubs(places)
-    changed = [(row.id, hubs[row.id]) for row in rows if row.served_by != hubs[row.id]]
-    for facility_id, hub in changed:
-        await session.execute(
-            update(Facility)
-            .where(Facility.id == facility_id)
-            .values(served_by=hub)
-            .execution_options(synchronize_session=False)
-        )
-    if changed:
-        await session.flush()
+    changed = [{"facility": row.id, "hub": hubs[row.id]} for row in rows if row.served_by != hubs[row.id]]
+    if changed:  # one statement for all (executemany): an import may move thousands of facilities at once
+        table = Facility.__table__
+        statement = table.update().where(table.c.id == bindparam("facility")).values(served_by=bindparam("hub"))
+        await session.execute(statement, changed)  # as before: facilities already loaded keep their old served_by
     return len(changed)
 
 
