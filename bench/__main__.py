@@ -14,6 +14,7 @@ BENCHMARKS: tuple[str, ...] = (
     "console",
     "district",
     "fuzz",
+    "imports",
     "model_load",
     "soak",
     "voice",

@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.core.commands import CommandError, command_group
@@ -125,7 +124,12 @@ def seed_demo(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    from assistant.domain.programme import RealProgramme
+
+    try:
+        asyncio.run(run())
+    except RealProgramme as exc:
+        raise CommandError(str(exc)) from None
     return 0
 
 
@@ -168,13 +172,22 @@ def list_tokens(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def in_session(args: argparse.Namespace, settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """``work(session)`` in one write transaction on the database the command names; a ValueError is the user's."""
+def in_session(
+    args: argparse.Namespace, settings: Settings, work: Callable[[Any], Awaitable[T]], *, audited: bool = False
+) -> T:
+    """``work(session)`` in one write transaction on the database the command names; a ValueError is the user's.
+
+    ``audited``: the work writes to the audit log (``console_audit``), made first if the console never ran.
+    """
     db = _database(args, settings)
 
     async def run() -> T:
         try:
             await db.create_schema()
+            if audited:
+                from assistant.db.console_tables import ConsoleBase
+
+                await db.create_schema(ConsoleBase.metadata)
             async with db.write() as session:
                 return await work(session)
         finally:
@@ -198,23 +211,35 @@ def import_roster(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.db.models import utcnow
     from assistant.domain import roster
 
-    try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {args.file}: {exc}") from exc
+    report = run_import(
+        args, settings, lambda session, text: roster.import_roster(session, text, settings.timezone, utcnow())
+    )
+    print("\n".join(report.lines()))
+    return 0
 
-    async def work(session: Any) -> Any:
-        report = await roster.import_roster(session, text, settings.timezone, utcnow())
+
+def run_import(
+    args: argparse.Namespace, settings: Settings, work: Callable[[Any, str], Awaitable[T]], *, audited: bool = False
+) -> T:
+    """An import of the file ``args.file``: ``work(session, text)`` in one transaction, all or nothing.
+
+    ``--dry-run`` rolls the transaction back and says so; a file with any problem
+    is refused, each problem named by its line and column.
+    """
+    from assistant.domain.csv_import import ImportProblems, read_file
+
+    async def apply(session: Any) -> T:
+        report = await work(session, read_file(args.file))
         if args.dry_run:
             raise _DryRun(report)
         return report
 
     try:
-        report = in_session(args, settings, work)
+        return in_session(args, settings, apply, audited=audited)
     except _DryRun as dry:
-        report = dry.report
         print("dry run: nothing was saved; the import would make these changes")
-    except roster.RosterError as exc:
+        return dry.report
+    except ImportProblems as exc:
         raise CommandError(f"{args.file}: nothing was imported:\n{exc}") from None
-    print("\n".join(report.lines()))
-    return 0
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None

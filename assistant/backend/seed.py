@@ -24,6 +24,7 @@ from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
 from assistant.domain.facilities import refresh_hubs
+from assistant.domain.programme import refuse_demo
 from assistant.domain.roster import ensure_login
 from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours, top_up_slots
 
@@ -151,7 +152,8 @@ async def _seed_hours(session: AsyncSession, demo: dict[str, Any], report: SeedR
     await session.flush()
 
 
-async def _load_checklists(session: AsyncSession) -> int:
+async def load_checklists(session: AsyncSession) -> int:
+    """The checklists from ``clinical/checklists``, added or refreshed: every programme has them, demo or real."""
     checklists = load_checklist_files()
     for data in checklists:
         source = data["source"]
@@ -182,23 +184,27 @@ async def _load_checklists(session: AsyncSession) -> int:
 
 
 async def seed(db: Database, timezone: str = "Asia/Kolkata", now: dt.datetime | None = None) -> SeedReport:
+    """The demo, loaded or brought up to date; ``RealProgramme`` in a real programme's database (``assistant init``)."""
     demo = load_demo()
     report = SeedReport()
     await db.create_schema()
     async with db.write() as session:
+        await refuse_demo(session)
         await _seed_people(session, demo, report)
         await _seed_hours(session, demo, report)
         report.slots = await generate_slots(session, timezone, now or utcnow())
-        report.checklists = await _load_checklists(session)
+        report.checklists = await load_checklists(session)
     return report
 
 
 async def prepare_database(db: Database, timezone: str, *, demo: bool = True) -> None:
     """The database as the backend's server wants it before it listens (``assistant serve backend``).
 
-    An empty database gets the demo data (unless ``demo`` is off); otherwise the
-    tables are brought up to date, and the days that came into the slot window
-    while the backend was down get their slots before the first booking.
+    An empty database gets the demo data (unless ``demo`` is off); a real
+    programme's (``assistant init``) never does, and is never empty anyway.
+    Otherwise the tables are brought up to date, and the days that came into
+    the slot window while the backend was down get their slots before the
+    first booking.
     """
     if demo and not await is_seeded(db):
         log.info("empty database: loading demo data (%s)", await seed(db, timezone))

@@ -31,7 +31,7 @@ from assistant.backend.errors import ApiError, invalid, not_found
 from assistant.backend.fields import Body, Filter, Identifier, Listed, Parameter
 from assistant.backend.validation import read_json_object
 from assistant.core.passwords import hash_secret, verify_secret
-from assistant.core.phones import phone_digits
+from assistant.core.phones import international, phone_digits
 from assistant.core.pins import check_pin_format, generate_pin
 from assistant.core.rules import (
     LOCKOUT,
@@ -56,15 +56,35 @@ async def issue_pin(session: AsyncSession, worker_id: str, pin: str | None = Non
     if worker is None:
         raise ValueError(f"no worker {worker_id!r}")
     pin = check_pin_format(pin) if pin is not None else generate_pin()
-    record = await session.get(WorkerPin, worker_id)
-    if record is None:
-        record = WorkerPin(worker_id=worker_id)
-        session.add(record)
-    record.pin_hash = hash_secret(pin)
-    record.failed_attempts = 0
-    record.locked_until = None
-    record.issued_at = utcnow()
+    await _store_pins(session, {worker_id: hash_secret(pin)})
     return pin
+
+
+async def issue_pins(session: AsyncSession, worker_ids: list[str]) -> dict[str, str]:
+    """A new PIN for each of these workers (``issue_pin`` for many at once): their PINs, each shown once.
+
+    scrypt is slow by design (tens of milliseconds a PIN), so the hashes are
+    computed on threads, as many at once as there are cores.
+    """
+    pins = {worker_id: generate_pin() for worker_id in worker_ids}
+    hashes = await asyncio.gather(*(asyncio.to_thread(hash_secret, pin) for pin in pins.values()))
+    await _store_pins(session, dict(zip(pins, hashes, strict=True)))
+    return pins
+
+
+async def _store_pins(session: AsyncSession, hashes: dict[str, str]) -> None:
+    """Store each worker's PIN hash, clearing any lockout (their records read in one query)."""
+    existing = {
+        record.worker_id: record
+        for record in (await session.execute(select(WorkerPin).where(WorkerPin.worker_id.in_(list(hashes))))).scalars()
+    }
+    now = utcnow()
+    for worker_id, pin_hash in hashes.items():
+        record = existing.get(worker_id)
+        if record is None:
+            record = WorkerPin(worker_id=worker_id)
+            session.add(record)
+        record.pin_hash, record.failed_attempts, record.locked_until, record.issued_at = pin_hash, 0, None, now
 
 
 async def pin_matches(session: AsyncSession, worker_id: str, pin: str) -> bool:
@@ -174,10 +194,7 @@ async def set_phone(session: AsyncSession, worker_id: str, number: str) -> str:
     worker = await session.get(Worker, worker_id)
     if worker is None:
         raise ValueError(f"no worker {worker_id!r}")
-    digits = phone_digits(number)
-    if not 8 <= len(digits) <= 15:
-        raise ValueError("give the number in international form, e.g. +919812345678")
-    worker.phone = "+" + digits
+    worker.phone = international(number)
     return worker.phone
 
 

@@ -23,8 +23,10 @@ from assistant.core.private_files import private_umask
 COMMAND_MODULES: tuple[str, ...] = (
     "assistant.backend.commands",
     "assistant.stack.commands",
+    "assistant.stack.programme_setup",
     "assistant.console.commands",
     "assistant.backend.worker_commands",
+    "assistant.backend.onboarding_commands",
     "voice.cli",
 )
 

@@ -73,17 +73,24 @@ def _connect(url: str) -> Database:
 
 
 async def _ensure_demo_logins(settings: Settings, named: str) -> None:
+    from sqlalchemy import func, inspect, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from assistant.console import login
     from assistant.console.demo import demo_logins, demo_password
     from assistant.db.console_tables import ConsoleBase
+    from assistant.db.models import Programme
     from assistant.db.schema import ensure_schema
 
     db = _connect(settings.database_url)
     try:
         async with db.writer_engine.begin() as connection:
             await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+            # A real programme's ids may be the demo's (S001): never give them the demo's passwords.
+            if await connection.run_sync(lambda sync: inspect(sync).has_table(Programme.__tablename__)):
+                if (await connection.execute(select(func.count()).select_from(Programme))).scalar_one():
+                    log.warning("a real programme's database (assistant init): no demo console logins")
+                    return
         for worker_id in demo_logins(named):
             # One account missing (a seed without the hub desk, say) leaves the others' logins in place.
             try:

@@ -22,3 +22,14 @@ def command_group(subparsers: argparse._SubParsersAction, name: str, help: str) 
         groups[name] = parser.add_subparsers(dest=f"{name}_target", metavar="TARGET", required=True)
         setattr(subparsers, "_assistant_groups", groups)  # noqa: B010 - argparse's object has no such field
     return groups[name]
+
+
+def operating_system_user() -> str:
+    """Who runs this command, as the machine knows them: what an import's audit entries name as the actor."""
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid {os.getuid()}"

@@ -12,6 +12,8 @@ import re
 
 MAX_TEXT = 2000
 MAX_REF = 64
+# A person's or a facility's name (and a worker's designation), as the tables hold it.
+NAME_LIMIT = 200
 # A record's conversation id as a client may name it (the backend keeps its author's id instead).
 CONVERSATION_ID_LIMIT = 128
 # A consult request's reason is "a few words" (the question asking for it says so), read in the hub's queue;
@@ -68,6 +70,9 @@ SLOT_MINUTES_RANGE = (5, 240)
 # Worker ids: letters, digits, "-", "_" and ".".
 WORKER_ID_LENGTH = 64
 WORKER_ID = re.compile(rf"^[A-Za-z0-9_.-]{{1,{WORKER_ID_LENGTH}}}$")
+# Facility ids (``hwc-ajari``) have the same form. A facility's district is at most this long.
+FACILITY_ID = WORKER_ID
+DISTRICT_LIMIT = 100
 
 # A specialist's Teams / Remote Assist sign-in (user principal name), which their call link names:
 # an address like a.b@hospital.in. Entra ID allows 64 characters before the "@" and 48 after it;
@@ -141,3 +146,9 @@ MAX_MEDIA_BYTES = 16 * 1024 * 1024
 # Vosk models are about 2-4 GB unpacked with a few hundred files.
 MAX_MODEL_BYTES = 8 * 1024**3
 MAX_MODEL_MEMBERS = 10_000
+
+# A CSV file an import reads (``assistant roster import``, ``facilities import``, ``workers import``): a
+# district's ~1,100 workers or ~200 facilities are far below both, and a file past either is refused
+# before anything is parsed, so a wrong file (a database dump, a log) costs nothing.
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_MAX_ROWS = 20_000

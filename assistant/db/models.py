@@ -52,6 +52,9 @@ class Worker(Base):
     role = Column(String(16), nullable=False)
     designation = Column(String(64), nullable=True)  # ASHA, ANM, CHO, ...
     phone = Column(String(32), nullable=True)
+    # The language they were registered with (assistant.core.vocabulary.LANGUAGES); None: not said.
+    # Stored for the programme's records; the assistant still follows the language each turn is said in.
+    language = Column(String(8), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
     # A specialist's login: the specialist record whose consults they see.
     specialist_id = Column(Integer, ForeignKey("specialists.id"), nullable=True, index=True)
@@ -259,3 +262,17 @@ class WorkerChannelId(Base):
     external_id = Column(String(128), nullable=False)
     worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Programme(Base):
+    """Present once ``assistant init`` made this database a real programme's: the demo is never loaded into it.
+
+    A row here, not a file beside the database, so that it travels with the
+    database in a backup and holds on PostgreSQL, where no data dir is shared.
+    """
+
+    __tablename__ = "programme"
+    id = Column(Integer, primary_key=True)  # always 1: one programme per database
+    initialised_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    initialised_by = Column(String(64), nullable=False)  # the operating-system user who ran it
+    first_admin = Column(String(64), nullable=False)

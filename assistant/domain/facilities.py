@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.core.rules import CONTROL_CHARACTERS, DISTRICT_LIMIT, FACILITY_ID, NAME_LIMIT
+from assistant.core.vocabulary import FACILITY_KINDS
 from assistant.db.models import Consult, Facility
 
 HUB = "hub"
@@ -72,16 +74,11 @@ async def resolve_served_by(session: AsyncSession) -> int:
     ).all()
     places = {row.id: Place(row.kind, row.parent_id, row.hub_id) for row in rows}
     hubs = serving_hubs(places)
-    changed = [(row.id, hubs[row.id]) for row in rows if row.served_by != hubs[row.id]]
-    for facility_id, hub in changed:
-        await session.execute(
-            update(Facility)
-            .where(Facility.id == facility_id)
-            .values(served_by=hub)
-            .execution_options(synchronize_session=False)
-        )
-    if changed:
-        await session.flush()
+    changed = [{"facility": row.id, "hub": hubs[row.id]} for row in rows if row.served_by != hubs[row.id]]
+    if changed:  # one statement for all (executemany): an import may move thousands of facilities at once
+        table = Facility.__table__
+        statement = table.update().where(table.c.id == bindparam("facility")).values(served_by=bindparam("hub"))
+        await session.execute(statement, changed)  # as before: facilities already loaded keep their old served_by
     return len(changed)
 
 
@@ -108,3 +105,23 @@ async def hub_of(session: AsyncSession, facility_id: str) -> str | None:
     """The hub serving ``facility_id`` (``None``: no hub, or no such facility)."""
     served_by = (await session.execute(select(Facility.served_by).where(Facility.id == facility_id))).scalar()
     return served_by if isinstance(served_by, str) else None
+
+
+class InvalidFacility(ValueError):
+    """What is wrong with a facility's details, and which detail (``field``: id, name, kind, district)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_facility(facility_id: str, name: str, kind: str, district: str) -> None:
+    """``InvalidFacility`` unless these can be a facility's id, name, kind and district (the one check of them)."""
+    if not FACILITY_ID.match(facility_id):
+        raise InvalidFacility("id", "a facility id is 1-64 letters, digits, '-', '_' or '.'")
+    if not name or len(name) > NAME_LIMIT or CONTROL_CHARACTERS.search(name):
+        raise InvalidFacility("name", f"give a name of at most {NAME_LIMIT} characters")
+    if kind not in FACILITY_KINDS:
+        raise InvalidFacility("kind", f"unknown kind {kind!r}; one of: {', '.join(FACILITY_KINDS)}")
+    if not district or len(district) > DISTRICT_LIMIT or CONTROL_CHARACTERS.search(district):
+        raise InvalidFacility("district", f"give a district of at most {DISTRICT_LIMIT} characters")

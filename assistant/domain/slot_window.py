@@ -30,7 +30,7 @@ import bisect
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -175,7 +175,7 @@ def cut_day(
 # --- Generating -------------------------------------------------------------------
 
 
-class _Booked:
+class Booked:
     """A specialist's slots, to tell whether a new one would overlap any (bisect on starts, running max of ends)."""
 
     def __init__(self, spans: Iterable[tuple[dt.datetime, dt.datetime]]) -> None:
@@ -192,7 +192,7 @@ class _Booked:
 
 async def _booked(
     session: AsyncSession, specialist_ids: Iterable[int], start: dt.datetime, end: dt.datetime
-) -> dict[int, _Booked]:
+) -> dict[int, Booked]:
     rows = await session.execute(
         select(Slot.specialist_id, Slot.starts_at, Slot.ends_at).where(
             Slot.specialist_id.in_(list(specialist_ids)), Slot.ends_at > start, Slot.starts_at < end
@@ -201,7 +201,7 @@ async def _booked(
     spans: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
     for specialist_id, starts_at, ends_at in rows:
         spans.setdefault(specialist_id, []).append((starts_at, ends_at))
-    return {specialist_id: _Booked(found) for specialist_id, found in spans.items()}
+    return {specialist_id: Booked(found) for specialist_id, found in spans.items()}
 
 
 async def insert_new_slots(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
@@ -225,13 +225,19 @@ async def generate_slots(
     days: int = SLOT_WINDOW_DAYS,
     *,
     availability_id: int | None = None,
+    availability_ids: Collection[int] | None = None,
 ) -> int:
-    """Cut every window (or only ``availability_id``) into slots, ``now`` to ``days`` ahead; returns how many."""
+    """Cut every window (or only ``availability_id``, or ``availability_ids``) into slots, ``now`` to ``days`` ahead.
+
+    Returns how many slots it made.
+    """
     zone = ZoneInfo(timezone)
     until = now + dt.timedelta(days=days)
     query = select(Availability).order_by(Availability.id)
     if availability_id is not None:
-        query = query.where(Availability.id == availability_id)
+        availability_ids = [availability_id]
+    if availability_ids is not None:
+        query = query.where(Availability.id.in_(list(availability_ids)))
     windows = list((await session.execute(query)).scalars())
     if not windows:
         return 0
@@ -251,7 +257,7 @@ async def generate_slots(
     for window in windows:
         hours = hours_of(window)
         cut_up_to = latest.get(window.id)  # this window's slots up to here exist, or were taken away by hand
-        taken = booked.get(window.specialist_id, _Booked(()))
+        taken = booked.get(window.specialist_id, Booked(()))
         for day in days_ahead:
             if day.weekday() != hours.weekday:
                 continue

@@ -18,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_port_options(up)
     up.add_argument("--chat", action="store_true", help="also open a terminal chat (as --worker) once everything is up")
     up.add_argument("--worker", help="the registered worker --chat talks as, e.g. W001")
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="the demo (what a data dir never initialised shows anyway); refused where `assistant init` ran",
+    )
     up.set_defaults(handler=bring_up)
 
     chat = subparsers.add_parser("chat", help="chat in the terminal with a running assistant")
@@ -67,8 +72,16 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _summary(settings: Settings, supervisor: Any) -> str:
+def login_lines(settings: Settings, demo: bool) -> list[str]:
+    """What ``assistant up`` says about signing in to the console: the demo's logins only with the demo."""
     from assistant.console.demo import DEMO_COORDINATOR, login_hint
+
+    if demo:
+        return [login_hint(settings), login_hint(settings, DEMO_COORDINATOR)]
+    return ["  console   sign in with your own id and password (set one: assistant console password --worker ID)"]
+
+
+def _summary(settings: Settings, supervisor: Any, demo: bool) -> str:
     from assistant.stack.channel_setup import summary_lines
 
     lines = ["", "The field assistant is up."]
@@ -82,8 +95,7 @@ def _summary(settings: Settings, supervisor: Any) -> str:
         f"  Rasa API  {settings.rasa_base_url}/model/parse?token=...  (in {settings.data_dir}/secrets/rasa_token)",
         *summary_lines(settings),
         f"  API docs  {settings.backend_base_url}/openapi.json",
-        login_hint(settings),
-        login_hint(settings, DEMO_COORDINATOR),
+        *login_lines(settings, demo),
         f"  data      {settings.data_dir}  (logs in {settings.data_dir / 'logs'})",
         "Press Ctrl-C to stop everything.",
         "",
@@ -118,6 +130,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.secrets import rasa_token
     from assistant.domain.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
+    from assistant.stack.programme_setup import shows_demo
     from assistant.stack.services import stack_services
     from assistant.stack.shutdown import run_in_foreground, say
     from assistant.stack.supervisor import Supervisor
@@ -127,8 +140,9 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_flags(args, settings)
     if args.chat and not args.worker:
         raise CommandError("--chat needs --worker ID: the registered worker the chat talks as (e.g. W001)")
-    _check_ports_free(settings)
     lock_down(settings.data_dir)
+    demo = shows_demo(settings, args.demo)  # refuses --demo on a real programme's data dir, before anything starts
+    _check_ports_free(settings)
     if not model_path(settings).is_file():
         say("Training the assistant's language model (first run or changed data: a few minutes)...")
     try:
@@ -139,7 +153,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
 
     api_token = rasa_token(settings)
     supervisor = Supervisor(
-        stack_services(settings, model, service_token(settings), api_token), settings.data_dir / "logs"
+        stack_services(settings, model, service_token(settings), api_token, demo=demo), settings.data_dir / "logs"
     )
 
     def open_chat() -> None:
@@ -151,7 +165,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
         run_in_foreground(
             supervisor,
             "Starting backend, action server and Rasa...",
-            lambda: _summary(settings, supervisor),
+            lambda: _summary(settings, supervisor, demo),
             open_chat if args.chat else None,
         )
     except (RuntimeError, TimeoutError) as exc:  # a service did not start (the others are stopped)

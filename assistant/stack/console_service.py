@@ -21,7 +21,8 @@ def console_url(settings: Settings) -> str:
     return f"{scheme}://{reachable(settings.console_host)}:{settings.console_port}"
 
 
-def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
+def console_service(settings: Settings, env: Mapping[str, str], *, demo: bool = True) -> ServiceSpec:
+    """The console as ``assistant up`` runs it; the demo's logins only with the demo (never in a real programme)."""
     url = console_url(settings)
     return ServiceSpec(
         name="console",
@@ -35,8 +36,7 @@ def console_service(settings: Settings, env: Mapping[str, str]) -> ServiceSpec:
             settings.console_host,
             "--port",
             str(settings.console_port),
-            "--demo-login",
-            DEMO_SUPERVISOR,
+            *(["--demo-login", DEMO_SUPERVISOR] if demo else []),
         ],
         url=url,
         # Plain http health check; with TLS the port answers https only, so trust the process start.

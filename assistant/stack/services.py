@@ -73,7 +73,10 @@ def rasa_service(
     )
 
 
-def stack_services(settings: Settings, model: Path, service_token: str, rasa_token: str) -> list[ServiceSpec]:
+def stack_services(
+    settings: Settings, model: Path, service_token: str, rasa_token: str, *, demo: bool = True
+) -> list[ServiceSpec]:
+    """The services of ``assistant up``; ``demo``: the console gives the demo's logins their passwords."""
     env = service_environment(settings, service_token)
     python = sys.executable
     backend = ServiceSpec(
@@ -102,4 +105,4 @@ def stack_services(settings: Settings, model: Path, service_token: str, rasa_tok
     )
     rasa = rasa_service(settings, model, rasa_token, env)
     # The console starts last: it indexes the events table that `rasa run` creates.
-    return [backend, actions, rasa, console_service(settings, env)]
+    return [backend, actions, rasa, console_service(settings, env, demo=demo)]

@@ -55,7 +55,7 @@ def test_a_roster_adds_specialists_logins_hours_and_single_slots_once(data_dir: 
     day = in_three_days()
     path = roster(
         data_dir,
-        "asha.rao@aiims-jodhpur.example,Dr. Asha Rao,dermatology,aiims-jodhpur,mon,09:00,10:00,20,h201\n"
+        "asha.rao@aiims-jodhpur.example,Dr. Asha Rao,dermatology,aiims-jodhpur,mon,09:00,10:00,20,h401\n"
         "asha.rao@aiims-jodhpur.example,Dr. Asha Rao,dermatology,aiims-jodhpur,Thu,16:00,17:30,,\n"
         f'pooja.bhati@sirohi-dh.example,"Dr. Pooja Bhati-Rathore",general_medicine,dh-sirohi,{day},18:00,19:00,30,\n',
     )
@@ -63,13 +63,13 @@ def test_a_roster_adds_specialists_logins_hours_and_single_slots_once(data_dir: 
     done = assistant(data_dir, "roster", "import", str(path))
     assert done.returncode == 0, done.stderr
     assert "added specialist Dr. Asha Rao (asha.rao@aiims-jodhpur.example, dermatology, aiims-jodhpur)" in done.stdout
-    assert "added login H201 for asha.rao@aiims-jodhpur.example" in done.stdout
+    assert "added login H401 for asha.rao@aiims-jodhpur.example" in done.stdout
     assert "updated specialist pooja.bhati@sirohi-dh.example: name" in done.stdout
     assert "added hours mon 09:00-10:00 for asha.rao@aiims-jodhpur.example (6 slots)" in done.stdout
     assert f"added slots {day} 18:00-19:00 for pooja.bhati@sirohi-dh.example (2 slots)" in done.stdout
 
     [(asha,)] = query(data_dir, "SELECT id FROM specialists WHERE upn = 'asha.rao@aiims-jodhpur.example'")
-    assert query(data_dir, "SELECT role, specialist_id, facility_id, name FROM workers WHERE id = 'H201'") == [
+    assert query(data_dir, "SELECT role, specialist_id, facility_id, name FROM workers WHERE id = 'H401'") == [
         ("specialist", asha, "aiims-jodhpur", "Dr. Asha Rao")
     ]
     assert query(
@@ -90,7 +90,7 @@ def test_a_roster_adds_specialists_logins_hours_and_single_slots_once(data_dir: 
         ("Dr. Pooja Bhati-Rathore",)
     ]
     # The new login can be given a specialist's token for the Hub desk.
-    token = assistant(data_dir, "token", "create", "--role", "specialist", "--worker", "H201")
+    token = assistant(data_dir, "token", "create", "--role", "specialist", "--worker", "H401")
     assert token.returncode == 0, token.stderr
 
     after = counts(data_dir)

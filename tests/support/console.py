@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from aiohttp import web
 
+from assistant.core.config import Settings
+from tests.support.local_server import LocalServer
 from tests.support.processes import ManagedProcess, assistant_cli, free_port, http_ok
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -102,6 +105,22 @@ class RunningConsole:
         self.process.stop()
 
 
+class ConsoleServer(LocalServer):
+    """The console's own app on real databases, served from a thread of this process (as the backend's is)."""
+
+    name = "console"
+
+    def __init__(self, settings: Settings, db_url: str, tracker_url: str) -> None:
+        super().__init__()
+        self.settings, self.db_url, self.tracker_url = settings, db_url, tracker_url
+
+    async def application(self) -> web.Application:
+        from assistant.console.app import create_app
+        from assistant.db.engine import Database
+
+        return create_app(self.settings, Database.connect(self.db_url), Database.connect(self.tracker_url))
+
+
 def start_console(
     db_url: str, tracker_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> RunningConsole:
@@ -133,4 +152,4 @@ def start_console(
     return RunningConsole(url, process)
 
 
-__all__ = ["ConsoleClient", "RunningConsole", "start_console", "set_console_password", "assistant_cli"]
+__all__ = ["ConsoleClient", "ConsoleServer", "RunningConsole", "start_console", "set_console_password", "assistant_cli"]
