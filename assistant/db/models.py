@@ -48,7 +48,7 @@ class Worker(Base):
     __tablename__ = "workers"
     id = Column(String(64), primary_key=True)
     name = Column(String(200), nullable=False)
-    facility_id = Column(String(64), ForeignKey("facilities.id"), nullable=False)
+    facility_id = Column(String(64), ForeignKey("facilities.id"), nullable=False, index=True)
     role = Column(String(16), nullable=False)
     designation = Column(String(64), nullable=True)  # ASHA, ANM, CHO, ...
     phone = Column(String(32), nullable=True)
