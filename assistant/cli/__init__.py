@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assistant.stack.commands",
     "assistant.console.commands",
     "assistant.backend.worker_commands",
+    "assistant.operations.commands",
     "voice.cli",
 )
 
