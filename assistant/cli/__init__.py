@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assistant.console.commands",
     "assistant.backend.worker_commands",
     "assistant.backend.onboarding_commands",
+    "assistant.operations.commands",
     "voice.cli",
 )
 

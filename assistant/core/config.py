@@ -129,6 +129,12 @@ class Settings:
     twilio_api_url: str = "https://api.twilio.com"
     twilio_whatsapp_number: str = ""  # our Twilio WhatsApp sender (+1415...); empty = no pushes through Twilio
     twilio_notice_content_sid: str = ""  # Content API template (HX...) with one variable {{1}}: the notice
+    # Backups (assistant.operations, README "Backups"): where archives go (empty = data_dir/backups), the
+    # key that encrypts them (empty = data_dir/secrets/backup.key; keep a copy apart from the backups),
+    # and how many archives each folder keeps (0 keeps them all).
+    backup_dir: str = ""
+    backup_key_file: str = ""
+    backup_keep: int = 7
 
     @property
     def database_url(self) -> str:
@@ -146,6 +152,14 @@ class Settings:
     @property
     def tracker_database_url(self) -> str:
         return self.tracker_db_url or f"sqlite:///{self.data_dir / 'tracker.db'}"
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else self.data_dir / "backups"
+
+    @property
+    def backup_key_path(self) -> Path:
+        return Path(self.backup_key_file) if self.backup_key_file else self.data_dir / "secrets" / "backup.key"
 
     @property
     def rasa_base_url(self) -> str:
@@ -174,15 +188,20 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def _config_file(env: Mapping[str, str]) -> Path | None:
+def config_path(env: Mapping[str, str]) -> Path:
+    """Where the settings file is read from, whether or not it exists (a restore puts it back there)."""
     explicit = env.get(ENV_PREFIX + "CONFIG")
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise FileNotFoundError(f"ASSISTANT_CONFIG points to {path}, which does not exist")
+    return Path(explicit) if explicit else PROJECT_DIR / "assistant.toml"
+
+
+def config_file(env: Mapping[str, str]) -> Path | None:
+    """The settings file in use, if any; ``ASSISTANT_CONFIG`` naming a missing file is an error."""
+    path = config_path(env)
+    if path.is_file():
         return path
-    default = PROJECT_DIR / "assistant.toml"
-    return default if default.is_file() else None
+    if env.get(ENV_PREFIX + "CONFIG"):
+        raise FileNotFoundError(f"ASSISTANT_CONFIG points to {path}, which does not exist")
+    return None
 
 
 def _coerce(name: str, kind: type, raw: Any) -> Any:
@@ -198,9 +217,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     """Build settings; ``None`` overrides are ignored so CLI flags can pass through."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    config_path = _config_file(env)
-    if config_path:
-        with config_path.open("rb") as handle:
+    settings_file = config_file(env)
+    if settings_file:
+        with settings_file.open("rb") as handle:
             values.update(tomli.load(handle))
     for field in dataclasses.fields(Settings):
         env_value = env.get(ENV_PREFIX + field.name.upper())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assistant.core.config import PROJECT_DIR, Settings, settings_environment
 from assistant.core.secrets import ACTION_SECRET_VARIABLE, RASA_TOKEN_VARIABLE, action_secret
+from assistant.stack.backup_service import backup_service
 from assistant.stack.channel_setup import channel_environment
 from assistant.stack.console_service import console_service
 from assistant.stack.endpoints import write_endpoints
@@ -104,5 +105,6 @@ def stack_services(
         env=env,
     )
     rasa = rasa_service(settings, model, rasa_token, env)
-    # The console starts last: it indexes the events table that `rasa run` creates.
-    return [backend, actions, rasa, console_service(settings, env, demo=demo)]
+    # The console starts after Rasa: it indexes the events table that `rasa run` creates. The daily
+    # backup comes last, once every database it copies is there.
+    return [backend, actions, rasa, console_service(settings, env, demo=demo), backup_service(settings, env)]
