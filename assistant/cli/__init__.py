@@ -23,6 +23,7 @@ from assistant.core.private_files import private_umask
 COMMAND_MODULES: tuple[str, ...] = (
     "assistant.backend.commands",
     "assistant.stack.commands",
+    "assistant.stack.operations_commands",
     "assistant.console.commands",
     "assistant.backend.worker_commands",
     "voice.cli",
