@@ -37,7 +37,7 @@ from actions.figures import outbox_readings, watch_actions
 from actions.sync import attach
 from assistant.core import log_safety, metrics
 from assistant.core.config import ACTIONS_HOST, load_settings
-from assistant.core.secrets import ACTION_SECRET_HEADER, ACTION_SECRET_VARIABLE, metrics_token
+from assistant.core.secrets import ACTION_SECRET_HEADER, ACTION_SECRET_VARIABLE
 from assistant.http.metrics_sanic import add_metrics_route
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_safety.install()
-    app = create_action_server(settings.action_secret, metrics_token=metrics_token(settings))
+    app = create_action_server(settings.action_secret, metrics_token=settings.metrics_token)
     port = args.port or settings.actions_port
     log.info("action server on http://%s:%d (Rasa only)", ACTIONS_HOST, port)
     app.run(ACTIONS_HOST, port, workers=1, access_log=False)

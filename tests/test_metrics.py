@@ -35,6 +35,11 @@ PROXIED = {"X-Forwarded-For": "192.168.1.20"}  # a phone on the clinic LAN, thro
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
+def with_metrics_token(settings: Settings) -> Settings:
+    """The settings as ``assistant up`` hands them to its services: the metrics token resolved."""
+    return dataclasses.replace(settings, metrics_token=metrics_token(settings))
+
+
 @dataclasses.dataclass
 class Backend:
     client: TestClient
@@ -48,7 +53,7 @@ class Backend:
 
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[Backend]:
-    settings = Settings(data_dir=tmp_path)
+    settings = with_metrics_token(Settings(data_dir=tmp_path))
     seeded(settings.database_url)
     db = Database.connect(settings.database_url)
     async with db.write() as session:
@@ -71,7 +76,7 @@ async def test_the_backend_answers_this_machine_in_the_prometheus_format(backend
 
 
 async def test_a_caller_elsewhere_needs_the_metrics_token(backend: Backend) -> None:
-    token = metrics_token(backend.settings)
+    token = backend.settings.metrics_token
     assert (await backend.metrics(PROXIED))[0] == 403
     assert (await backend.metrics({**PROXIED, "Authorization": "Bearer not-the-token"}))[0] == 403
     # A worker's own backend token opens the API, not the figures.
@@ -133,7 +138,7 @@ async def _dead_letter(url: str, worker: str) -> None:
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    settings = Settings(data_dir=tmp_path)
+    settings = with_metrics_token(Settings(data_dir=tmp_path))
     seeded(settings.database_url)
     db, tracker = Database.connect(settings.database_url), Database.connect(settings.tracker_database_url)
     client = TestClient(TestServer(console_app(settings, db, tracker)))
@@ -155,7 +160,7 @@ async def test_the_console_shows_dead_letters_to_this_machine_or_the_token_holde
     # Not a sign-in page for a caller elsewhere: a refusal, unless the token comes along.
     refused = await console.client.get("/metrics", headers=PROXIED, allow_redirects=False)
     assert refused.status == 403
-    token = {"Authorization": f"Bearer {metrics_token(console.settings)}"}
+    token = {"Authorization": f"Bearer {console.settings.metrics_token}"}
     assert (await console.client.get("/metrics", headers={**PROXIED, **token})).status == 200
 
 

@@ -18,7 +18,6 @@ from assistant.backend.figures import backend_readings
 from assistant.backend.openapi import openapi_document
 from assistant.core.config import Settings
 from assistant.core.periodic import HOUR, every
-from assistant.core.secrets import metrics_token
 from assistant.db.engine import Database
 from assistant.domain.slot_window import top_up_slots
 from assistant.http.access_log import PathOnlyAccessLogger
@@ -59,7 +58,7 @@ def create_app(
     hub_routes.add_routes(app)
     availability.add_routes(app)
     app.router.add_get("/openapi.json", openapi)
-    add_metrics_route(app, metrics_token(settings) if settings else "", backend_readings(db, settings))
+    add_metrics_route(app, settings.metrics_token if settings else "", backend_readings(db, settings))
 
     async def database_lifetime(_: web.Application) -> AsyncIterator[None]:
         yield

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.core.commands import CommandError, command_group
 from assistant.core.config import Settings
-from assistant.core.secrets import metrics_token
 from assistant.core.vocabulary import ROLES
 
 if TYPE_CHECKING:
@@ -105,8 +103,6 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
             await db.dispose()
 
     asyncio.run(prepare())
-    # Resolved once, before any fork: the processes must agree on it.
-    settings = dataclasses.replace(settings, metrics_token=metrics_token(settings))
     # The servers open the database anew, each in its own process and event loop.
     return processes.serve(
         args.db or settings.database_url,

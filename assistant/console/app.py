@@ -31,7 +31,6 @@ from assistant.console.pages import home_path, keep_to_role
 from assistant.console.rendering import render
 from assistant.core.config import Settings
 from assistant.core.periodic import HOUR, every
-from assistant.core.secrets import metrics_token
 from assistant.db.console_tables import ConsoleBase
 from assistant.db.engine import Database
 from assistant.db.schema import ensure_schema
@@ -135,7 +134,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)
-    add_metrics_route(app, metrics_token(settings), console_readings(settings))
+    add_metrics_route(app, settings.metrics_token, console_readings(settings))
     for module in (
         login,
         conversation_views,

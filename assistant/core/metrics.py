@@ -15,8 +15,9 @@ names); never a worker, a patient or a phone number. ``channel_label`` and
 hostile caller can make a label hold what it sent.
 
 Who may read: this machine (a loopback peer, not forwarded by a proxy), or
-anyone presenting the metrics token as a bearer (``metrics_token``:
-``ASSISTANT_METRICS_TOKEN`` or generated into ``data_dir/secrets``). The web
+anyone presenting the metrics token as a bearer (``Settings.metrics_token``,
+which ``assistant up`` sets from ``ASSISTANT_METRICS_TOKEN`` or a token it
+generates into ``data_dir/secrets``; empty: this machine only). The web
 frameworks' glue is in ``assistant.http`` (the kernel imports neither).
 """
 

@@ -54,5 +54,10 @@ def action_secret(settings: Settings) -> str:
 
 
 def metrics_token(settings: Settings) -> str:
-    """The bearer token that opens /metrics to other machines (``assistant up`` hands it to every service)."""
+    """The bearer token that opens /metrics to other machines.
+
+    ``assistant up`` resolves it and hands it to every service in its
+    environment; a service run on its own without it answers this machine only
+    (and so never writes a secret into the data dir itself).
+    """
     return settings.metrics_token or stored_secret(settings, "metrics_token")

@@ -22,7 +22,6 @@ from sanic import Sanic
 
 from assistant.core import metrics
 from assistant.core.config import load_settings
-from assistant.core.secrets import metrics_token
 from assistant.http.metrics_sanic import add_metrics_route
 from assistant.rasa_server.rasa_version import require_supported_rasa
 
@@ -63,4 +62,4 @@ def install() -> None:
     """Count and time turns, and serve ``/metrics`` on every Rasa app this process makes (idempotent)."""
     require_supported_rasa(__name__)
     _time_turns()
-    _serve_metrics(metrics_token(load_settings()))
+    _serve_metrics(load_settings().metrics_token)
