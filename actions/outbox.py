@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from assistant.core import metrics
 from assistant.core.retry import OUTBOX_BACKOFF, worth_retrying
 from assistant.db.device import outbox_table as outbox
 from assistant.http.backend_client import BackendClient, BackendRejected, BackendUnavailable
@@ -141,7 +142,8 @@ class Outbox:
             )
             .prefix_with("OR IGNORE")
         )
-        await asyncio.to_thread(self._execute, statement)
+        if await asyncio.to_thread(self._execute, statement):
+            metrics.OUTBOX_QUEUED.labels(kind).inc()  # once per record: a retried turn's copy is ignored
 
     async def pending(self, worker_id: str | None = None, kind: str | None = None) -> list[Queued]:
         """What waits for the hub and still stands (a worker's queued consults): pending or being sent."""

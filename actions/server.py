@@ -10,6 +10,8 @@ could book, read or cancel as any worker. Here it:
   generated endpoints.yml), compared in constant time;
 - takes JSON bodies only (``Content-Type: application/json``), so a web
   page cannot send it a "simple" cross-site request either;
+- answers ``/metrics`` (``actions.figures``) to this machine, or to a caller
+  with the metrics token;
 - answers an action that raised with a bare 500: rasa-sdk's own answer
   carries the whole tracker, which Rasa then writes to its log. Only the
   exception's kind and where it was raised are logged, never its message
@@ -31,10 +33,12 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.figures import outbox_readings, watch_actions
 from actions.sync import attach
-from assistant.core import log_safety
+from assistant.core import log_safety, metrics
 from assistant.core.config import ACTIONS_HOST, load_settings
 from assistant.core.secrets import ACTION_SECRET_HEADER, ACTION_SECRET_VARIABLE
+from assistant.http.metrics_sanic import add_metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,8 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": {"code": code, "message": message}}, status=status)
 
 
-def create_action_server(secret: str, package: str = "actions") -> Sanic:
+def create_action_server(secret: str, package: str = "actions", metrics_token: str = "") -> Sanic:
+    """``metrics_token`` opens ``/metrics`` to other machines (it always answers this one)."""
     if len(secret) < 16:
         raise ValueError(f"{ACTION_SECRET_VARIABLE} must be set (at least 16 characters): Rasa sends it")
     expected = secret.encode()
@@ -54,7 +59,7 @@ def create_action_server(secret: str, package: str = "actions") -> Sanic:
 
     @app.on_request
     async def require_secret(request: Request) -> HTTPResponse | None:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or request.path == metrics.PATH:  # /metrics: this machine or its token
             return None
         given = (request.headers.get(ACTION_SECRET_HEADER) or "").encode()
         if not hmac.compare_digest(given, expected):
@@ -73,6 +78,8 @@ def create_action_server(secret: str, package: str = "actions") -> Sanic:
         log.error("an action raised %s in %s", type(exception).__name__, where)
         return _error(500, "action_failed", "The action failed.")
 
+    watch_actions(app)
+    add_metrics_route(app, metrics_token, outbox_readings)
     attach(app)
     return app
 
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_safety.install()
-    app = create_action_server(settings.action_secret)
+    app = create_action_server(settings.action_secret, metrics_token=settings.metrics_token)
     port = args.port or settings.actions_port
     log.info("action server on http://%s:%d (Rasa only)", ACTIONS_HOST, port)
     app.run(ACTIONS_HOST, port, workers=1, access_log=False)

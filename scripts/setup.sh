@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 postgresql redis-server chromium chromium-driver fonts-lohit-deva)
+# systemd: its systemd-analyze checks the service unit (tests/test_operations.py).
+APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 postgresql redis-server chromium chromium-driver fonts-lohit-deva systemd)
 VENV=.venv
 STAMP="$VENV/.installed"
 

@@ -50,6 +50,8 @@ ENGLISH_ONLY: dict[str, str] = {
     "assistant/domain/records.py:QUEUED_NOTES": "the API's `advice` has no language; the worker hears "
     "actions/texts.py's consult_with_hub instead",
     "assistant/console/": "the console is for supervisors and hub staff, in English (docs/console.md)",
+    "assistant/core/metrics.py": "the figures' descriptions and the refusal of /metrics, read by monitoring "
+    "tools and whoever looks after the machine (docs/operations.md)",
     "voice/errors.py:INSTALL_HINT": "set-up advice on the command line, for whoever installs the voice loop",
     "voice/whisper_engine.py:WHISPER_HINT": "set-up advice on the command line, for whoever installs the voice loop",
 }

@@ -9,17 +9,22 @@ and what the backend stored.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from sqlalchemy import text
 
 from actions.outbox import Outbox
 from assistant.core.config import PROJECT_DIR
+from assistant.core.secrets import ACTION_SECRET_HEADER, action_secret, metrics_token
 from assistant.db.device import open_engine
 from tests.support.logs import logs_mentioning
+from tests.support.metrics import assert_no_identifier_in_labels, samples, value
+from tests.support.processes import run_assistant
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.stack
@@ -388,3 +393,67 @@ def test_no_log_the_stack_wrote_holds_a_patient_id_from_these_conversations(runn
         }
     assert len(said) >= 10  # the conversations above saved records for these patients
     assert logs_mentioning(running_stack.settings.data_dir / "logs", said) == []
+
+
+# --- figures to watch (issue 25) ----------------------------------------------------------
+
+
+def _metrics(url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.get(f"{url}/metrics", headers=headers or {}, timeout=30)
+
+
+def test_real_turns_move_the_figures_on_rasas_and_the_action_servers_metrics(running_stack: RunningStack) -> None:
+    rasa, actions = running_stack.rasa_url, running_stack.settings.actions_base_url
+    before = {url: _metrics(url).text for url in (rasa, actions)}
+    chat = Chat(running_stack)  # the REST channel
+    assert "Step 1 of" in chat.say("show me the hand hygiene checklist")  # a custom action runs
+    chat.say("next")
+    after = {url: _metrics(url).text for url in (rasa, actions)}
+
+    def moved(url: str, name: str, **labels: str) -> float:
+        return value(after[url], name, **labels) - value(before[url], name, **labels)
+
+    assert moved(rasa, "assistant_turns_total", channel="rest") >= 2
+    assert moved(rasa, "assistant_turn_seconds_count", channel="rest") >= 2
+    assert moved(rasa, "assistant_turn_seconds_sum", channel="rest") > 0
+    assert moved(rasa, "assistant_turn_seconds_bucket", channel="rest", le="+Inf") >= 2
+    assert moved(actions, "assistant_action_calls_total", channel="rest") >= 2
+    assert moved(actions, "assistant_action_seconds_count", channel="rest") >= 2
+    assert ("assistant_outbox_rows", (("state", "pending"),)) in samples(after[actions])
+    for exposition in after.values():
+        assert_no_identifier_in_labels(exposition, chat.worker, "W001", "4521")
+
+    # Another machine (through a proxy on this one) needs the metrics token, on Rasa's port too.
+    proxied = {"X-Forwarded-For": "192.168.1.20"}
+    token = {"Authorization": f"Bearer {metrics_token(running_stack.settings)}"}
+    for url in (rasa, actions):
+        assert _metrics(url, proxied).status_code == 403
+        assert _metrics(url, {**proxied, **token}).status_code == 200
+
+
+def test_an_action_that_raises_counts_as_a_failure_of_that_action(running_stack: RunningStack) -> None:
+    actions = running_stack.settings.actions_base_url
+    secret = {ACTION_SECRET_HEADER: action_secret(running_stack.settings)}
+    before = value(_metrics(actions).text, "assistant_action_failures_total", action="action_consult_status")
+    # A call the action cannot run (no tracker at all): it raises, and the server answers a bare 500.
+    call = {"next_action": "action_consult_status", "tracker": None, "domain": {}, "version": "3.6.21"}
+    assert requests.post(f"{actions}/webhook", json=call, headers=secret, timeout=30).status_code == 500
+    after = value(_metrics(actions).text, "assistant_action_failures_total", action="action_consult_status")
+    assert after - before == 1
+
+
+def test_status_on_the_running_stack_finds_every_service_up_and_reads_the_queues(running_stack: RunningStack) -> None:
+    settings = running_stack.settings
+    ports = {
+        "ASSISTANT_BACKEND_PORT": settings.backend_port,
+        "ASSISTANT_ACTIONS_PORT": settings.actions_port,
+        "ASSISTANT_RASA_PORT": settings.rasa_port,
+        "ASSISTANT_CONSOLE_PORT": settings.console_port,
+    }
+    env = {"ASSISTANT_DATA_DIR": str(settings.data_dir), **{name: str(port) for name, port in ports.items()}}
+    done = run_assistant("status", env=env)
+    for service in ("backend", "actions", "rasa", "console"):
+        assert re.search(rf"^  {service} +up ", done.stdout, re.MULTILINE), done.stdout
+    assert "is not answering" not in done.stdout
+    assert re.search(r"consults waiting in the hub queue +\d+$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"outbox records waiting for the hub +\d+$", done.stdout, re.MULTILINE), done.stdout

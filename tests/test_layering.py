@@ -38,7 +38,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "assistant.nlu": KERNEL,
     # Voice notes are transcribed by the voice engine.
     "assistant.channels": KERNEL | {"assistant.db", "assistant.http", "voice"},
-    "assistant.rasa_server": KERNEL | {"assistant.db"},  # reads the action server's outbox
+    # Reads the action server's outbox; serves /metrics with the shared Sanic route.
+    "assistant.rasa_server": KERNEL | {"assistant.db", "assistant.http"},
     # Backups and restores of every database the parts own (it knows their files and URLs, not their code).
     "assistant.operations": KERNEL | {"assistant.db"},
     # What `assistant up` assembles, and the command line that registers every feature.

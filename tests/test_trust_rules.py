@@ -51,6 +51,7 @@ def test_a_lan_caller_gets_404_off_the_phones_routes() -> None:
     assert answer("/conversations/W001/tracker", "10.0.0.7") == 404
     assert answer("/webhooks/web/login", "192.168.1.20") is None
     assert answer("/webhooks/rest/webhook", "127.0.0.1") is None
+    assert answer("/metrics", "192.168.1.20") is None  # its own check: the metrics token (assistant.core.metrics)
 
 
 def test_log_arguments_cannot_start_a_forged_line() -> None:

@@ -14,12 +14,14 @@ from assistant.backend import availability, catalog, consults, encounters, hub_r
 from assistant.backend.app_state import CHECKLISTS, DB, MAX_BODY_BYTES, PRINCIPALS, TIMEZONE
 from assistant.backend.auth import authenticate, principal_cache
 from assistant.backend.errors import json_errors, plain_text_only
+from assistant.backend.figures import backend_readings
 from assistant.backend.openapi import openapi_document
 from assistant.core.config import Settings
 from assistant.core.periodic import HOUR, every
 from assistant.db.engine import Database
 from assistant.domain.slot_window import top_up_slots
 from assistant.http.access_log import PathOnlyAccessLogger
+from assistant.http.metrics_aiohttp import add_metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,14 @@ def create_app(
     close_db: bool = True,
     timezone: str = Settings.timezone,
     housekeeping: bool = True,
+    settings: Settings | None = None,
 ) -> web.Application:
-    """The backend's application on ``db``; ``housekeeping``: run the hourly purges and slot generation."""
+    """The backend's application on ``db``; ``housekeeping``: run the hourly purges and slot generation.
+
+    ``settings``: the running service's, for ``/metrics`` (its token, and the
+    data directory whose backups and database files it reports); without
+    them /metrics answers this machine only, with the backend's queues.
+    """
     app = web.Application(middlewares=[json_errors, plain_text_only, authenticate], client_max_size=max_body_bytes)
     app[DB] = db
     app[MAX_BODY_BYTES] = max_body_bytes
@@ -50,6 +58,7 @@ def create_app(
     hub_routes.add_routes(app)
     availability.add_routes(app)
     app.router.add_get("/openapi.json", openapi)
+    add_metrics_route(app, settings.metrics_token if settings else "", backend_readings(db, settings))
 
     async def database_lifetime(_: web.Application) -> AsyncIterator[None]:
         yield

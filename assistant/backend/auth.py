@@ -21,7 +21,8 @@ from assistant.domain.scoping import hub_of_worker, visible_facilities
 # takes effect within this many seconds.
 PRINCIPAL_CACHE_SECONDS = IDENTITY_RECHECK_SECONDS
 ON_BEHALF_HEADER = "X-On-Behalf-Of"
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+# /metrics makes its own check: this machine, or the metrics token (assistant.core.metrics).
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/metrics"})
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ def serve_backend(args: argparse.Namespace, settings: Settings) -> int:
         count,
         max_body_bytes=settings.max_body_bytes,
         timezone=settings.timezone,
+        settings=settings,
     )
 
 

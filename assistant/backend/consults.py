@@ -16,6 +16,7 @@ from assistant.backend.hub_routes import CANCEL_REASON, SPECIALIST, hub_cancel, 
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_consult, path_id, read_json_object
+from assistant.core import metrics
 from assistant.core.vocabulary import CONSULT_STATUSES
 from assistant.db.models import Consult, Slot, utcnow
 from assistant.domain import hub_operations
@@ -52,7 +53,12 @@ async def create_consult(request: web.Request) -> web.Response:
         await book(session, consult, utcnow())
         return 201, consult_json(consult)
 
-    return await run_idempotent(request, body, operation)
+    return await run_idempotent(request, body, operation, count_consult)
+
+
+def count_consult(status: int, consult: dict[str, Any]) -> None:
+    """A consult request saved: booked into a slot at once, or waiting in the hub's queue."""
+    metrics.CONSULTS.labels("booked" if consult.get("status") == "scheduled" else "queued").inc()
 
 
 async def list_consults(request: web.Request) -> web.Response:

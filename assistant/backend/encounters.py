@@ -21,6 +21,7 @@ from assistant.backend.fields import Filter, Parameter
 from assistant.backend.idempotency import run_idempotent
 from assistant.backend.listing import paged_response
 from assistant.backend.validation import parse_encounter, path_id, read_json_object
+from assistant.core import metrics
 from assistant.db.models import Consult, Encounter
 from assistant.domain.fhir import encounter_bundle
 from assistant.domain.records import encounter_json
@@ -53,7 +54,11 @@ async def create_encounter(request: web.Request) -> web.Response:
         await session.refresh(encounter)
         return 201, encounter_json(encounter)
 
-    return await run_idempotent(request, body, operation)
+    return await run_idempotent(request, body, operation, count_encounter)
+
+
+def count_encounter(status: int, encounter: dict[str, Any]) -> None:
+    metrics.ENCOUNTERS.labels(metrics.channel_label(encounter.get("channel"))).inc()
 
 
 def assigned_patient(specialist_id: int | None) -> ColumnElement[bool]:

@@ -54,6 +54,7 @@ IDEMPOTENCY_KEY = Parameter(
 )
 
 Operation = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
+Committed = Callable[[int, dict[str, Any]], None]
 
 
 def _request_hash(request: web.Request, body: Any) -> str:
@@ -83,13 +84,20 @@ async def _find(session: AsyncSession, scope: str, key: str) -> Row | None:
     return (await session.execute(_FIND, {"scope": scope, "key": key})).one_or_none()
 
 
-async def run_idempotent(request: web.Request, body: Any, operation: Operation) -> web.Response:
+async def run_idempotent(
+    request: web.Request, body: Any, operation: Operation, committed: Committed | None = None
+) -> web.Response:
+    """Run ``operation`` once per idempotency key; a repeat gets the first answer.
+
+    ``committed`` hears of the answer once its transaction committed (never of a
+    replay): where the figures that count records move.
+    """
     db = request.app[DB]
     key = IDEMPOTENCY_KEY.read(request)
     if key is None:
         async with db.write() as session:
             status, payload = await operation(session)
-        return web.json_response(payload, status=status)
+        return _answer(status, payload, committed)
 
     scope = principal(request).idempotency_scope
     request_hash = _request_hash(request, body)
@@ -109,6 +117,12 @@ async def run_idempotent(request: web.Request, body: Any, operation: Operation) 
             raise
     if existing is not None:
         return _replay(existing, request_hash)
+    return _answer(status, payload, committed)
+
+
+def _answer(status: int, payload: dict[str, Any], committed: Committed | None) -> web.Response:
+    if committed is not None:
+        committed(status, payload)
     return web.json_response(payload, status=status)
 
 

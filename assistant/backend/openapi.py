@@ -187,6 +187,21 @@ PATHS: dict[str, Any] = {
     "/openapi.json": {
         "get": {"summary": "This description", "security": [], "responses": {"200": _json({"type": "object"})}}
     },
+    "/metrics": {
+        "get": {
+            "summary": "Figures in the Prometheus text format (docs/operations.md)",
+            "description": "This machine may read them; another needs `Authorization: Bearer <metrics token>` "
+            "(not an API token).",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "403": {"description": "Another machine, without the metrics token"},
+            },
+        }
+    },
     "/specialties": {
         "get": {"summary": "Canonical specialties", "responses": {"200": _json({"type": "object"}), **ERRORS}}
     },

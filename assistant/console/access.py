@@ -43,7 +43,8 @@ CSRF_HEADER = "X-CSRF-Token"
 # Supervisors and admins review conversations; the hub's coordinators and specialists use the Hub desk.
 CONSOLE_ROLES = ("supervisor", "admin", *HUB_ROLES)
 # Pages anyone may load; everything else needs someone signed in (``assistant.console.pages`` says who sees what).
-PUBLIC_PREFIXES = ("/login", "/health", "/static/")
+# /metrics makes its own check: this machine, or the metrics token (assistant.core.metrics).
+PUBLIC_PREFIXES = ("/login", "/health", "/static/", "/metrics")
 # A sign-in never outlives this, however active.
 MAX_SESSION_AGE = dt.timedelta(hours=12)
 # Sliding expiry is written back at most this often, not on every request.

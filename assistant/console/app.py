@@ -26,6 +26,7 @@ from assistant.console import (
 )
 from assistant.console.access import Handler, check_csrf, require_sign_in, viewer
 from assistant.console.app_state import DB, SETTINGS, STATE, TRACKER
+from assistant.console.figures import console_readings
 from assistant.console.pages import home_path, keep_to_role
 from assistant.console.rendering import render
 from assistant.core.config import Settings
@@ -34,6 +35,7 @@ from assistant.db.console_tables import ConsoleBase
 from assistant.db.engine import Database
 from assistant.db.schema import ensure_schema
 from assistant.http.access_log import PathOnlyAccessLogger
+from assistant.http.metrics_aiohttp import add_metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
     app.router.add_get("/", home)
     app.router.add_get("/health", health)
     app.router.add_static("/static/", STATIC_DIR)
+    add_metrics_route(app, settings.metrics_token, console_readings(settings))
     for module in (
         login,
         conversation_views,

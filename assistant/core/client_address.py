@@ -27,3 +27,12 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: frozens
         return str(ipaddress.ip_address(last))
     except ValueError:
         return peer  # not an address: count the proxy itself
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a peer address is this machine (an IPv4-mapped loopback too)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False  # a UNIX socket or an unknown peer: not known to be local
+    return bool((getattr(ip, "ipv4_mapped", None) or ip).is_loopback)

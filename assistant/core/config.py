@@ -65,6 +65,17 @@ class Settings:
     action_secret: str = ""
     timezone: str = "Asia/Kolkata"
     log_level: str = "INFO"
+    # Each service's log under data_dir/logs is rotated at this size, keeping this many old files
+    # (docs/operations.md; under systemd, `assistant up`'s own lines go to journald).
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
+    # Bearer token for /metrics from another machine (empty = generated into data_dir/secrets/metrics_token).
+    metrics_token: str = ""
+    # When `assistant status` says a person is needed: free disk under the data dir below this,
+    # the newest backup older than this, outbox records waiting longer than this for the hub.
+    status_min_free_mb: int = 1024
+    status_backup_max_hours: float = 48.0
+    status_outbox_max_minutes: int = 60
     # Largest accepted request body on the backend, in bytes.
     max_body_bytes: int = 64 * 1024
     # Supervisor console (see docs/console.md).

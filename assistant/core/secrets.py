@@ -42,6 +42,7 @@ RASA_TOKEN_VARIABLE = "ASSISTANT_RASA_TOKEN"
 # Rasa sends it to the action server in this header (``action_endpoint`` in endpoints.yml).
 ACTION_SECRET_VARIABLE = "ASSISTANT_ACTION_SECRET"
 ACTION_SECRET_HEADER = "X-Action-Secret"
+METRICS_TOKEN_VARIABLE = "ASSISTANT_METRICS_TOKEN"
 
 
 def rasa_token(settings: Settings) -> str:
@@ -50,3 +51,13 @@ def rasa_token(settings: Settings) -> str:
 
 def action_secret(settings: Settings) -> str:
     return settings.action_secret or stored_secret(settings, "action_secret")
+
+
+def metrics_token(settings: Settings) -> str:
+    """The bearer token that opens /metrics to other machines.
+
+    ``assistant up`` resolves it and hands it to every service in its
+    environment; a service run on its own without it answers this machine only
+    (and so never writes a secret into the data dir itself).
+    """
+    return settings.metrics_token or stored_secret(settings, "metrics_token")

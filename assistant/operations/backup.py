@@ -17,15 +17,22 @@ import gzip
 import io
 import logging
 import os
-import re
 import shutil
 import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from assistant.core.backup_age import (
+    ARCHIVE_NAME,
+    ARCHIVE_PREFIX,
+    archive_name,
+    archives,
+    last_backup_age,
+    now_utc,
+)
 from assistant.core.config import Settings
 from assistant.operations import postgres_tools
 from assistant.operations.archive import SealingWriter
@@ -56,9 +63,6 @@ from assistant.operations.sources import (
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_PREFIX, ARCHIVE_SUFFIX = "assistant-backup-", ".tar.enc"
-STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-ARCHIVE_NAME = re.compile(r"assistant-backup-(\d{8}T\d{6}Z)\.tar\.enc")
 PARTIAL_SUFFIX = ".partial"
 STAGING_PREFIX = ".backup-staging-"
 LOCK_NAME = ".backup.lock"
@@ -70,34 +74,6 @@ DUE_AFTER_SECONDS = DAY_SECONDS - 1800.0
 COMPRESS_LEVEL = 6  # gzip's own default: most of level 9's gain on SQLite pages, at a fraction of its time
 
 Announce = Callable[[str], None]
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def archive_name(moment: datetime) -> str:
-    return f"{ARCHIVE_PREFIX}{moment.astimezone(timezone.utc).strftime(STAMP_FORMAT)}{ARCHIVE_SUFFIX}"
-
-
-def archives(folder: Path) -> list[tuple[datetime, Path]]:
-    """The archives in ``folder``, oldest first, by the time in their names (a copy keeps its name)."""
-    found = []
-    if folder.is_dir():
-        for path in folder.iterdir():
-            match = ARCHIVE_NAME.fullmatch(path.name)
-            if match and path.is_file():
-                moment = datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=timezone.utc)
-                found.append((moment, path))
-    return sorted(found)
-
-
-def last_backup_age(settings: Settings, now: datetime | None = None) -> float | None:
-    """Seconds since the newest archive in the backup folder began, or None when there is none."""
-    found = archives(settings.backup_path)
-    if not found:
-        return None
-    return max(0.0, ((now or _now()) - found[-1][0]).total_seconds())
 
 
 def daily_backup_due(settings: Settings, now: datetime | None = None) -> bool:
@@ -140,12 +116,12 @@ def _clear_leftovers(data_dir: Path, folder: Path) -> None:
 
 def _fresh_name(folder: Path, now: datetime | None) -> tuple[datetime, Path]:
     """The time and path of a new archive; a backup right after another waits for the next second."""
-    moment = now or _now()
+    moment = now or now_utc()
     while (folder / archive_name(moment)).exists():
         if now is not None:
             raise BackupError(f"{folder / archive_name(moment)} exists already")
         time.sleep(0.2)
-        moment = _now()
+        moment = now_utc()
     return moment, folder / archive_name(moment)
 
 

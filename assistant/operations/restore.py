@@ -25,11 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
+from assistant.core.backup_age import STAMP_FORMAT
 from assistant.core.config import Settings
 from assistant.core.private_files import lock_down
 from assistant.db.engine import is_sqlite
 from assistant.operations import postgres_tools
-from assistant.operations.backup import LOCK_NAME, STAMP_FORMAT
+from assistant.operations.backup import LOCK_NAME
 from assistant.operations.backup_key import write_key
 from assistant.operations.errors import BackupError, RestoreRefused
 from assistant.operations.manifest import Manifest, Member, file_digest

@@ -37,6 +37,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUtteranceReverted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from assistant.core import metrics
 from assistant.core.language import detect_language
 from assistant.core.vocabulary import LANGUAGES
 from assistant.rasa_server.rasa_version import require_supported_rasa
@@ -152,6 +153,7 @@ def install() -> None:
         try:
             return await original(self, action, tracker, output_channel, nlg, prediction)
         except _ActionFailed as failure:
+            metrics.ACTION_FAILURES.labels(metrics.action_label(action.name())).inc()
             # The exception's text can hold the action server's reply, which
             # holds the tracker: only its kind is logged.
             log.warning(

@@ -13,7 +13,6 @@ Rasa has no hook for this; its app factory is wrapped once at start-up.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 import rasa.core.run
@@ -21,6 +20,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from assistant.core.client_address import is_loopback
+from assistant.core.metrics import PATH as METRICS_PATH
 from assistant.core.rules import LAN_INPUT_CHANNELS
 
 _INSTALLED = "_assistant_lan_guard"
@@ -31,16 +32,12 @@ def phone_facing(path: str) -> bool:
 
 
 def from_this_machine(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False  # a UNIX socket or an unknown peer: not known to be local
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return bool((mapped or ip).is_loopback)
+    return is_loopback(address)
 
 
 async def refuse_lan_callers(request: Request) -> HTTPResponse | None:
-    if phone_facing(request.path) or from_this_machine(request.ip):
+    # /metrics makes its own check: this machine, or the metrics token (assistant.core.metrics).
+    if phone_facing(request.path) or request.path == METRICS_PATH or from_this_machine(request.ip):
         return None
     return response.json({"error": {"code": "not_found", "message": "Not found."}}, status=404)
 

@@ -130,6 +130,7 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.secrets import rasa_token
     from assistant.domain.api_tokens import command_worker_token
     from assistant.stack.chat import run_chat
+    from assistant.stack.log_files import LogRotation
     from assistant.stack.programme_setup import shows_demo
     from assistant.stack.services import stack_services
     from assistant.stack.shutdown import run_in_foreground, say
@@ -153,7 +154,9 @@ def bring_up(args: argparse.Namespace, settings: Settings) -> int:
 
     api_token = rasa_token(settings)
     supervisor = Supervisor(
-        stack_services(settings, model, service_token(settings), api_token, demo=demo), settings.data_dir / "logs"
+        stack_services(settings, model, service_token(settings), api_token, demo=demo),
+        settings.data_dir / "logs",
+        LogRotation.from_settings(settings),
     )
 
     def open_chat() -> None:

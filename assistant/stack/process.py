@@ -1,4 +1,4 @@
-"""One supervised child process with its output in a log file."""
+"""One supervised child process with its output in a log file, rotated by size (``assistant.stack.log_files``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import platform
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from assistant.core.config import PROJECT_DIR
+from assistant.stack.log_files import LogRotation, write_output
 
 ReadyCheck = Callable[[], bool]
 
@@ -64,28 +66,38 @@ def port_free(host: str, port: int) -> bool:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        rotation: LogRotation | None = None,
+    ) -> None:
+        """``rotation``: how ``log_path`` rotates (``assistant.stack.log_files``); default the settings' defaults."""
         self.name = name
         self.command = list(command)
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
+        self.rotation = rotation or LogRotation()
         self.process: subprocess.Popen[bytes] | None = None
+        self.output: threading.Thread | None = None  # copies the output into the log
         self.started_at = 0.0  # time.monotonic() of the latest start
 
     def start(self) -> ManagedProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            # A session of its own: Ctrl-C in the terminal reaches the
-            # supervisor only, which then stops the children in order.
-            self.process = subprocess.Popen(
-                self.command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=PROJECT_DIR,
-                start_new_session=True,
-                preexec_fn=_die_with_parent(),
-            )
+        # A session of its own: Ctrl-C in the terminal reaches the
+        # supervisor only, which then stops the children in order.
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=PROJECT_DIR,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),
+        )
+        assert self.process.stdout is not None
+        self.output = write_output(self.process.stdout, self.log_path, self.rotation, self.name)
         self.started_at = time.monotonic()
         return self
 
@@ -109,7 +121,13 @@ class ManagedProcess:
             time.sleep(0.25)
         raise TimeoutError(f"{self.name} was not ready within {timeout:.0f}s; last output:\n{self.log_tail()}")
 
+    def _drained(self, timeout: float = 5.0) -> None:
+        """Once the process has ended, its last lines are in the log before anyone reads it."""
+        if self.output is not None and self.process is not None and self.process.poll() is not None:
+            self.output.join(timeout)
+
     def log_text(self) -> str:
+        self._drained()
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def log_tail(self, lines: int = 30) -> str:
@@ -126,3 +144,4 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=timeout)
+        self._drained()

@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.core.config import PROJECT_DIR, Settings, settings_environment
-from assistant.core.secrets import ACTION_SECRET_VARIABLE, RASA_TOKEN_VARIABLE, action_secret
+from assistant.core.secrets import (
+    ACTION_SECRET_VARIABLE,
+    METRICS_TOKEN_VARIABLE,
+    RASA_TOKEN_VARIABLE,
+    action_secret,
+    metrics_token,
+)
 from assistant.stack.backup_service import backup_service
 from assistant.stack.channel_setup import channel_environment
 from assistant.stack.console_service import console_service
@@ -38,6 +44,8 @@ def service_environment(settings: Settings, service_token: str) -> dict[str, str
         "ASSISTANT_BACKEND_URL": settings.backend_base_url,
         "ASSISTANT_SERVICE_TOKEN": service_token,
         ACTION_SECRET_VARIABLE: action_secret(settings),
+        # Resolved here, once: four services generating it at once would each keep another.
+        METRICS_TOKEN_VARIABLE: metrics_token(settings),
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **channel_environment(settings),

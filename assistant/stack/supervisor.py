@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.stack.log_files import LogRotation
 from assistant.stack.process import ManagedProcess, ReadyCheck
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,17 @@ class ServiceSpec:
 
 
 class Supervisor:
-    def __init__(self, specs: Sequence[ServiceSpec], log_dir: Path) -> None:
+    def __init__(self, specs: Sequence[ServiceSpec], log_dir: Path, rotation: LogRotation | None = None) -> None:
         self.specs = list(specs)
         self.log_dir = log_dir
+        self.rotation = rotation
         self.processes: dict[str, ManagedProcess] = {}
         self._stopping = threading.Event()
 
     def _spawn(self, spec: ServiceSpec) -> ManagedProcess:
-        process = ManagedProcess(spec.name, spec.command, self.log_dir / f"{spec.name}.log", spec.env).start()
+        process = ManagedProcess(
+            spec.name, spec.command, self.log_dir / f"{spec.name}.log", spec.env, self.rotation
+        ).start()
         self.processes[spec.name] = process
         return process
 
