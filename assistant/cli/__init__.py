@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assistant.backend.commands",
     "assistant.stack.commands",
     "assistant.stack.programme_setup",
+    "assistant.stack.migration_commands",
     "assistant.console.commands",
     "assistant.backend.worker_commands",
     "assistant.backend.onboarding_commands",
