@@ -138,7 +138,7 @@ def specialists(hubs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def build_district(db: Database, timezone: str, now: dt.datetime | None = None) -> DistrictPeople:
-    await db.create_schema()
+    await db.migrate()
     levels = facility_tree()
     hours = demo_hours(load_demo())
     async with db.write() as session:

@@ -173,22 +173,16 @@ def list_tokens(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def in_session(
-    args: argparse.Namespace, settings: Settings, work: Callable[[Any], Awaitable[T]], *, audited: bool = False
-) -> T:
+def in_session(args: argparse.Namespace, settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """``work(session)`` in one write transaction on the database the command names; a ValueError is the user's.
 
-    ``audited``: the work writes to the audit log (``console_audit``), made first if the console never ran.
+    The database is migrated first (``assistant.db.migrations``), a database newer than this release refused.
     """
     db = _database(args, settings)
 
     async def run() -> T:
         try:
-            await db.create_schema()
-            if audited:
-                from assistant.db.console_tables import ConsoleBase
-
-                await db.create_schema(ConsoleBase.metadata)
+            await db.migrate()  # the console's tables too: an import audits before the console ever ran
             async with db.write() as session:
                 return await work(session)
         finally:
@@ -219,9 +213,7 @@ def import_roster(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_import(
-    args: argparse.Namespace, settings: Settings, work: Callable[[Any, str], Awaitable[T]], *, audited: bool = False
-) -> T:
+def run_import(args: argparse.Namespace, settings: Settings, work: Callable[[Any, str], Awaitable[T]]) -> T:
     """An import of the file ``args.file``: ``work(session, text)`` in one transaction, all or nothing.
 
     ``--dry-run`` rolls the transaction back and says so; a file with any problem
@@ -236,7 +228,7 @@ def run_import(
         return report
 
     try:
-        return in_session(args, settings, apply, audited=audited)
+        return in_session(args, settings, apply)
     except _DryRun as dry:
         print("dry run: nothing was saved; the import would make these changes")
         return dry.report

@@ -72,7 +72,7 @@ def import_facilities(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.domain.facility_import import import_facilities as apply
 
     actor, command = operating_system_user(), _command_line(args, "facilities")
-    report = run_import(args, settings, lambda session, text: apply(session, text, actor, command), audited=True)
+    report = run_import(args, settings, lambda session, text: apply(session, text, actor, command))
     print("\n".join(report.lines()))
     return 0
 
@@ -126,7 +126,7 @@ def import_workers(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             raise CommandError(f"cannot create the PIN sheet {sheet}: {exc.strerror or exc}") from None
     try:
-        report = run_import(args, settings, apply, audited=True)
+        report = run_import(args, settings, apply)
     except BaseException:
         if sheet is not None:
             sheet.unlink(missing_ok=True)

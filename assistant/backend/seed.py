@@ -187,7 +187,7 @@ async def seed(db: Database, timezone: str = "Asia/Kolkata", now: dt.datetime | 
     """The demo, loaded or brought up to date; ``RealProgramme`` in a real programme's database (``assistant init``)."""
     demo = load_demo()
     report = SeedReport()
-    await db.create_schema()
+    await db.migrate()
     async with db.write() as session:
         await refuse_demo(session)
         await _seed_people(session, demo, report)
@@ -209,13 +209,13 @@ async def prepare_database(db: Database, timezone: str, *, demo: bool = True) ->
     if demo and not await is_seeded(db):
         log.info("empty database: loading demo data (%s)", await seed(db, timezone))
         return
-    await db.create_schema()
+    await db.migrate()
     async with db.write() as session:
         await refresh_hubs(session)  # a database from before facilities and consults had their hub
     log.info("slots topped up: %d added", await top_up_slots(db, timezone))
 
 
 async def is_seeded(db: Database) -> bool:
-    await db.create_schema()
+    await db.migrate()
     async with db.read() as session:
         return bool((await session.execute(select(func.count(Facility.id)))).scalar_one())

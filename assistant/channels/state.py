@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
 from assistant.core.dialogue import Mode
 from assistant.core.rules import ADDRESS_FAILURE_FACTOR, DEAD_LETTER_RETENTION, LOCKOUT, MAX_FAILED_ATTEMPTS
@@ -48,7 +48,6 @@ from assistant.db.channel_tables import (
     REPLY_DEAD,
     REPLY_SENT,
     REPLY_WAITING,
-    Base,
     EndedSession,
     ExpectedInput,
     FailedSignIn,
@@ -59,7 +58,6 @@ from assistant.db.channel_tables import (
 from assistant.db.engine import Database
 from assistant.db.locks import serialise
 from assistant.db.purge import delete_in_batches
-from assistant.db.schema import ensure_schema
 from assistant.db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -73,7 +71,6 @@ IDENTITY_CACHE_TTL = dt.timedelta(days=30)
 # A sent keyed reply's key stays taken this long; by then its notice is long marked delivered at the hub.
 KEEP_SENT_KEYS = dt.timedelta(days=30)
 ADDRESS_MAX_FAILURES = MAX_FAILED_ATTEMPTS * ADDRESS_FAILURE_FACTOR
-SCHEMA_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ class ChannelState:
             if self._db is None:
                 db = Database.connect(self.url)
                 try:
-                    await _ensure_tables(db)
+                    await db.migrate("channels")  # servers starting together: one migrates, the others wait
                     await self._hash_old_recipients(db)
                     await self._purge(db, utcnow())
                 except BaseException:
@@ -502,20 +499,6 @@ class ChannelState:
         _make_dead(row, attempts=attempts, error=error, now=now)
         async with db.write() as session:
             session.add(row)
-
-
-async def _ensure_tables(db: Database) -> None:
-    for attempt in range(SCHEMA_ATTEMPTS):
-        try:
-            async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ensure_schema, Base.metadata)
-            return
-        except (IntegrityError, ProgrammingError):
-            # Two servers starting on one new PostgreSQL database create the same tables at once;
-            # the one that lost finds them made on its next look.
-            if attempt == SCHEMA_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(0.1 * (attempt + 1))
 
 
 def _scrubbed(payload: Any) -> dict[str, Any]:

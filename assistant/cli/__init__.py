@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "assistant.stack.commands",
     "assistant.stack.programme_setup",
     "assistant.stack.operations_commands",
+    "assistant.stack.migration_commands",
     "assistant.console.commands",
     "assistant.backend.worker_commands",
     "assistant.backend.onboarding_commands",

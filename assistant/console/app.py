@@ -31,9 +31,7 @@ from assistant.console.pages import home_path, keep_to_role
 from assistant.console.rendering import render
 from assistant.core.config import Settings
 from assistant.core.periodic import HOUR, every
-from assistant.db.console_tables import ConsoleBase
 from assistant.db.engine import Database
-from assistant.db.schema import ensure_schema
 from assistant.http.access_log import PathOnlyAccessLogger
 from assistant.http.metrics_aiohttp import add_metrics_route
 
@@ -96,8 +94,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def _prepare(app: web.Application) -> None:
-    async with app[DB].writer_engine.begin() as connection:
-        await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+    await app[DB].migrate()  # the backend database: the console's tables are in its revisions
     if not await tracker.ready(app):
         log.warning("the tracker store has no events table yet (Rasa creates it on start); lists stay empty until then")
 

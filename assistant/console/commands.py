@@ -78,14 +78,12 @@ async def _ensure_demo_logins(settings: Settings, named: str) -> None:
 
     from assistant.console import login
     from assistant.console.demo import demo_logins, demo_password
-    from assistant.db.console_tables import ConsoleBase
     from assistant.db.models import Programme
-    from assistant.db.schema import ensure_schema
 
     db = _connect(settings.database_url)
     try:
+        await db.migrate()
         async with db.writer_engine.begin() as connection:
-            await connection.run_sync(ensure_schema, ConsoleBase.metadata)
             # A real programme's ids may be the demo's (S001): never give them the demo's passwords.
             if await connection.run_sync(lambda sync: inspect(sync).has_table(Programme.__tablename__)):
                 if (await connection.execute(select(func.count()).select_from(Programme))).scalar_one():
@@ -132,8 +130,6 @@ def _read_password(from_stdin: bool) -> str:
 
 def set_password(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import login
-    from assistant.db.console_tables import ConsoleBase
-    from assistant.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     password = _read_password(args.password_stdin)
@@ -143,8 +139,7 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> None:
         try:
-            async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+            await db.migrate()
             await login.set_password(db, args.worker, password)
         finally:
             await db.dispose()
@@ -165,8 +160,6 @@ def set_password(args: argparse.Namespace, settings: Settings) -> int:
 
 def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.console import retention
-    from assistant.db.console_tables import ConsoleBase
-    from assistant.db.schema import ensure_schema
 
     settings = _settings(args, settings)
     days = args.days if args.days is not None else settings.console_retention_days
@@ -176,8 +169,7 @@ def purge_transcripts(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> retention.PurgeResult:
         try:
-            async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+            await db.migrate()
             return await retention.purge(tracker_db, db, days)
         finally:
             await db.dispose()

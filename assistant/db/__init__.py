@@ -5,7 +5,8 @@
 - ``models``: the backend's tables (facilities, workers, consults, slots, ...);
   ``console_tables``, ``channel_tables`` and ``device``: the console's, the chat
   channels' and the action server's own tables.
-- ``schema``: creating and bringing tables up to date; ``locks``, ``purge``, ``types``.
+- ``migrations``: every database's versioned migrations (alembic), run by each
+  service on start; ``naming``: the names of every constraint; ``locks``, ``purge``, ``types``.
 
 Depends on ``assistant.core`` only.
 """

@@ -12,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeMeta, registry
 
+from assistant.db.naming import named_metadata
 from assistant.db.types import UTCDateTime, utcnow
 
-_tables = registry()
+_tables = registry(metadata=named_metadata())
 
 
 class Base(metaclass=DeclarativeMeta):

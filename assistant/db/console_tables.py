@@ -1,6 +1,7 @@
 """The console's own tables, kept in the backend database next to workers and records.
 
-They have their own metadata so the backend never creates or migrates them.
+They have a metadata of their own, migrated with the backend's in the backend
+database's one line of revisions (``assistant.db.migrations``).
 Worker ids are plain strings rather than foreign keys because ``workers``
 belongs to the backend's metadata. Conversations are referred to by the id
 of the ``session_started`` event that opens them in Rasa's tracker store.
@@ -11,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeMeta, registry
 
+from assistant.db.naming import named_metadata
 from assistant.db.types import UTCDateTime, utcnow
 
-_tables = registry()
+_tables = registry(metadata=named_metadata())
 
 
 class ConsoleBase(metaclass=DeclarativeMeta):

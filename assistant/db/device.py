@@ -16,7 +16,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -26,11 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from assistant.db.engine_options import sync_engine
-from assistant.db.schema import ensure_schema
+from assistant.db.naming import named_metadata
 
 FILENAME = "actions.db"
 
-metadata = MetaData()
+metadata = named_metadata()
 
 outbox_table = Table(
     "outbox",
@@ -65,12 +64,12 @@ checklist_cache_table = Table(
 
 
 def open_engine(data_dir: Path) -> Engine:
-    """The action server's engine, with the schema brought up to date (it owns the file)."""
+    """The action server's engine, on the file migrated to the newest revision (it owns the file)."""
+    from assistant.db.migrations import migrate  # alembic only when the action server starts, not on every import
+
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = connect(data_dir, create=True)
-    with engine.begin() as connection:
-        ensure_schema(connection, metadata)
-    return engine
+    migrate(f"sqlite:///{data_dir / FILENAME}", "outbox")
+    return connect(data_dir, create=True)
 
 
 def connect(data_dir: Path, *, create: bool = False) -> Engine:

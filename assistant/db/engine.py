@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
@@ -29,8 +29,6 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from assistant.db.engine_options import ENGINE_OPTIONS
 from assistant.db.inline_sqlite import SQLITE_BUSY_TIMEOUT_MS, InlineWriter
-from assistant.db.models import Base
-from assistant.db.schema import ensure_schema
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -161,10 +159,14 @@ class Database:
             if self.inline_writer is not None:  # the COMMIT has returned (a failed one raised above)
                 self.inline_writer.committed()
 
-    async def create_schema(self, metadata: MetaData | None = None) -> None:
-        """The backend's tables (or ``metadata``'s), created or brought up to date (``schema``)."""
-        async with self.writer_engine.begin() as connection:
-            await connection.run_sync(ensure_schema, metadata if metadata is not None else Base.metadata)
+    async def migrate(self, database: str = "backend") -> str:
+        """This database brought to the newest revision of ``database`` (``assistant.db.migrations``); the revision.
+
+        A database newer than this release is refused untouched (``DatabaseTooNew``).
+        """
+        from assistant.db.migrations import migrate
+
+        return await asyncio.to_thread(migrate, self.url, database)
 
     async def dispose(self) -> None:
         if self.inline_writer is not None:

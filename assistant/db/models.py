@@ -12,9 +12,10 @@ from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer,
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
 from assistant.core.rules import CONVERSATION_ID_LIMIT, MAX_REF, SLOT_HOLDING_STATUSES
+from assistant.db.naming import named_metadata
 from assistant.db.types import UTCDateTime, utcnow
 
-_tables = registry()
+_tables = registry(metadata=named_metadata())
 
 
 class Base(metaclass=DeclarativeMeta):

@@ -117,7 +117,7 @@ def stored_token(settings: Settings, name: str, role: str, worker_id: str | None
     async def run() -> str:
         db = Database.connect(settings.database_url)
         try:
-            await db.create_schema()
+            await db.migrate()
             existing = read_secret(settings, name)
             async with db.write() as session:
                 if existing:

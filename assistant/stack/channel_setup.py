@@ -50,7 +50,7 @@ async def _ensure_demo_pins(settings: Settings, pin: str) -> str | None:
 
     db = Database.connect(settings.database_url)
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.write() as session:
             shown = None
             for worker_id in demo_workers:

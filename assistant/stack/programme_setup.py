@@ -34,14 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _init(settings: Settings, args: argparse.Namespace, password: str) -> None:
     from assistant.backend.seed import load_checklists
     from assistant.console.login import set_password
-    from assistant.db.console_tables import ConsoleBase
     from assistant.db.engine import Database
     from assistant.domain.programme import FirstHub, start_programme
 
     db = Database.connect(settings.database_url)
     try:
-        await db.create_schema()
-        await db.create_schema(ConsoleBase.metadata)
+        await db.migrate()
         hub = FirstHub(args.hub_id, args.hub_name, args.hub_district)
         async with db.write() as session:
             await start_programme(session, hub, args.admin_id.upper(), args.admin_name, operating_system_user())
@@ -82,7 +80,7 @@ async def _is_real(settings: Settings) -> bool:
 
     db = Database.connect(settings.database_url)
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.read() as session:
             return await programme(session) is not None
     finally:

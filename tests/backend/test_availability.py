@@ -49,7 +49,7 @@ BOTH = pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=p
 @pytest.fixture
 async def db(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Database]:
     engine = await database(request, tmp_path)
-    await engine.create_schema()
+    await engine.migrate()
     yield engine
     await engine.dispose()
 
@@ -129,7 +129,7 @@ async def test_two_backends_generating_at_once_on_sqlite_make_each_slot_once(tmp
     url = f"sqlite:///{tmp_path / 'backend.db'}"
     one, two = Database.connect(url), Database.connect(url)  # two processes' engines, one file
     try:
-        await one.create_schema()
+        await one.migrate()
         await one_specialist(one, [(day, "08:00", "20:00", 10) for day in range(7)])
 
         async def generate(db: Database) -> int:
@@ -149,7 +149,7 @@ async def test_two_backends_generating_at_once_on_postgres_make_each_slot_once(p
     url = postgres.create_database(f"availability_{next(_names)}")
     one, two, watcher = Database.connect(url), Database.connect(url), Database.connect(url)
     try:
-        await one.create_schema()
+        await one.migrate()
         await one_specialist(one, [(day, "08:00", "20:00", 10) for day in range(7)])
         first_done = asyncio.Event()
 

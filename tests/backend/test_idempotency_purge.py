@@ -26,7 +26,7 @@ def _record(key: str, created_at: dt.datetime) -> dict[str, object]:
 async def test_records_older_than_the_window_go_and_newer_ones_stay(tmp_path: Path) -> None:
     db = Database.connect(f"sqlite:///{tmp_path / 'backend.db'}")
     try:
-        await db.create_schema()
+        await db.migrate()
         ages = {"a-year": dt.timedelta(days=365), "just-past": IDEMPOTENCY_WINDOW + HOUR}
         ages |= {f"old-{n}": IDEMPOTENCY_WINDOW + n * HOUR for n in range(2, 7)}
         ages |= {"just-inside": IDEMPOTENCY_WINDOW - HOUR, "today": HOUR}

@@ -29,7 +29,7 @@ INLINE = pytest.mark.parametrize("db", ["inline"], indirect=True)
 @pytest.fixture
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     database = Database.connect(f"sqlite:///{tmp_path / 'backend.db'}", inline_writes=request.param == "inline")
-    await database.create_schema()
+    await database.migrate()
     async with database.write() as session:
         session.add(Facility(id="hwc", name="HWC", kind="hwc", district="Sirohi"))
         session.add(Worker(id="W1", name="Asha", facility_id="hwc", role="worker"))

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from assistant.console.access import MAX_SESSION_AGE, purge_sessions
-from assistant.db.console_tables import ConsoleBase, ConsoleSession
+from assistant.db.console_tables import ConsoleSession
 from assistant.db.engine import Database
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -18,7 +18,7 @@ MINUTE = dt.timedelta(minutes=1)
 async def test_expired_and_too_old_sessions_go_and_live_ones_stay(tmp_path: Path) -> None:
     db = Database.connect(f"sqlite:///{tmp_path / 'backend.db'}")
     try:
-        await db.create_schema(ConsoleBase.metadata)
+        await db.migrate()
         sessions = {
             "expired": (NOW - 2 * MINUTE - MAX_SESSION_AGE / 2, NOW - MINUTE),
             "too-old": (NOW - MAX_SESSION_AGE - MINUTE, NOW + 10 * MINUTE),  # kept busy, but past the age limit

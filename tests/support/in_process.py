@@ -23,9 +23,7 @@ from sqlalchemy.engine import make_url
 from assistant.backend.seed import seed
 from assistant.console.login import set_password
 from assistant.core.config import Settings
-from assistant.db.console_tables import ConsoleBase
 from assistant.db.engine import Database, is_sqlite
-from assistant.db.schema import ensure_schema
 
 T = TypeVar("T")
 
@@ -90,8 +88,7 @@ def console_password(db_url: str, worker: str, password: str) -> None:
     async def work() -> None:
         db = Database.connect(db_url)
         try:
-            async with db.writer_engine.begin() as connection:
-                await connection.run_sync(ensure_schema, ConsoleBase.metadata)
+            await db.migrate()
             await set_password(db, worker, password)
         finally:
             await db.dispose()
