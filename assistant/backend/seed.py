@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.core.config import PROJECT_DIR
@@ -24,7 +24,7 @@ from assistant.core.vocabulary import PROCEDURES, SPECIALTIES
 from assistant.db.engine import Database
 from assistant.db.models import Availability, Checklist, ChecklistStep, Facility, Specialist, Worker, utcnow
 from assistant.domain.facilities import refresh_hubs
-from assistant.domain.programme import refuse_demo
+from assistant.domain.programme import programme, refuse_demo
 from assistant.domain.roster import ensure_login
 from assistant.domain.slot_window import Hours, generate_slots, new_window, parse_hours, top_up_slots
 
@@ -197,25 +197,42 @@ async def seed(db: Database, timezone: str = "Asia/Kolkata", now: dt.datetime | 
     return report
 
 
+async def _demo_out_of_date(session: AsyncSession, demo: dict[str, Any]) -> bool:
+    """Whether the demo lacks a facility, a hub link, a person or a specialist of this release's demo.
+
+    Three small reads, so that an up-to-date demo starts as fast as before; the seed runs only when needed.
+    """
+    facilities = dict((await session.execute(select(Facility.id, Facility.hub_id))).all())
+    if any(
+        entry["id"] not in facilities or facilities[entry["id"]] != entry.get("hub") for entry in demo["facilities"]
+    ):
+        return True
+    people = set((await session.execute(select(Worker.id))).scalars())
+    logins = {entry["login"] for entry in demo["specialists"]}
+    if not {entry["id"] for entry in demo["workers"]} | logins <= people:
+        return True
+    upns = set((await session.execute(select(Specialist.upn))).scalars())
+    return not {entry["upn"] for entry in demo["specialists"]} <= upns
+
+
 async def prepare_database(db: Database, timezone: str, *, demo: bool = True) -> None:
     """The database as the backend's server wants it before it listens (``assistant serve backend``).
 
-    An empty database gets the demo data (unless ``demo`` is off); a real
-    programme's (``assistant init``) never does, and is never empty anyway.
-    Otherwise the tables are brought up to date, and the days that came into
-    the slot window while the backend was down get their slots before the
-    first booking.
+    A demo's database (``demo``, and not a real programme's) gets the demo,
+    loaded or brought up to date: the seed is idempotent, so a demo made by an
+    earlier release gains what this one's demo has (its hubs, the second hub's
+    people) and keeps every change made to it. A real programme's (``assistant
+    init``) never gets the demo: its tables are brought up to date, and the
+    days that came into the slot window while the backend was down get their
+    slots before the first booking.
     """
-    if demo and not await is_seeded(db):
-        log.info("empty database: loading demo data (%s)", await seed(db, timezone))
-        return
     await db.migrate()
+    async with db.read() as session:
+        real = await programme(session) is not None
+        outdated = demo and not real and await _demo_out_of_date(session, load_demo())
+    if outdated:
+        log.info("demo data loaded or brought up to date (%s)", await seed(db, timezone))
+        return
     async with db.write() as session:
         await refresh_hubs(session)  # a database from before facilities and consults had their hub
     log.info("slots topped up: %d added", await top_up_slots(db, timezone))
-
-
-async def is_seeded(db: Database) -> bool:
-    await db.migrate()
-    async with db.read() as session:
-        return bool((await session.execute(select(func.count(Facility.id)))).scalar_one())
