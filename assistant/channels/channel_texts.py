@@ -27,6 +27,10 @@ HUB_DOWN = _both(
     "The hub is unreachable just now. Please send your message again in a few minutes.",
     "अभी हब से संपर्क नहीं हो पा रहा। कृपया कुछ मिनट बाद अपना संदेश फिर से भेजें।",
 )
+STILL_WORKING = _both(
+    "Still working on your last message. Its answer comes shortly; no need to send it again.",
+    "आपके पिछले संदेश पर अभी काम चल रहा है। जवाब जल्दी आएगा; उसे दोबारा भेजने की ज़रूरत नहीं।",
+)
 VOICE_UNREADABLE = _both(
     "Sorry, I could not play that voice note. Please send it again, or type.",
     "माफ़ कीजिए, यह वॉइस नोट नहीं चल सका। कृपया फिर से भेजें या लिखें।",

@@ -13,22 +13,59 @@ the credentials, or made to reach a host on our network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 
 import aiohttp
 from yarl import URL
 
-from assistant.core.rules import MAX_MEDIA_BYTES
+from assistant.core.retry import MEDIA_BACKOFF, worth_retrying
+from assistant.core.rules import MAX_MEDIA_BYTES, MEDIA_FETCH_ATTEMPTS
+
+log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 
 
 class MediaTooLarge(Exception):
-    """The voice note is over the cap: the worker is told so (``notices.VOICE_TOO_LARGE``), nothing is retried."""
+    """The voice note is over the cap: the worker is told so (``channel_texts.VOICE_TOO_LARGE``), nothing is retried."""
 
 
 class MediaRefused(Exception):
     """The voice note's URL is not on an allowed host: nothing was requested; the worker is told it was not fetched."""
+
+
+class MediaUnavailable(Exception):
+    """The app did not hand the voice note over (unreachable, an error answer, damaged bytes).
+
+    ``retryable``: whether asking again may help (``fetch_with_retries``); after the last try
+    the worker is told it could not be fetched, once, and the webhook is answered as handled.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+    @classmethod
+    def of_status(cls, status: int, where: str) -> MediaUnavailable:
+        return cls(f"{where} answered HTTP {status}", retryable=worth_retrying(status))
+
+
+async def fetch_with_retries(fetch: Callable[[], Awaitable[bytes]]) -> bytes:
+    """``fetch()``, tried again with ``MEDIA_BACKOFF`` after a failure that may pass: ``MEDIA_FETCH_ATTEMPTS`` tries."""
+    for attempt in range(1, MEDIA_FETCH_ATTEMPTS + 1):
+        try:
+            return await fetch()
+        except MediaUnavailable as exc:
+            if not exc.retryable or attempt == MEDIA_FETCH_ATTEMPTS:
+                raise
+            delay = MEDIA_BACKOFF.delay(attempt)
+            log.info(
+                "voice note fetch failed (%s); try %d of %d in %.1f s", exc, attempt + 1, MEDIA_FETCH_ATTEMPTS, delay
+            )
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def origins(setting: str) -> tuple[URL, ...]:

@@ -11,29 +11,44 @@ Message metadata is the caller's to set only where it cannot lie about
 another channel: ``channel`` is ``"voice"`` or ``"rest"``, and only the keys
 of docs/contracts.md are kept.
 
-The worker's pending hub notices come first in a turn's reply (``hub_notices``),
+The worker's pending hub notices come first in a turn's reply (``notice_delivery``),
 so the voice loop speaks them before the answer.
+
+A client may name each message with ``message_id`` (8-64 letters, digits,
+``-`` or ``_``, unique per message: a UUID). Sent again with the same id,
+after a cut connection say, the message is not run again: the answer is the
+first delivery's replies, waited for while its turn still runs, or past
+``REDELIVERY_WAITS`` a 409 ``in_progress`` (``once``). Without one, every
+request is a new turn, as Rasa's REST channel always did. Rasa's
+``?stream=true`` is not offered: no caller of ours streams.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
+from assistant.channels.channel_texts import STILL_WORKING
 from assistant.channels.http_errors import Refused, error_response, json_object
 from assistant.channels.notice_delivery import AppAgent, NoticeDesk, announcing
+from assistant.channels.once import IN_PROGRESS, Once
+from assistant.channels.turns import OnNewMessage
 from assistant.channels.worker_checks import WorkerChecks
-from assistant.core.rules import CONTROL_CHARACTERS, MAX_TEXT
+from assistant.core.rules import CONTROL_CHARACTERS, MAX_TEXT, MESSAGE_ID
+
+log = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+NAMESPACE = "rest"  # the claims' (voice and REST callers alike: one worker, one conversation)
 CALLER_CHANNELS = ("rest", "voice")
 METADATA_KEYS = ("channel", "language", "asr_confidence", "input_mode")
 
@@ -55,6 +70,9 @@ def _body(request: Request) -> dict[str, Any]:
         raise Refused(400, "bad_request", f"message must be text of at most {MAX_TEXT} characters.")
     if not isinstance(body.get("metadata") or {}, dict):
         raise Refused(400, "bad_request", "metadata must be a JSON object.")
+    message_id = body.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.match(message_id)):
+        raise Refused(400, "bad_request", "message_id must be 8-64 letters, digits, '-' or '_' (a UUID, say).")
     return body
 
 
@@ -80,6 +98,7 @@ class WorkerRestInput(RestInput):
         self.checks = WorkerChecks(runtime.backend(), runtime.channel_state())
         self.desk = NoticeDesk(runtime.backend())
         self.agent = AppAgent()
+        self.once = Once(runtime.channel_state(), NAMESPACE)
 
     async def _authenticate(self, request: Request) -> HTTPResponse | None:
         if request.method != "POST":
@@ -108,9 +127,51 @@ class WorkerRestInput(RestInput):
     def get_metadata(self, request: Request) -> dict[str, Any]:
         return caller_metadata(request.ctx.body.get("metadata"))
 
+    async def receive(self, request: Request, turn: OnNewMessage) -> HTTPResponse:
+        worker_id, body = str(request.ctx.worker_id), request.ctx.body
+        message_id: str | None = body.get("message_id")
+        text, metadata = self._extract_message(request), self.get_metadata(request)
+
+        async def run() -> list[dict[str, Any]]:
+            collector = CollectingOutputChannel()
+            turn_id = f"rest-{message_id}" if message_id else None
+            await turn(
+                UserMessage(
+                    text, collector, worker_id, input_channel=self.name(), metadata=metadata, message_id=turn_id
+                )
+            )
+            return collector.messages
+
+        try:
+            if message_id is None:
+                return response.json(await run())
+            answer = await self.once.answer(
+                f"{worker_id}:{message_id}",
+                tracker_store=request.app.ctx.agent.tracker_store,
+                sender_id=worker_id,
+                turn_id=f"rest-{message_id}",
+                turn=run,
+            )
+        except Exception:  # as Rasa's REST channel: the failure is logged, the caller gets an empty answer
+            log.exception("a REST turn of worker %s failed", worker_id)
+            return response.json([])
+        if answer.outcome == IN_PROGRESS:
+            return error_response(409, "in_progress", STILL_WORKING)
+        return response.json(answer.messages)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(announcing(on_new_message, self.desk, self.agent, caller_channel))
+        turn = announcing(on_new_message, self.desk, self.agent, caller_channel)
+        # Rasa's name for a custom channel's blueprint, so routes and logs read as before.
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         self.agent.bind(blueprint)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, turn)
 
         async def authenticate(request: Request) -> HTTPResponse | None:
             return await self._authenticate(request)

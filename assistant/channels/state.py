@@ -1,12 +1,15 @@
 """Channel state that must survive a restart of Rasa (and be shared by several Rasa servers).
 
-- Inbound message claims: WhatsApp redelivers a webhook it thinks failed, and
-  the web page resends a message whose answer was lost on a 2G link. A message
-  id is claimed before the message reaches Rasa and marked done after, so a
-  redelivery is never processed twice (and never books twice). The process
-  running the turn renews its claim every ``CLAIM_RENEWAL`` (``holding``); a
-  claim left by a process that died is not renewed, and is taken over once
-  ``CLAIM_LEASE`` has passed: seconds, not the minutes a slow turn may take.
+- Inbound message claims: WhatsApp and Twilio redeliver a webhook they think
+  failed, and the web page and REST clients resend a message whose answer was
+  lost on a 2G link. A message id is claimed before the message reaches Rasa
+  and marked done after, with the turn's replies, so a redelivery is never
+  processed twice (and never books twice): it gets the stored replies
+  (``assistant.channels.once``), waiting for them (``settled``) while the
+  first delivery's turn runs. The process running the turn renews its claim
+  every ``CLAIM_RENEWAL`` (``holding``); a claim left by a process that died
+  is not renewed, and is taken over once ``CLAIM_LEASE`` has passed, or at
+  once when its process is provably gone (``assistant.core.liveness``).
 - Web sessions ended by logout (their token would otherwise stay valid).
 - What each worker's next message answers: the numbered choices last shown
   on a text-only screen, and whether a voice note is dictation.
@@ -42,8 +45,16 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from assistant.core import liveness
 from assistant.core.dialogue import Mode
-from assistant.core.rules import ADDRESS_FAILURE_FACTOR, DEAD_LETTER_RETENTION, LOCKOUT, MAX_FAILED_ATTEMPTS
+from assistant.core.rules import (
+    ADDRESS_FAILURE_FACTOR,
+    CLAIM_LEASE,
+    CLAIM_RENEWAL,
+    DEAD_LETTER_RETENTION,
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+)
 from assistant.db.channel_tables import (
     REPLY_DEAD,
     REPLY_SENT,
@@ -62,9 +73,8 @@ from assistant.db.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# A claim not renewed for this long was left by a process that died mid-turn: a retry takes it over.
-CLAIM_LEASE = dt.timedelta(seconds=15)
-CLAIM_RENEWAL = dt.timedelta(seconds=4)
+# How often a redelivery looks again at a claim whose turn is running elsewhere (``settled``).
+SETTLE_POLL_SECONDS = 0.25
 # WhatsApp retries a failed webhook for up to 7 days; keep ids well past that.
 KEEP_MESSAGE_IDS = dt.timedelta(days=30)
 IDENTITY_CACHE_TTL = dt.timedelta(days=30)
@@ -110,6 +120,7 @@ class Claim:
     # "done": seen, ``response`` holds the answer; "in_flight": being processed
     outcome: str
     response: Any = None
+    answered: bool = False  # "done": the first delivery's own exchange carried the answer back (``answered``)
 
     @property
     def is_new(self) -> bool:
@@ -176,18 +187,43 @@ class ChannelState:
                 row = await session.get(InboundMessage, (channel, message_key))
                 if row is None:
                     session.add(
-                        InboundMessage(channel=channel, message_key=message_key, state="processing", claimed_at=now)
+                        InboundMessage(
+                            channel=channel,
+                            message_key=message_key,
+                            state="processing",
+                            claimed_at=now,
+                            holder=liveness.this_process(),
+                        )
                     )
                     return Claim("new")
                 if row.state == "done":
-                    return Claim("done", row.response)
-                if row.state == "released" or row.claimed_at < now - CLAIM_LEASE:
+                    return Claim("done", row.response, row.answered_at is not None)
+                if row.state == "released" or row.claimed_at < now - CLAIM_LEASE or liveness.gone(row.holder):
                     # Its try failed, or its process died mid-way: take it over.
-                    row.state, row.claimed_at = "processing", now
+                    row.state, row.claimed_at, row.holder = "processing", now, liveness.this_process()
                     return Claim("retry")
                 return Claim("in_flight")
         except IntegrityError:
             return Claim("in_flight")  # a twin inserted it first (PostgreSQL)
+
+    async def settled(self, channel: str, message_key: str, wait: dt.timedelta) -> Claim:
+        """``claim``, waiting up to ``wait`` while another delivery's turn runs; still ``in_flight`` after that."""
+        deadline = asyncio.get_running_loop().time() + wait.total_seconds()
+        while True:
+            claim = await self.claim(channel, message_key)
+            if claim.outcome != "in_flight" or asyncio.get_running_loop().time() >= deadline:
+                return claim
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+
+    async def answered(self, channel: str, message_key: str) -> None:
+        """The request that ran the turn carried its answer back itself (Twilio's TwiML): a redelivery adds nothing."""
+        db = await self._database()
+        async with db.write() as session:
+            await session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.channel == channel, InboundMessage.message_key == message_key)
+                .values(answered_at=utcnow())
+            )
 
     async def finish(self, channel: str, message_key: str, response: Any = None) -> None:
         db = await self._database()

@@ -1,12 +1,13 @@
-"""What never arrived: records the hub rejected, and WhatsApp replies that became dead letters.
+"""What never arrived: records the hub rejected, and WhatsApp and Twilio replies that became dead letters.
 
 - Rejected records come from the action server's offline outbox
   (``<data_dir>/actions.db``, rows with status ``rejected``). The console opens
   that file read-only: it never creates it or its schema, and a file or table
   not there (yet) is an empty list.
-- Dead letters come from the channel state (``Settings.channels_database_url``).
-  They hold the worker id, the error code, the attempts and the times; never
-  a number or the reply's text.
+- Dead letters come from the channel state (``Settings.channels_database_url``),
+  those of the Cloud API and of Twilio's Messages API (hub notices pushed
+  through Twilio) alike, each naming its app. They hold the worker id, the
+  error code, the attempts and the times; never a number or the reply's text.
 
 Only rows of workers the viewer may see (``None``: an admin, everyone),
 newest first, at most ``LIMIT`` of each.
@@ -34,7 +35,8 @@ from assistant.db.engine_options import sync_engine
 
 LIMIT = 200
 REJECTED = "rejected"  # the outbox's status for a record the hub refused for good
-WHATSAPP = "whatsapp"  # the channel state's name for the Cloud API's replies
+# The channel state's names for the apps' replies, and what the page calls them.
+APPS = {"whatsapp": "WhatsApp", "twilio": "Twilio"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class RejectedRecord:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    app: str  # "WhatsApp" (the Cloud API) or "Twilio"
     worker_id: str | None  # None: the reply was for a sender no worker is registered for
     error: str
     attempts: int
@@ -131,8 +134,8 @@ async def dead_letters(url: str, workers: Collection[str] | None, limit: int = L
         return []
     reply = UndeliveredReply
     query = (
-        select(reply.worker_id, reply.last_error, reply.attempts, reply.created_at, reply.dead_at)
-        .where(reply.channel == WHATSAPP, reply.status == REPLY_DEAD)
+        select(reply.channel, reply.worker_id, reply.last_error, reply.attempts, reply.created_at, reply.dead_at)
+        .where(reply.channel.in_(list(APPS)), reply.status == REPLY_DEAD)
         .order_by(reply.id.desc())
         .limit(limit)
     )
@@ -146,4 +149,7 @@ async def dead_letters(url: str, workers: Collection[str] | None, limit: int = L
         return []  # no table, or one from before dead letters: nothing to show yet
     finally:
         await channels.dispose()
-    return [DeadLetter(row.worker_id, row.last_error or "", row.attempts, row.created_at, row.dead_at) for row in rows]
+    return [
+        DeadLetter(APPS[row.channel], row.worker_id, row.last_error or "", row.attempts, row.created_at, row.dead_at)
+        for row in rows
+    ]

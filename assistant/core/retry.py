@@ -1,7 +1,7 @@
 """When a failed delivery is tried again, and which failures are worth trying again.
 
 Shared by the action server's outbox (records for the hub) and the channels'
-outbound messages (replies for Meta and Twilio), so both back off the same
+outbound messages (replies for Meta and Twilio) and voice-note fetches, so all back off the same
 way: exponential, capped, with jitter, so that a hub coming back after an
 outage is not hit by every clinic's queue in the same second.
 """
@@ -52,3 +52,6 @@ OUTBOX_BACKOFF = Backoff(base=3.0, cap=60.0)
 # Replies through Meta or Twilio: retried for about an hour, then kept as dead letters.
 OUTBOUND_BACKOFF = Backoff(base=10.0, cap=600.0)
 MAX_OUTBOUND_ATTEMPTS = 12
+# A voice note the app could not hand over: tried again within the webhook (``rules.MEDIA_FETCH_ATTEMPTS``),
+# since the app waits for its answer and the worker for theirs.
+MEDIA_BACKOFF = Backoff(base=1.0, cap=4.0)

@@ -121,6 +121,27 @@ GENERATED_PIN_DIGITS = 6
 PIN_INPUT_LIMIT = 16
 MESSAGING_CHANNELS = ("whatsapp",)
 
+# One message, one turn (``assistant.channels.state``, ``assistant.channels.once``). The process running
+# a message's turn renews its claim every ``CLAIM_RENEWAL``; a claim not renewed for ``CLAIM_LEASE`` was
+# left by a process that died mid-turn, and a redelivery takes it over (at once when the process is
+# provably gone: ``assistant.core.liveness``).
+CLAIM_LEASE = dt.timedelta(seconds=15)
+CLAIM_RENEWAL = dt.timedelta(seconds=4)
+# A message id a client makes (REST's optional ``message_id``, the web page's): a UUID fits.
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# How long a redelivered message waits for its first delivery's turn, still running, before it is
+# answered "still working on it" (never run twice). Each is below how long its caller waits for an
+# answer: the voice client and the web page 60 s; Twilio hangs up after 15 s; Meta wants its answer in seconds.
+REDELIVERY_WAITS: dict[str, dt.timedelta] = {
+    "rest": dt.timedelta(seconds=45),
+    "web": dt.timedelta(seconds=45),
+    "whatsapp": dt.timedelta(seconds=15),
+    "twilio": dt.timedelta(seconds=12),
+}
+# A voice note whose fetch failed (other than for its size) is tried this many times in all, with
+# ``MEDIA_BACKOFF`` (``assistant.core.retry``) between tries, then the worker is told in words.
+MEDIA_FETCH_ATTEMPTS = 3
+
 # The Rasa input channels (``/webhooks/<name>/``) that phones, Meta and Twilio
 # reach. With Rasa on the clinic LAN, nothing else answers a caller that is
 # not on this machine (``assistant.rasa_server.lan_guard``).

@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 from assistant.core.config import Settings
 from assistant.core.secrets import ACTION_SECRET_HEADER, ACTION_SECRET_VARIABLE
 
+# Rasa loads a lock store given by class path in its own process: named here, not imported (Rasa is heavy).
+HELD_REDIS_LOCK_STORE = "assistant.rasa_server.locks.HeldRedisLockStore"
+
 
 def tracker_store_config(url: str) -> dict[str, Any]:
     """Rasa's SQL tracker store wants the URL in pieces."""
@@ -38,7 +41,8 @@ def lock_store_config(url: str) -> dict[str, Any] | None:
     if parsed.get_backend_name() != "redis":
         raise ValueError(f"lock store must be redis://host:port/db, not {url!r}")
     config: dict[str, Any] = {
-        "type": "redis",
+        # Rasa's Redis lock store, with each ticket's holder: a killed server's turn is not waited for.
+        "type": HELD_REDIS_LOCK_STORE,
         "url": parsed.host or "localhost",
         "port": parsed.port or 6379,
         "db": int(parsed.database or 0),

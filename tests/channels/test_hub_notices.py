@@ -204,27 +204,29 @@ def test_the_poll_needs_a_session(running_stack: RunningStack) -> None:
     assert requests.get(f"{_web(running_stack)}/updates", headers=forged, timeout=30).status_code == 401
 
 
-def test_the_poll_takes_web_notices_and_a_web_turn_any_pending_one(
+def test_the_poll_takes_the_workers_notices_of_every_channel_once_and_a_web_turn_any_pending_one(
     running_stack: RunningStack, worker: ChannelWorker
 ) -> None:
     headers = _sign_in(running_stack, worker)
-    from_voice = new_notice(running_stack, worker.id, "voice", patient_ref())
-    assert _updates(running_stack, headers) == []  # the headset's news waits for a turn
-    patient = patient_ref()
-    from_web = new_notice(running_stack, worker.id, "web", patient)
+    patients = {channel: patient_ref() for channel in ("voice", "web")}
+    asked = {channel: new_notice(running_stack, worker.id, channel, patient) for channel, patient in patients.items()}
 
-    [polled] = _updates(running_stack, headers)
-    assert polled["text"] == notice_texts(patient)["en"] and polled["custom"]["hub_notice"]["id"] == from_web
-    assert wait_delivered(running_stack, from_web) == "web"
+    polled = _updates(running_stack, headers)  # the headset's news too: the open page is where the worker looks
+    assert {m["custom"]["hub_notice"]["id"]: m["text"] for m in polled} == {
+        asked[channel]: notice_texts(patient)["en"] for channel, patient in patients.items()
+    }
+    assert [wait_delivered(running_stack, notice) for notice in asked.values()] == ["web", "web"]
     assert _updates(running_stack, headers) == []
 
+    from_rest = new_notice(running_stack, worker.id, "rest", patient_ref())
     turn = {"message": "help", "message_id": uuid.uuid4().hex}
     reply = requests.post(f"{_web(running_stack)}/webhook", json=turn, headers=headers, timeout=120).json()["messages"]
-    assert reply[0]["custom"]["hub_notice"]["id"] == from_voice and len(reply) > 1
-    assert wait_delivered(running_stack, from_voice) == "web"
+    assert reply[0]["custom"]["hub_notice"]["id"] == from_rest and len(reply) > 1
+    assert wait_delivered(running_stack, from_rest) == "web"
+    assert _updates(running_stack, headers) == []
     history = requests.get(f"{_web(running_stack)}/history", headers=headers, timeout=30).json()["messages"]
     told = [m["custom"]["hub_notice"]["id"] for m in history if "hub_notice" in (m.get("custom") or {})]
-    assert told == [from_web, from_voice]
+    assert sorted(told[:2]) == sorted(asked.values()) and told[2:] == [from_rest]  # each told once
 
 
 # --- web chat: the page ------------------------------------------------------------------------------

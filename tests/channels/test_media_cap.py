@@ -9,14 +9,22 @@ plays a host the channel was not told to fetch from, and records what it is sent
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
 
-from assistant.channels.media import CHUNK, MediaRefused, MediaTooLarge, origins, read_capped
+from assistant.channels.media import (
+    CHUNK,
+    MediaRefused,
+    MediaTooLarge,
+    MediaUnavailable,
+    fetch_with_retries,
+    origins,
+    read_capped,
+)
 from assistant.channels.whatsapp.twilio import TwilioWhatsAppInput
-from assistant.core.rules import MAX_MEDIA_BYTES
+from assistant.core.rules import MAX_MEDIA_BYTES, MEDIA_FETCH_ATTEMPTS
 from tests.support.media_server import MediaServer
 
 CAP = 256 * 1024
@@ -110,3 +118,27 @@ async def test_by_default_voice_notes_come_from_twilio_alone(media: MediaServer)
     assert refused is not None
     with pytest.raises(MediaRefused):
         await refused()
+
+
+async def test_a_voice_note_the_host_fails_to_hand_over_is_asked_for_again_with_the_backoff(media: MediaServer) -> None:
+    channel = TwilioWhatsAppInput("test-twilio-auth-token", "", "", media_origins=media.url)
+
+    def fetch(path: str) -> Callable[[], Awaitable[bytes]]:
+        fetched = channel.incoming(_voice_note_form(f"{media.url}{path}")).fetch_audio
+        assert fetched is not None
+        return fetched
+
+    def asked(path: str) -> int:
+        return sum(1 for request in media.requests if request.path == path)
+
+    # Two 503s, then the audio: the third try has it.
+    assert await fetch_with_retries(fetch("/flaky/2/once")) == bytes(CHUNK)
+    assert asked("/flaky/2/once") == 3
+    # Busy for good: given up after the last try, for the worker to be told.
+    with pytest.raises(MediaUnavailable, match="503"):
+        await fetch_with_retries(fetch("/flaky/99/never"))
+    assert asked("/flaky/99/never") == MEDIA_FETCH_ATTEMPTS
+    # Not there at all: asking again cannot help.
+    with pytest.raises(MediaUnavailable, match="404"):
+        await fetch_with_retries(fetch("/status/404"))
+    assert asked("/status/404") == 1

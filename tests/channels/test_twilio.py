@@ -10,7 +10,7 @@ import pytest
 
 from assistant.channels import channel_texts
 from assistant.channels.media import CHUNK
-from assistant.core.rules import MAX_MEDIA_BYTES
+from assistant.core.rules import MAX_MEDIA_BYTES, MEDIA_FETCH_ATTEMPTS
 from tests.channels.conftest import ChannelWorker
 from tests.support import whatsapp as wa
 from tests.support.fake_graph import FakeGraphApi
@@ -139,3 +139,19 @@ def test_a_voice_note_on_another_host_is_not_fetched_and_the_worker_is_told(
     assert _messages(response.text) == [channel_texts.VOICE_NOT_FETCHED]
     assert foreign_host.requests == []  # not asked for anything, with or without the account's credentials
     assert not [e for e in running_stack.tracker(worker.id)["events"] if e["event"] == "user"]
+
+
+def test_a_voice_note_the_media_host_keeps_failing_is_answered_once_in_words(
+    running_stack: RunningStack, worker: ChannelWorker, media_server: MediaServer
+) -> None:
+    path = f"/flaky/99/{uuid.uuid4().hex}"  # 503, however often it is asked
+    form = {
+        **_form(worker.phone, ""),
+        "NumMedia": "1",
+        "MediaContentType0": "audio/ogg",
+        "MediaUrl0": media_server.url + path,
+    }
+    response = wa.post_twilio(running_stack.rasa_url, form)
+    assert response.status_code == 200 and _messages(response.text) == [channel_texts.VOICE_NOT_FETCHED]
+    assert sum(1 for request in media_server.requests if request.path == path) == MEDIA_FETCH_ATTEMPTS
+    assert _messages(wa.post_twilio(running_stack.rasa_url, form).text) == []  # its answer went out: said once

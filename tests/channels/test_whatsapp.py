@@ -226,6 +226,17 @@ def test_a_voice_note_over_the_cap_is_refused_with_a_clear_answer(
     assert not [event for event in running_stack.tracker(worker.id)["events"] if event["event"] == "user"]
 
 
+def test_a_voice_note_meta_cannot_hand_over_is_answered_once_in_words_not_redelivered(
+    running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker
+) -> None:
+    webhook = wa.voice_note(worker.phone, "media-that-meta-no-longer-has")
+    [told] = _turn(running_stack, fake_graph, worker.phone, webhook)  # 200: not a 500 that Meta sends again
+    assert told.text == channel_texts.VOICE_NOT_FETCHED
+    assert wa.post_webhook(running_stack.rasa_url, webhook).status_code == 200  # should Meta send it again anyway
+    assert [message.text for message in fake_graph.messages_to(worker.phone)] == [channel_texts.VOICE_NOT_FETCHED]
+    assert not [event for event in running_stack.tracker(worker.id)["events"] if event["event"] == "user"]
+
+
 def test_a_worker_who_hides_their_number_is_known_by_the_business_scoped_id(
     running_stack: RunningStack, fake_graph: FakeGraphApi, worker: ChannelWorker
 ) -> None:

@@ -1,4 +1,4 @@
-"""The Deliveries page of the real console: rejected outbox records and WhatsApp dead letters, in scope, audited.
+"""The Deliveries page of the real console: rejected records, WhatsApp and Twilio dead letters, in scope, audited.
 
 The outbox is a real ``actions.db`` made by the action server's own schema
 code; the dead letters are written by the real channel state.
@@ -66,6 +66,12 @@ async def _write_dead_letters(url: str) -> None:
             }
             reply = OutgoingReply("whatsapp", {"business_number_id": "1"}, body, state.identity_hash(PHONE), worker)
             await state.keep_dead_letter(reply, attempts=12, error=code, now=now)
+        # A hub notice pushed through Twilio's Messages API that Twilio refused (63016: outside the window).
+        form = {"To": f"whatsapp:+{PHONE}", "From": "whatsapp:+14155238886", "Body": "patient 5152 words"}
+        reply = OutgoingReply(
+            "twilio", {"business_number_id": "+14155238886"}, form, state.identity_hash(PHONE), "W003"
+        )
+        await state.keep_dead_letter(reply, attempts=1, error="twilio_63016", now=now)
     finally:
         await state.close()
 
@@ -108,7 +114,11 @@ def test_a_supervisor_sees_their_facilities_rejected_records_and_dead_letters_on
     assert [ref for ref in OUTBOX if ref in rejected] == ["5150", "5153"]
     assert rejected.index("5153") < rejected.index("5150")
     assert "invalid_age" in rejected and "W002" not in rejected
-    assert dead.count('class="dead-letter"') == 1 and "W001" in dead and "graph_131047" in dead
+    letters = dead.split('class="dead-letter"')[1:]
+    assert len(letters) == 2  # W001's WhatsApp one and W003's Twilio one, side by side
+    assert [("WhatsApp" in row, "Twilio" in row) for row in letters] == [(False, True), (True, False)]
+    assert "W001" in letters[1] and "graph_131047" in letters[1]
+    assert "W003" in letters[0] and "twilio_63016" in letters[0]
     assert "W002" not in dead and "unregistered sender" not in dead
     # A dead letter shows no number and no words.
     assert PHONE not in page.text and "5152" not in page.text
@@ -118,7 +128,7 @@ def test_an_admin_sees_every_one(deliveries_world: tuple[World, RunningConsole])
     _, console = deliveries_world
     rejected, dead = _sections(_signed_in(console, "A001").get("/deliveries").text)
     assert [ref for ref in OUTBOX if ref in rejected] == ["5150", "5153", "6160"]  # not the pending 5151
-    assert dead.count('class="dead-letter"') == 3 and "unregistered sender" in dead
+    assert dead.count('class="dead-letter"') == 4 and "unregistered sender" in dead
 
 
 def test_a_field_worker_cannot_open_it(deliveries_world: tuple[World, RunningConsole]) -> None:

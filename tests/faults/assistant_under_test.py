@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import http_ok, launch_up, up_env, wait_for_line
+from tests.support.processes import http_ok, launch_up, paused, up_env, wait_for_line
 from tests.support.sockets import descendants
 from tests.support.stack import MODEL_CACHE
 
@@ -79,12 +79,8 @@ class AssistantUnderTest:
         os.kill(self.pid_of(service), signal.SIGKILL)
 
     def freeze(self, service: str, seconds: float) -> None:
-        pid = self.pid_of(service)
-        os.kill(pid, signal.SIGSTOP)
-        try:
+        with paused(self.pid_of(service)):
             time.sleep(seconds)
-        finally:
-            os.kill(pid, signal.SIGCONT)
 
     def healthy(self) -> bool:
         checks = {

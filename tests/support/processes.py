@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -29,12 +31,23 @@ __all__ = [
     "up_env",
     "launch_up",
     "wait_for_line",
+    "paused",
 ]
 
 STACK_SERVICES = ("BACKEND", "ACTIONS", "RASA", "CONSOLE")
 # Commands run in this process share its environment, umask and standard output: one at a time.
 _ONE_COMMAND_AT_A_TIME = threading.Lock()
 UP_COMMAND = [sys.executable, "-m", "assistant.cli", "up"]
+
+
+@contextlib.contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """Process ``pid`` frozen (SIGSTOP) until the block ends: whoever calls it waits, mid-request."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def free_port() -> int:

@@ -162,9 +162,12 @@ def start_stack(data_dir: Path, **overrides: Any) -> RunningStack:
 
 
 def start_district(
-    data_dir: Path, postgres: PostgresServer, redis: RedisServer, databases: str = "district"
+    data_dir: Path, postgres: PostgresServer, redis: RedisServer, databases: str = "district", **overrides: Any
 ) -> tuple[RunningStack, str]:
-    """The stack on PostgreSQL + Redis plus a second Rasa server (no console); the stack and that server's URL."""
+    """The stack on PostgreSQL + Redis plus a second Rasa server (no console); the stack and that server's URL.
+
+    Both Rasa servers share the channel state (message claims, waiting replies) on PostgreSQL too.
+    """
     settings = dataclasses.replace(
         load_settings(),
         data_dir=data_dir,
@@ -175,7 +178,9 @@ def start_district(
         model_dir=str(MODEL_CACHE),
         db_url=postgres.create_database(f"{databases}_backend"),
         tracker_db_url=postgres.create_database(f"{databases}_tracker"),
+        channels_db_url=postgres.create_database(f"{databases}_channels"),
         lock_store_url=redis.url,
+        **overrides,
     )
     model = trained_model()
     tokens = (service_token(settings), rasa_token(settings))

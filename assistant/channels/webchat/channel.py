@@ -10,10 +10,11 @@
   Bearer <token>``: one user turn. The sender id is the token's worker, never
   something the page says. ``message_id`` (the page's, unique per message)
   makes a resend after a lost answer return the first answer instead of
-  being processed twice.
+  being processed twice (``once``); a resend while the first is still being
+  answered waits for it, and past ``REDELIVERY_WAITS`` gets 409 ``in_progress``.
 - ``GET /history``: the conversation so far, for a reloaded page.
-- ``GET /updates``: hub notices of the worker's web-chat consults, told in
-  the conversation now (``hub_notices``); the open page asks every few
+- ``GET /updates``: the worker's hub notices, whichever channel the consult
+  was asked on, told in the conversation now (``notice_delivery``); the open page asks every few
   seconds, so news reaches it without a message or a reload. A turn's reply
   starts with any notice still pending.
 - ``POST /logout``: ends the session for good, before its expiry.
@@ -38,27 +39,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.channels import runtime
+from assistant.channels.channel_texts import STILL_WORKING
 from assistant.channels.http_errors import Refused, json_object
 from assistant.channels.identities import CHAT_ROLE
 from assistant.channels.metadata import user_metadata
 from assistant.channels.notice_delivery import NoticeDesk, announcing
-from assistant.channels.replay import answer_on_record
+from assistant.channels.once import IN_PROGRESS, REPLAYED, Once
 from assistant.channels.sessions import InvalidSession, SessionSigner, WebSession
 from assistant.channels.turns import run_turn
 from assistant.channels.webchat.assets import load_assets
 from assistant.channels.webchat.history import transcript
 from assistant.channels.worker_checks import WorkerChecks
 from assistant.core.client_address import FORWARDED_FOR, client_address, trusted_proxies
-from assistant.core.rules import LOCKOUT, MAX_TEXT, PIN_INPUT_LIMIT, WORKER_ID
+from assistant.core.rules import LOCKOUT, MAX_TEXT, MESSAGE_ID, PIN_INPUT_LIMIT, WORKER_ID
 from assistant.http.backend_client import BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "web"
 MAX_MESSAGE = MAX_TEXT  # as on the REST channel: no longer than a record's text may be
-MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-# The consults' channels whose notices the page's poll takes (a turn takes any, first in its reply).
-POLLED_CHANNELS = ("web",)
 # The backend's answers about the worker's own sign-in; any other refusal is the server's problem.
 WORKER_FACING_REFUSALS = ("invalid_credentials", "locked", "validation_error")
 
@@ -95,6 +94,7 @@ class WebChatInput(InputChannel):
         self.backend = runtime.backend()
         self.checks = WorkerChecks(self.backend, self.state)
         self.desk = NoticeDesk(self.backend)
+        self.once = Once(self.state, NAMESPACE)
         self.trusted_proxies = trusted_proxies(runtime.settings().trusted_proxies)
         self.assets = load_assets()
 
@@ -171,33 +171,30 @@ class WebChatInput(InputChannel):
         body = json_object(request)
         text = _field(body, "message")
         message_id = _field(body, "message_id", MESSAGE_ID)
-        key, turn_id = f"{session.worker_id}:{message_id}", f"web-{message_id}"  # the claim's, Rasa's
-        claim = await self.state.claim(NAMESPACE, key)
-        if claim.outcome == "done":
-            return response.json({"messages": claim.response or [], "replayed": True})
-        if claim.outcome == "in_flight":
-            raise Refused(409, "in_progress", "This message is still being answered; try again shortly.")
-        if claim.outcome == "retry":
-            earlier = await answer_on_record(request.app.ctx.agent.tracker_store, session.worker_id, turn_id)
-            if earlier is not None:  # the cut-off try had run: answer it, do not run it again
-                await self.state.finish(NAMESPACE, key, earlier)
-                return response.json({"messages": earlier, "replayed": True})
         turn = announcing(on_new_message, self.desk, lambda: request.app.ctx.agent, NAMESPACE)
-        try:
-            async with self.state.holding(NAMESPACE, key):
-                messages = await run_turn(
-                    turn,
-                    channel=NAMESPACE,
-                    worker_id=session.worker_id,
-                    text=text,
-                    metadata=user_metadata(NAMESPACE, text),
-                    message_id=turn_id,
-                )
-        except BaseException:
-            await self.state.release(NAMESPACE, key)
-            raise
-        await self.state.finish(NAMESPACE, key, messages)
-        return response.json({"messages": messages})
+
+        async def run() -> list[dict[str, Any]]:
+            return await run_turn(
+                turn,
+                channel=NAMESPACE,
+                worker_id=session.worker_id,
+                text=text,
+                metadata=user_metadata(NAMESPACE, text),
+                message_id=f"web-{message_id}",
+            )
+
+        answer = await self.once.answer(
+            f"{session.worker_id}:{message_id}",
+            tracker_store=request.app.ctx.agent.tracker_store,
+            sender_id=session.worker_id,
+            turn_id=f"web-{message_id}",
+            turn=run,
+        )
+        if answer.outcome == IN_PROGRESS:  # the page shows this and sends the message again later
+            raise Refused(409, "in_progress", STILL_WORKING)
+        if answer.outcome == REPLAYED:
+            return response.json({"messages": answer.messages, "replayed": True})
+        return response.json({"messages": answer.messages})
 
     async def history(self, request: Request) -> HTTPResponse:
         session = await self._session(request)
@@ -214,7 +211,9 @@ class WebChatInput(InputChannel):
     async def updates(self, request: Request) -> HTTPResponse:
         """What to add to the open page: the notices told now, and any told before but not yet marked."""
         session = await self._session(request)
-        notices = await self.desk.pending(worker_id=session.worker_id, channels=POLLED_CHANNELS)
+        # Every channel's: the open page is where the worker is looking. A notice is told once whichever
+        # channel tells it first (the conversation holds it: ``notice_delivery``).
+        notices = await self.desk.pending(worker_id=session.worker_id)
         if not notices:
             return response.json({"messages": []})
         told = await self.desk.tell(request.app.ctx.agent, session.worker_id, notices, NAMESPACE)

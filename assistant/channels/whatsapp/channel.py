@@ -5,7 +5,11 @@
 - POST: a webhook signed with ``X-Hub-Signature-256`` (403 when the
   signature is missing or wrong, 400 when the body is not a WhatsApp
   webhook, 200 once every message in it is handled; 503 when the backend
-  could not say who wrote, so that Meta delivers it again later).
+  could not say who wrote, or a message's first delivery is still being
+  answered, so that Meta delivers it again later). A message is answered once
+  (``inbound``, ``once``): its ``wamid`` is claimed, and its replies are
+  queued under keys made from it (``replies``), so no redelivery, on any
+  Rasa server, sends them twice.
 
 Hub notices are told first in a worker's turn, and pushed between turns
 (``push``) when the channel has a number to send from.
@@ -28,6 +32,7 @@ from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, Incoming, MessagingInbound
 from assistant.channels.notice_delivery import NoticeDesk, announcing
+from assistant.channels.once import IN_PROGRESS
 from assistant.channels.voice_notes import VoiceNoteTranscriber
 from assistant.channels.whatsapp.delivery import NAMESPACE, Delivery
 from assistant.channels.whatsapp.graph import GraphClient, RetryPolicy
@@ -130,13 +135,23 @@ class WhatsAppInput(InputChannel):
         for message in webhook.messages:
             recipient = Recipient(message.phone, message.user_id)
             out = WhatsAppReplies(
-                self.delivery, self.state, recipient, message.business_number_id or self.phone_number_id
+                self.delivery,
+                self.state,
+                recipient,
+                message.business_number_id or self.phone_number_id,
+                reply_key=message.message_id,
             )
             try:
-                await self.inbound.handle(self._incoming(message), out, turn)
+                answer = await self.inbound.handle(
+                    self._incoming(message), out, turn, request.app.ctx.agent.tracker_store
+                )
             except BackendUnavailable as exc:
                 log.warning("WhatsApp message held for redelivery: %s", exc)
                 return error_response(503, "unavailable", "The hub is unreachable; deliver this again later.")
+            # A redelivery of a message answered before sends nothing: its replies went out through the
+            # Graph API (or wait in the channel state's queue). One still being answered: Meta asks again later.
+            if answer.outcome == IN_PROGRESS:
+                return error_response(503, "in_progress", "Still answering this message; deliver it again later.")
         return response.json({"status": "ok", "messages": len(webhook.messages), "statuses": webhook.statuses})
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

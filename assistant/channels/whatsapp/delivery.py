@@ -12,9 +12,10 @@
 - A dead letter never holds back the replies after it. It keeps the worker
   id, the error code, the attempts and the times (the console shows them),
   but neither the number nor the text. Logs name the worker and the error code only.
-- A message that several servers may decide to send (a hub notice) is
-  queued under a key (``enqueue``): the first to queue it wins, and the
-  queue sends it like any waiting reply.
+- A message that several servers may decide to send (a hub notice, or the
+  replies to one inbound message that Meta delivered twice) is queued under a
+  key (``enqueue``): the first to queue it wins, and the queue sends it like
+  any waiting reply.
 
 The same machinery sends through Twilio's Messages API (``twilio_api``): the
 transport and the channel state's namespace are the caller's.
@@ -108,8 +109,20 @@ class Delivery:
         self._rng = rng
         self._locks = _RecipientLocks()
 
-    async def send(self, business_number_id: str, worker_id: str | None, bodies: list[dict[str, Any]]) -> None:
-        """Send a turn's replies in order; once one waits, the rest of this recipient's wait behind it."""
+    async def send(
+        self, business_number_id: str, worker_id: str | None, bodies: list[dict[str, Any]], key: str | None = None
+    ) -> None:
+        """Send a turn's replies in order; once one waits, the rest of this recipient's wait behind it.
+
+        With ``key`` they are queued once under it (``enqueue``) and sent right away: sending the same
+        turn's replies again, from any server, sends nothing.
+        """
+        if key is not None:
+            if bodies and await self.enqueue(business_number_id, worker_id, bodies, key):
+                recipient = self.state.identity_hash(_address(bodies[0]))
+                async with self._locks.hold(recipient):
+                    await self._flush_recipient(recipient, fresh=None)
+            return
         for body in bodies:
             reply = self._reply(business_number_id, worker_id, body)
             async with self._locks.hold(reply.recipient_hash):
@@ -119,7 +132,9 @@ class Delivery:
                 else:
                     await self._first_try(reply)
 
-    async def enqueue(self, business_number_id: str, worker_id: str, bodies: list[dict[str, Any]], key: str) -> bool:
+    async def enqueue(
+        self, business_number_id: str, worker_id: str | None, bodies: list[dict[str, Any]], key: str
+    ) -> bool:
         """Queue ``bodies`` once under ``key``, behind what already waits for the recipient; ``False`` if queued before.
 
         Nothing is sent here (the caller may hold the worker's conversation
@@ -167,14 +182,19 @@ class Delivery:
             log.info("delivered %d waiting WhatsApp replies", sent)
         return sent
 
-    async def _flush_recipient(self, recipient: str) -> int:
-        """Send what waits for one recipient, oldest first; stop at the first that must wait longer."""
+    async def _flush_recipient(self, recipient: str, fresh: RetryPolicy | None = ONE_TRY) -> int:
+        """Send what waits for one recipient, oldest first; stop at the first that must wait longer.
+
+        ``fresh``: how a reply never tried yet is tried (``None``: with the transport's quick retries,
+        as a turn's reply is on its first try); one tried before gets one try per turn of the backoff.
+        """
         sent = 0
         for reply in await self.state.waiting_for(self.namespace, recipient):
             if not await self.state.claim_reply(reply.id, self.now(), CLAIM_LEASE):
                 break  # not due yet, or another server is sending it: the rest wait behind it
             try:
-                await self.graph.send(reply.route["business_number_id"], reply.payload, ONE_TRY)
+                policy = fresh if not reply.attempts else ONE_TRY
+                await self.graph.send(reply.route["business_number_id"], reply.payload, policy)
             except GraphError as error:
                 now, code, attempts = self.now(), error_code(error), reply.attempts + 1
                 if error.retryable and attempts < self.max_attempts:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from assistant.channels.media import MediaTooLarge, read_capped
+from assistant.channels.media import MediaTooLarge, MediaUnavailable, read_capped
 from assistant.core.rules import MAX_MEDIA_BYTES
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,12 @@ class GraphClient:
         return await with_retries(lambda: self._attempt(post), policy or self.policy, "WhatsApp send")
 
     async def media(self, media_id: str) -> tuple[bytes, str]:
-        """A voice note's bytes and MIME type: the media URL first, then the file (both need the token)."""
+        """A voice note's bytes and MIME type: the media URL first, then the file (both need the token).
 
-        async def fetch() -> tuple[bytes, str]:
+        Raises ``MediaUnavailable`` when Meta did not hand it over, ``MediaTooLarge`` when it is over the cap.
+        """
+
+        async def download() -> tuple[bytes, str]:
             async with self._client().get(f"{self.root}/{media_id}") as response:
                 await _raise_for_graph_error(response)
                 info = await response.json(content_type=None)
@@ -162,4 +165,8 @@ class GraphClient:
                 raise GraphError("the voice note arrived damaged (checksum mismatch)", retryable=True)
             return data, str(info.get("mime_type") or "")
 
-        return await with_retries(lambda: self._attempt(fetch), self.policy, "WhatsApp media download")
+        # One try: the caller tries again with the shared backoff (``media.fetch_with_retries``).
+        try:
+            return await self._attempt(download)
+        except GraphError as exc:
+            raise MediaUnavailable(str(exc), retryable=exc.retryable) from exc

@@ -20,6 +20,7 @@ with the WhatsApp replies' waits, retries and dead letters.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,9 +39,10 @@ from assistant.channels import channel_texts, runtime
 from assistant.channels.http_errors import error_response
 from assistant.channels.identities import Directory, Sender
 from assistant.channels.inbound import AUDIO, CHOICE, TEXT, UNSUPPORTED, Incoming, MessagingInbound
-from assistant.channels.media import MediaRefused, allowed_origin, origins, read_capped
+from assistant.channels.media import MediaRefused, MediaUnavailable, allowed_origin, origins, read_capped
 from assistant.channels.notice_delivery import NoticeDesk, announcing
 from assistant.channels.numbered_choices import choices_of, numbered_text
+from assistant.channels.once import IN_PROGRESS, REPLAYED
 from assistant.channels.state import ChannelState, Expected
 from assistant.channels.textsplit import split_text
 from assistant.channels.turns import OnNewMessage
@@ -68,14 +70,19 @@ class TwilioReplies:
         self.pieces: list[str] = []
 
     async def deliver(self, worker_id: str | None, messages: list[dict[str, Any]]) -> None:
+        numbered = self.render(messages)
+        if worker_id:
+            await self.state.expect(NAMESPACE, worker_id, Expected(tuple(numbered), NextInput.of(messages).mode))
+
+    def render(self, messages: list[dict[str, Any]]) -> list[str]:
+        """Add ``messages`` to the TwiML answer; the payloads of the last numbered choices among them."""
         numbered: list[str] = []
         for message in messages:
             text, choices = message.get("text") or "", choices_of(message.get("buttons"))
             # Twilio's WhatsApp buttons need approved templates: choices go as numbers.
             numbered = [choice.payload for choice in choices] or numbered
             self.pieces += split_text(numbered_text(text, choices) if choices else text, BODY_LIMIT)
-        if worker_id:
-            await self.state.expect(NAMESPACE, worker_id, Expected(tuple(numbered), NextInput.of(messages).mode))
+        return numbered
 
     def twiml(self) -> str:
         reply = MessagingResponse()
@@ -183,10 +190,14 @@ class TwilioWhatsAppInput(InputChannel):
                 allowed = False
             if not allowed:
                 raise MediaRefused("the voice note's URL is not on one of Twilio's media hosts")
-            async with aiohttp.ClientSession(timeout=MEDIA_TIMEOUT) as session:
-                async with session.get(target, auth=auth) as media:
-                    media.raise_for_status()
-                    return await read_capped(media)
+            try:
+                async with aiohttp.ClientSession(timeout=MEDIA_TIMEOUT) as session:
+                    async with session.get(target, auth=auth) as media:
+                        if media.status >= 400:
+                            raise MediaUnavailable.of_status(media.status, "Twilio's media host")
+                        return await read_capped(media)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise MediaUnavailable(f"Twilio's media host unreachable ({exc.__class__.__name__})") from exc
 
         return fetch
 
@@ -217,10 +228,20 @@ class TwilioWhatsAppInput(InputChannel):
             through_twilio(on_new_message, self.name()), self.desk, lambda: request.app.ctx.agent, NAMESPACE
         )
         try:
-            await self.inbound.handle(incoming, out, turn)
+            answer = await self.inbound.handle(incoming, out, turn, request.app.ctx.agent.tracker_store)
         except BackendUnavailable as exc:
             log.warning("Twilio message could not be attributed: %s", exc)
             await out.deliver(None, [{"text": channel_texts.HUB_DOWN}])
+            return _twiml(out.twiml())
+        if answer.outcome == IN_PROGRESS:
+            out.render([{"text": channel_texts.STILL_WORKING}])
+        elif answer.outcome == REPLAYED and not answer.answered:
+            # Twilio asks again only when it did not get the first answer (it hung up at 15 s): this is it.
+            out.render(answer.messages)
+        if answer.outcome != IN_PROGRESS:
+            # Reached only when this exchange was not cut off (a cut-off one is cancelled before this line):
+            # a later redelivery then adds nothing.
+            await self.state.answered(NAMESPACE, incoming.message_id)
         return _twiml(out.twiml())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
