@@ -34,7 +34,7 @@ class InboundMessage(Base):
     state = Column(String(16), nullable=False)  # processing | done | released (its try failed)
     claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)
     response = Column(JSON, nullable=True)
-    # Columns added since the first version: nullable (``schema``).
+    # Added by the channels' revision 0002 (assistant/db/migrations/channels/).
     holder = Column(String(160), nullable=True)  # the process running its turn (``assistant.core.liveness``)
     answered_at = Column(UTCDateTime, nullable=True)  # when the answer went back in the request's own exchange
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from assistant.core.config import PROJECT_DIR
 from assistant.db.migrations.authoring import write_revision
 from assistant.db.migrations.databases import DATABASES
+from assistant.db.migrations.runner import head_revision
 
 
 def test_a_revision_follows_the_head_and_is_empty_while_the_models_agree(tmp_path: Path) -> None:
@@ -31,5 +32,6 @@ def test_assistant_db_upgrade_migrates_every_database_of_the_data_dir(tmp_path: 
         cwd=PROJECT_DIR,
     )
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.splitlines() == [f"{name}: at revision 0001" for name in ("backend", "channels", "outbox")]
+    expected = [f"{name}: at revision {head_revision(name)}" for name in ("backend", "channels", "outbox")]
+    assert upgraded.stdout.splitlines() == expected
     assert {path.name for path in tmp_path.glob("*.db")} == {"backend.db", "channels.db", "actions.db"}

@@ -48,7 +48,7 @@ def migrate(url: str, database: str) -> str:
 
     own = DATABASES[database]
     config = alembic_config(own)
-    head = _head(database)
+    head = head_revision(database)
     engine = migration_engine(url)
     try:
         with engine.begin() as connection:
@@ -90,7 +90,8 @@ def _script(database: str) -> Any:
     return ScriptDirectory.from_config(alembic_config(DATABASES[database]))
 
 
-def _head(database: str) -> str:
+def head_revision(database: str) -> str:
+    """The newest revision this release knows for ``database``."""
     head = _script(database).get_current_head()
     assert head is not None, f"no revisions for the {database} database"
     return str(head)
