@@ -68,6 +68,11 @@ def backend(postgres: PostgresServer, artifacts_dir: Path) -> Iterator[RunningBa
 
 
 def test_the_backend_serves_from_the_processes_asked_for(backend: RunningBackend) -> None:
+    # The backend answers once its first process listens; the others may still be starting (on a busy
+    # machine, each opening its database takes a while), so they are given time to appear, not taken for granted.
+    deadline = time.monotonic() + 60
+    while len(servers(backend)) < PROCESSES and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert len(servers(backend)) == PROCESSES
     assert all(http_ok(backend.url + "/health") for _ in range(20))
 
