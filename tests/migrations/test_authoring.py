@@ -31,5 +31,6 @@ def test_assistant_db_upgrade_migrates_every_database_of_the_data_dir(tmp_path: 
         cwd=PROJECT_DIR,
     )
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.splitlines() == [f"{name}: at revision 0001" for name in ("backend", "channels", "outbox")]
+    heads = {"backend": "0002", "channels": "0001", "outbox": "0001"}  # backend 0002: follow-up tasks
+    assert upgraded.stdout.splitlines() == [f"{name}: at revision {head}" for name, head in heads.items()]
     assert {path.name for path in tmp_path.glob("*.db")} == {"backend.db", "channels.db", "actions.db"}
