@@ -142,6 +142,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{specialty} for patient {patient_id}, saved on this phone, not yet sent",
         "hi": "मरीज़ {patient_id} का {specialty}, फ़ोन में सेव, अभी भेजा नहीं गया",
     },
+    # --- the worker's day: follow-up tasks (actions/tasks.py) ---------------------------
+    "tasks_none": {"en": "Nothing is due today.", "hi": "आज कुछ बाकी नहीं है।"},
+    "tasks_list": {"en": "Due today, {count}: {items}.", "hi": "आज के {count} काम: {items}।"},
+    "tasks_more": {"en": "And {count} more.", "hi": "और {count} काम बाकी हैं।"},
+    "task_due_today": {"en": 'patient {patient}, "{task}"', "hi": 'मरीज़ {patient}, "{task}"'},
+    "task_overdue": {
+        "en": 'patient {patient}, "{task}", {days} days late',
+        "hi": 'मरीज़ {patient}, "{task}", {days} दिन देर',
+    },
+    "task_checklist": {
+        "en": "For patient {patient} there is the {title} checklist. Say 'show me the {title} checklist' to hear it.",
+        "hi": "मरीज़ {patient} के लिए {title} चेकलिस्ट है। सुनने के लिए '{title} चेकलिस्ट दिखाओ' बोलिए।",
+    },
+    "tasks_unreachable": {
+        "en": "I can't reach the hub right now, so I can't read your tasks. Please ask again later.",
+        "hi": "अभी हब से संपर्क नहीं हो पा रहा, इसलिए आपके काम नहीं पढ़ सकता। थोड़ी देर बाद फिर पूछिए।",
+    },
     "status_unreachable": {
         "en": "I can't reach the hub right now, so I can't check your consults.",
         "hi": "अभी हब से संपर्क नहीं हो पा रहा, इसलिए कंसल्ट नहीं देख सकता।",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from assistant.core.cache import TTLCache
+from assistant.core.clock import Clock
 from assistant.db.engine import Database
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ DB = web.AppKey("db", Database)
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 # The clinics' time zone (``Settings.timezone``): a specialist's "day", and the times the hub's notices say.
 TIMEZONE = web.AppKey("timezone", str)
+# The follow-up tasks' clock: the same time zone, and the drills' offset (``Settings.clock_offset_days``).
+CLOCK = web.AppKey("clock", Clock)
 # Token hash -> principal, so a burst of requests does not look each token up.
 PRINCIPALS: web.AppKey[TTLCache[Principal]] = web.AppKey("principals")
 # (slug, language) -> the rendered checklist JSON.

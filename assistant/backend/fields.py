@@ -385,6 +385,46 @@ class Parsed(Field):
         return dict(self.described)
 
 
+@dataclass(frozen=True)
+class Items(Field):
+    """A list of at most ``limit`` JSON objects, each read by ``item`` (a ``Body``); an error names its place.
+
+    ``follow_ups[1].task`` is the second object's ``task``. Left out, it is the empty list.
+    """
+
+    item: Body
+    limit: int
+
+    def parse(self, value: Any) -> list[dict[str, Any]]:
+        name = self.name
+        if value is None:
+            if self.required:
+                raise self.missing()
+            return []
+        if not isinstance(value, list):
+            raise invalid(name, f"{name} must be a list of objects.")
+        if len(value) > self.limit:
+            raise invalid(name, f"{name} holds at most {self.limit} items.")
+        parsed = []
+        for number, element in enumerate(value):
+            if not isinstance(element, dict):
+                raise invalid(f"{name}[{number}]", f"{name}[{number}] must be an object.")
+            try:
+                parsed.append(self.item.parse(element))
+            except ApiError as exc:
+                inner = exc.details.get("field")
+                where = f"{name}[{number}]" + (f".{inner}" if inner else "")
+                details = {**exc.details, "field": where}
+                raise ApiError(exc.status, exc.code, f"{where}: {exc.message}", **details) from None
+        return parsed
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "maxItems": self.limit, "items": self.item.reference()}
+
+    def components(self) -> dict[str, Any]:
+        return self.item.components()
+
+
 def as_required(field: Field) -> Field:
     """The same field, which must be given."""
     return dataclasses.replace(field, required=True)

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.backend.app_state import DB, TIMEZONE
+from assistant.backend import task_routes
+from assistant.backend.app_state import CLOCK, DB, TIMEZONE
 from assistant.backend.auth import hub_actor, require_role
 from assistant.backend.errors import ApiError, Handler, invalid
 from assistant.backend.fields import (
@@ -40,7 +41,7 @@ from assistant.backend.validation import path_id, read_json_object
 from assistant.core.rules import ADVICE_LIMIT, HUB_REASON_LIMIT, SLOT_WINDOW_DAYS, WORKER_ID, WORKER_ID_LENGTH
 from assistant.core.vocabulary import CHANNELS, SPECIALTIES
 from assistant.db.models import utcnow
-from assistant.domain import hub_operations
+from assistant.domain import hub_operations, tasks
 
 # GET /slots looks this far ahead unless ``to`` says otherwise, and never further than MAX_SLOT_SPAN at once.
 SLOT_SPAN = dt.timedelta(days=SLOT_WINDOW_DAYS)
@@ -101,6 +102,7 @@ COMPLETION = Body(
     "CompleteRequest",
     Text("advice", limit=ADVICE_LIMIT, required=True, description="The specialist's words, kept as written"),
     Text("follow_up", limit=ADVICE_LIMIT),
+    task_routes.FOLLOW_UPS,
 )
 NOTICE_WORKER = Parameter(
     "query", Matching("worker", WORKER_ID, WORKER_ID_LENGTH, "a worker id (letters, digits, '-', '_', '.')")
@@ -263,10 +265,22 @@ async def complete_consult(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     said = COMPLETION.parse(body)
     advice, follow_up = said["advice"], said["follow_up"]
+    follow_ups = [task_routes.follow_up(item) for item in said["follow_ups"]]
+    clock = request.app[CLOCK]
 
     async def operation(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        timezone = request.app[TIMEZONE]
-        return 200, await hub_operations.complete(session, actor, consult_id, advice, follow_up, utcnow(), timezone)
+        completed = await tasks.complete_consult(
+            session,
+            actor,
+            consult_id,
+            advice,
+            follow_up,
+            follow_ups,
+            now=utcnow(),
+            today=clock.today(),
+            timezone=request.app[TIMEZONE],
+        )
+        return 200, completed
 
     return await run_idempotent(request, body, operation)
 

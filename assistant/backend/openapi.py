@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.backend import catalog, consults, encounters, hub_routes, workers
+from assistant.backend import catalog, consults, encounters, hub_routes, task_routes, workers
 from assistant.backend.auth import ON_BEHALF_HEADER
 from assistant.backend.fields import Body, parameters
 from assistant.backend.idempotency import IDEMPOTENCY_KEY
@@ -20,8 +20,8 @@ from assistant.backend.listing import PAGING
 from assistant.backend.openapi_availability import AVAILABILITY_PATHS, AVAILABILITY_SCHEMAS
 from assistant.backend.validation import CONSULT_REQUEST, ENCOUNTER_REQUEST, RECORD_ID
 from assistant.core import __version__
-from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS
-from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, HUB_EVENTS, LANGUAGES, QUEUE_REASONS, SPECIALTIES
+from assistant.core.rules import LOCKOUT, MAX_FAILED_ATTEMPTS, TASK_STATES
+from assistant.core.vocabulary import CHANNELS, CONSULT_STATUSES, LANGUAGES, NOTICE_EVENTS, QUEUE_REASONS, SPECIALTIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -63,6 +63,9 @@ REQUEST_BODIES: tuple[Body, ...] = (
     hub_routes.REFERRAL,
     hub_routes.COMPLETION,
     hub_routes.DELIVERY,
+    task_routes.NEW_TASK,
+    task_routes.DONE,
+    task_routes.CANCEL,
 )
 
 
@@ -398,9 +401,10 @@ SCHEMAS["Notice"] = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "consult_id": {"type": "integer"},
+        "consult_id": {"type": "integer", "nullable": True, "description": "None: a reminder of a worker's own task"},
+        "task_id": {"type": "integer", "nullable": True, "description": "The task a task_due reminder is of"},
         "worker_id": {"type": "string"},
-        "event": {"type": "string", "enum": list(HUB_EVENTS)},
+        "event": {"type": "string", "enum": list(NOTICE_EVENTS)},
         "channel": {"type": "string", "enum": list(CHANNELS)},
         "text": {"type": "object", "properties": {language: {"type": "string"} for language in LANGUAGES}},
         "created_at": {"type": "string", "format": "date-time"},
@@ -483,6 +487,98 @@ PATHS["/notices/{id}/delivered"] = {
         "responses": {"200": _json(_ref("Notice")), **NOT_FOUND, **ERRORS},
     }
 }
+
+
+# --- Follow-up tasks (assistant/backend/task_routes.py) ------------------------------------------
+
+SCHEMAS["Task"] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "task": {"type": "string", "description": "What to do, as the specialist or the worker said it"},
+        "patient_ref": {"type": "string"},
+        "due": {"type": "string", "format": "date", "description": "The clinic's local date"},
+        "state": {"type": "string", "enum": list(TASK_STATES)},
+        "overdue": {"type": "boolean", "description": "Open and past due"},
+        "days_overdue": {"type": "integer", "minimum": 0},
+        "consult_id": {"type": "integer", "nullable": True},
+        "checklist": {"type": "string", "nullable": True},
+        "worker_id": {"type": "string"},
+        "facility_id": {"type": "string"},
+        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "created_by": {"type": "string"},
+        "closed_by": {"type": "string", "nullable": True},
+        "encounter_id": {"type": "integer", "nullable": True},
+        "reminded_count": {"type": "integer", "minimum": 0},
+        "last_reminded_on": {"type": "string", "format": "date", "nullable": True},
+        **{
+            name: {"type": "string", "format": "date-time", "nullable": name != "created_at"}
+            for name in ("created_at", "done_at", "cancelled_at")
+        },
+    },
+}
+SCHEMAS["CompletedConsult"] = {
+    "allOf": [
+        _ref("Consult"),
+        {"type": "object", "properties": {"follow_ups": {"type": "array", "items": _ref("Task")}}},
+    ]
+}
+PATHS["/consults/{id}/complete"]["post"]["responses"]["200"] = _json(_ref("CompletedConsult"))
+PATHS["/tasks"] = {
+    "get": {
+        "summary": "Open follow-up tasks, overdue first (a worker their own, a supervisor their facilities')",
+        "parameters": parameters(*task_routes.TASKS_QUERY),
+        "responses": {
+            "200": _json(
+                {
+                    "type": "object",
+                    "properties": {
+                        "items": {"type": "array", "items": _ref("Task")},
+                        "total": {"type": "integer"},
+                        "today": {"type": "string", "format": "date", "description": "The backend's local date"},
+                    },
+                }
+            ),
+            **ERRORS,
+        },
+    },
+    "post": {
+        "summary": "A worker adds a follow-up task for themselves",
+        "parameters": [IDEMPOTENCY, ON_BEHALF],
+        "requestBody": task_routes.NEW_TASK.request_body(),
+        "responses": {"201": _json(_ref("Task"), "Created"), "409": _json(_ref("Error")), **ERRORS},
+    },
+}
+PATHS["/tasks/{id}"] = {
+    "get": {
+        "summary": "One follow-up task",
+        "parameters": [ID_PARAM],
+        "responses": {"200": _json(_ref("Task")), **NOT_FOUND, **ERRORS},
+    }
+}
+PATHS["/tasks/{id}/fhir"] = {
+    "get": {
+        "summary": "The task as a FHIR R4 Task (basedOn its consult's ServiceRequest; output: the visit, once done)",
+        "parameters": [ID_PARAM],
+        "responses": {
+            "200": {"description": "FHIR Task", "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
+            **NOT_FOUND,
+            **ERRORS,
+        },
+    }
+}
+for _state, _body, _summary in (
+    ("done", task_routes.DONE, "Mark one's own open task done, linking the visit that did it (optional)"),
+    ("cancel", task_routes.CANCEL, "Cancel one's own open task"),
+):
+    PATHS[f"/tasks/{{id}}/{_state}"] = {
+        "post": {
+            "summary": _summary,
+            "parameters": [ID_PARAM, IDEMPOTENCY, ON_BEHALF],
+            "requestBody": _body.request_body(required=False),
+            "responses": {"200": _json(_ref("Task")), **NOT_FOUND, **CONFLICT, **ERRORS},
+        }
+    }
 
 
 def all_paths() -> dict[str, Any]:

@@ -62,7 +62,7 @@ class NoConversation(Exception):
 @dataclass(frozen=True)
 class Notice:
     id: int
-    consult_id: int
+    consult_id: int | None  # None: a reminder of a task the worker added themselves (event task_due)
     worker_id: str
     event: str
     channel: str  # the consult's channel: where the worker asked for it
@@ -76,7 +76,7 @@ class Notice:
             texts = {str(language): str(text) for language, text in item["text"].items() if text}
             notice = cls(
                 id=int(item["id"]),
-                consult_id=int(item["consult_id"]),
+                consult_id=None if item.get("consult_id") is None else int(item["consult_id"]),
                 worker_id=str(item["worker_id"]),
                 event=str(item["event"]),
                 channel=str(item.get("channel") or ""),

@@ -25,6 +25,7 @@ from assistant.console.app_state import DB, SETTINGS, TRACKER
 from assistant.console.pages import HUB_ACTION, HUB_ACTIONS, HUB_CONVERSATION, HUB_DESK
 from assistant.console.rendering import render
 from assistant.console.scope import NotVisible
+from assistant.core.clock import Clock
 from assistant.core.config import Settings
 from assistant.core.rules import (
     ADVICE_LIMIT,
@@ -34,11 +35,15 @@ from assistant.core.rules import (
     HUB_REASON_LIMIT,
     REFERABLE_STATUSES,
     RESCHEDULABLE_STATUSES,
+    TASK_DAYS_AHEAD,
+    TASK_TEXT_LIMIT,
 )
 from assistant.core.vocabulary import URGENCIES
 from assistant.db.models import utcnow
-from assistant.domain import hub_operations
+from assistant.domain import hub_operations, tasks
 
+# The complete dialog offers this many follow-up rows (the API takes up to rules.MAX_FOLLOW_UPS).
+FOLLOW_UP_ROWS = 3
 STATUS_OF = {"not_found": 404, "conflict": 409, "invalid": 400, "forbidden": 403}
 # What a lost race means, in the desk's words, by what the consult is now.
 CONFLICT_LEAD = {
@@ -65,7 +70,7 @@ DONE = {
     "reschedule": "Consult {id} is moved; the worker will be told.",
     "refer": "Consult {id} is referred to the other hub's queue; the worker will be told why.",
     "cancel": "Consult {id} is cancelled; the worker will be told why.",
-    "complete": "Consult {id} is completed; the worker will hear the advice.",
+    "complete": "Consult {id} is completed; the worker will hear the advice, and is reminded of any follow-up.",
     "no-show": "Consult {id} is marked as missed; the worker will be asked to request again if needed.",
 }
 assert set(DONE) == set(HUB_ACTIONS)
@@ -84,10 +89,10 @@ async def _operate(
     consult_id: int,
     form: Mapping[str, str],
     who: hub_operations.HubActor,
-    zone: str,
+    settings: Settings,
 ) -> tuple[dict[str, Any], str]:
     """Do ``action`` through ``assistant.domain.hub_operations``; the consult and the audit target."""
-    now, target = utcnow(), f"consult {consult_id}"
+    now, target, zone = utcnow(), f"consult {consult_id}", settings.timezone
     if action in ("assign", "reschedule"):
         slot_id = _slot(form)
         move = hub_operations.assign if action == "assign" else hub_operations.reschedule
@@ -101,8 +106,27 @@ async def _operate(
         return await hub_operations.cancel(session, who, consult_id, form.get("reason", ""), now, zone), target
     if action == "complete":
         advice, follow_up = form.get("advice", ""), form.get("follow_up") or None
-        return await hub_operations.complete(session, who, consult_id, advice, follow_up, now, zone), target
+        clock = Clock(zone, settings.clock_offset_days)
+        completed = await tasks.complete_consult(
+            session, who, consult_id, advice, follow_up, _follow_ups(form), now=now, today=clock.today(), timezone=zone
+        )
+        return completed, target
     return await hub_operations.no_show(session, who, consult_id, now, zone), target
+
+
+def _follow_ups(form: Mapping[str, str]) -> list[tasks.FollowUp]:
+    """The complete dialog's follow-up rows (``follow_up_task_N`` in ``follow_up_days_N`` days); blank rows skipped."""
+    found = []
+    for row in range(1, FOLLOW_UP_ROWS + 1):
+        what = form.get(f"follow_up_task_{row}", "").strip()
+        if not what:
+            continue
+        days = form.get(f"follow_up_days_{row}", "").strip()
+        if not days.isdigit() or int(days) > TASK_DAYS_AHEAD:
+            message = f"Follow-up {row}: say in how many days it is due (0 to {TASK_DAYS_AHEAD})."
+            raise hub_operations.HubError("invalid", message, field=f"follow_up_days_{row}")
+        found.append(tasks.FollowUp(what, in_days=int(days)))
+    return found
 
 
 def _audit_name(action: str) -> str:
@@ -168,6 +192,9 @@ async def desk_page(
         # The forms' own limits are the backend's: a browser refuses what the hub's operations would.
         advice_limit=ADVICE_LIMIT,
         reason_limit=HUB_REASON_LIMIT,
+        follow_up_rows=range(1, FOLLOW_UP_ROWS + 1),
+        task_limit=TASK_TEXT_LIMIT,
+        task_days=TASK_DAYS_AHEAD,
     )
 
 
@@ -198,7 +225,7 @@ async def hub_action(request: web.Request) -> web.Response:
     try:
         async with request.app[DB].write() as session:
             result, target = await _operate(
-                session, action, consult_id, form, hub_desk.actor(viewer(request)), settings.timezone
+                session, action, consult_id, form, hub_desk.actor(viewer(request)), settings
             )
             # In the same transaction: the change and its audit row are kept together, or neither is.
             session.add(audit.entry(request, _audit_name(action), target))

@@ -64,6 +64,9 @@ class Settings:
     # Shared by Rasa and the action server, which refuses any call without it (empty = generated).
     action_secret: str = ""
     timezone: str = "Asia/Kolkata"
+    # Drills and tests only: the backend's follow-up tasks take "now" as this many days later (what is due
+    # today, when a reminder goes out; assistant.core.clock). Never set it in a clinic.
+    clock_offset_days: float = 0.0
     log_level: str = "INFO"
     # Each service's log under data_dir/logs is rotated at this size, keeping this many old files
     # (docs/operations.md; under systemd, `assistant up`'s own lines go to journald).

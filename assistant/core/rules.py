@@ -53,6 +53,21 @@ ADVICE_LIMIT = 4000
 HUB_REASON_LIMIT = 500
 # A completed consult's advice is read back in "consult status" for this long after it was given.
 ADVICE_RECALL = dt.timedelta(days=14)
+# Follow-up tasks (issue 28): what a task says, how many one completed consult may leave, how far ahead
+# one may fall due, and what states it moves through (open -> done | cancelled; overdue: open and past due).
+TASK_TEXT_LIMIT = 200
+MAX_FOLLOW_UPS = 5
+TASK_DAYS_AHEAD = 365
+TASK_STATES = ("open", "done", "cancelled")
+# The worker is reminded of an open task on the morning it falls due (from this local hour, by the backend's
+# hourly job), and of an overdue one again every TASK_REMINDER_REPEAT_DAYS, at most TASK_REMINDER_CAP times in all.
+TASK_REMINDER_HOUR = 7
+TASK_REMINDER_REPEAT_DAYS = 2
+TASK_REMINDER_CAP = 3
+# How often the backend looks for reminders to send, in seconds (and once at its start).
+TASK_REMINDER_INTERVAL = 15 * 60.0
+# A day's list is spoken: at most this many tasks are read out, overdue first, and the rest counted.
+TASKS_SPOKEN = 3
 # Slots are generated from weekly availability this far ahead, at start and hourly.
 SLOT_WINDOW_DAYS = 14
 # How far ahead a new consult looks for a free slot of its specialty (``assistant.backend.booking``);

@@ -56,6 +56,11 @@ CONSULT_STATUSES: tuple[str, ...] = ("requested", "scheduled", "cancelled", "com
 # What happened to a consult at the hub, each told to the requesting worker (``assistant.domain.consult_notices``).
 HUB_EVENTS: tuple[str, ...] = ("scheduled", "rescheduled", "cancelled", "completed", "no_show", "referred")
 
+# What the worker outbox (``hub_notices``) also tells besides the hub's events: a follow-up task falls due
+# (``assistant.domain.task_reminders``).
+TASK_EVENTS: tuple[str, ...] = ("task_due",)
+NOTICE_EVENTS: tuple[str, ...] = (*HUB_EVENTS, *TASK_EVENTS)
+
 # Why a consult waits in a hub's queue (``consults.queue_reason``): no free slot in its horizon, no specialist
 # of its specialty at the hub at all, no hub serving the facility, or a coordinator referred it from another hub.
 QUEUE_REASONS: tuple[str, ...] = ("no_slot", "no_specialist", "no_hub", "referred")

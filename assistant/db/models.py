@@ -8,10 +8,10 @@ its own (``assistant.db.console_tables``).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from assistant.core.rules import CONVERSATION_ID_LIMIT, MAX_REF, SLOT_HOLDING_STATUSES
+from assistant.core.rules import CONVERSATION_ID_LIMIT, MAX_REF, SLOT_HOLDING_STATUSES, TASK_TEXT_LIMIT
 from assistant.db.naming import named_metadata
 from assistant.db.types import UTCDateTime, utcnow
 
@@ -169,15 +169,51 @@ class HubNotice(Base):
 
     __tablename__ = "hub_notices"
     id = Column(Integer, primary_key=True)
-    consult_id = Column(Integer, ForeignKey("consults.id"), nullable=False, index=True)
+    # The consult it tells of; None for a reminder of a task the worker added themselves.
+    consult_id = Column(Integer, ForeignKey("consults.id"), nullable=True, index=True)
+    # The follow-up task a ``task_due`` reminder is of (issue 28).
+    task_id = Column(Integer, ForeignKey("tasks.id"), nullable=True, index=True)
     worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
-    event = Column(String(16), nullable=False)  # assistant.core.vocabulary.HUB_EVENTS
-    channel = Column(String(16), nullable=False)  # the consult's channel: where the worker asked
+    event = Column(String(16), nullable=False)  # assistant.core.vocabulary.NOTICE_EVENTS
+    channel = Column(String(16), nullable=False)  # where the worker is told: where they asked, or were last heard
     text_en = Column(Text, nullable=False)
     text_hi = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     delivered_at = Column(UTCDateTime, nullable=True, index=True)
     delivered_via = Column(String(16), nullable=True)
+
+
+class Task(Base):
+    """A follow-up the worker owes a patient: from a specialist's completed consult, or added by the worker.
+
+    ``state`` moves ``open -> done | cancelled`` by one conditional UPDATE
+    (``assistant.domain.tasks``); overdue means open and past ``due_on``, the
+    clinic's local date. ``reminded_count`` and ``last_reminded_on`` are
+    written in the transaction that writes the reminder's notice, so a
+    reminder job run twice, or by a restarted backend, never reminds twice
+    (``assistant.domain.task_reminders``).
+    """
+
+    __tablename__ = "tasks"
+    id = Column(Integer, primary_key=True)
+    what = Column(String(TASK_TEXT_LIMIT), nullable=False)
+    patient_ref = Column(String(MAX_REF), nullable=False, index=True)
+    due_on = Column(Date, nullable=False, index=True)
+    consult_id = Column(Integer, ForeignKey("consults.id"), nullable=True, index=True)
+    checklist = Column(String(64), nullable=True)  # the slug of a checklist the task needs, offered with it
+    worker_id = Column(String(64), ForeignKey("workers.id"), nullable=False, index=True)
+    facility_id = Column(String(64), ForeignKey("facilities.id"), nullable=False, index=True)
+    state = Column(String(16), nullable=False, default="open", index=True)  # rules.TASK_STATES
+    channel = Column(String(16), nullable=False)  # where it was made for the worker: the consult's, or theirs
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    closed_by = Column(String(64), nullable=True)
+    done_at = Column(UTCDateTime, nullable=True)
+    cancelled_at = Column(UTCDateTime, nullable=True)
+    encounter_id = Column(Integer, ForeignKey("encounters.id"), nullable=True)
+    reminded_count = Column(Integer, nullable=False, default=0)
+    last_reminded_on = Column(Date, nullable=True)
 
 
 class Encounter(Base):

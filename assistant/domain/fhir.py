@@ -4,6 +4,9 @@
   follow the FHIR vital-signs profile (LOINC codes, UCUM units).
 - A consult: a ``ServiceRequest`` (the worker's request to the hub) and, once
   the hub has given it a time, the ``Appointment`` based on it.
+- A follow-up task: one ``Task`` (not a Bundle), ``basedOn`` its consult's
+  ``ServiceRequest`` (by identifier, as the consult's Bundle names it), with
+  the linked visit's ``Encounter`` as its ``output`` once done.
 
 The patient is referenced by identifier, because the assistant never holds a
 Patient resource, only the reference the worker gave.
@@ -16,7 +19,7 @@ import uuid
 from typing import Any
 
 from assistant.core.vocabulary import SPECIALTIES
-from assistant.db.models import Consult, Encounter
+from assistant.db.models import Consult, Encounter, Task
 from assistant.domain.records import iso
 
 LOINC = "http://loinc.org"
@@ -24,6 +27,8 @@ UCUM = "http://unitsofmeasure.org"
 PATIENT_REF_SYSTEM = "urn:field-assistant:patient-ref"
 ENCOUNTER_ID_SYSTEM = "urn:field-assistant:encounter"
 CONSULT_ID_SYSTEM = "urn:field-assistant:consult"
+TASK_ID_SYSTEM = "urn:field-assistant:task"
+WORKER_ID_SYSTEM = "urn:field-assistant:worker"
 SPECIALIST_UPN_SYSTEM = "urn:field-assistant:specialist-upn"
 VITAL_SIGNS_CATEGORY = {
     "coding": [
@@ -197,3 +202,48 @@ def consult_bundle(consult: Consult, slot_ends_at: dt.datetime | None = None) ->
     if consult.scheduled_for is not None:
         entries.append({"fullUrl": _urn(), "resource": _appointment(consult, request_urn, slot_ends_at)})
     return _bundle(entries, consult.updated_at)
+
+
+# --- Follow-up tasks ------------------------------------------------------------------
+
+TASK_STATUS = {"open": "requested", "done": "completed", "cancelled": "cancelled"}
+
+
+def _consult_request(consult: Consult) -> dict[str, Any]:
+    """A reference to the consult's ServiceRequest by its identifier (the two are exported apart)."""
+    return {
+        "type": "ServiceRequest",
+        "identifier": {"system": CONSULT_ID_SYSTEM, "value": str(consult.id)},
+        "display": f"Tele-consultation {consult.id}",
+    }
+
+
+def task_resource(task: Task, consult: Consult | None) -> dict[str, Any]:
+    """The task as a FHIR R4 ``Task``: for the patient, owned by the worker, due by its local date."""
+    due = task.due_on.isoformat()
+    resource: dict[str, Any] = {
+        "resourceType": "Task",
+        "identifier": [{"system": TASK_ID_SYSTEM, "value": str(task.id)}],
+        "status": TASK_STATUS.get(task.state, "requested"),
+        "intent": "order" if consult is not None else "plan",
+        "description": task.what,
+        "for": _patient(task.patient_ref),
+        "owner": {"identifier": {"system": WORKER_ID_SYSTEM, "value": task.worker_id}, "display": task.worker_id},
+        "authoredOn": iso(task.created_at),
+        "lastModified": iso(task.updated_at),
+        "executionPeriod": {"end": due},
+        "restriction": {"period": {"end": due}},
+        "location": {"identifier": {"value": task.facility_id}},
+    }
+    if consult is not None:
+        resource["basedOn"] = [_consult_request(consult)]
+        if consult.specialist is not None:
+            resource["requester"] = {
+                "identifier": {"system": SPECIALIST_UPN_SYSTEM, "value": consult.specialist.upn},
+                "display": consult.specialist.name,
+            }
+    if task.state == "done" and task.encounter_id is not None:
+        visit = {"system": ENCOUNTER_ID_SYSTEM, "value": str(task.encounter_id)}
+        encounter = {"type": "Encounter", "identifier": visit}
+        resource["output"] = [{"type": {"text": "The visit that did it"}, "valueReference": encounter}]
+    return resource

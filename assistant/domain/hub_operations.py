@@ -607,6 +607,7 @@ def notice_json(notice: HubNotice, phone: str | None = None) -> dict[str, Any]:
     return {
         "id": notice.id,
         "consult_id": notice.consult_id,
+        "task_id": notice.task_id,
         "worker_id": notice.worker_id,
         "event": notice.event,
         "channel": notice.channel,

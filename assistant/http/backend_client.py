@@ -101,6 +101,11 @@ class BackendClient:
     async def cancel_consult(self, worker_id: str, consult_id: int, key: str) -> dict[str, Any]:
         return await self.post(f"/consults/{int(consult_id)}/cancel", worker_id, {}, key)
 
+    # --- follow-up tasks (issue 28) ----------------------------------------------------
+    async def due_tasks(self, worker_id: str) -> list[dict[str, Any]]:
+        """The worker's open tasks due today or overdue (the backend's local date), overdue first."""
+        return list((await self.get("/tasks", worker_id, {"due": "today"})).get("items", []))
+
     # --- encounters and checklists ----------------------------------------------------
     async def create_encounter(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
         return await self.post("/encounters", worker_id, body, key)

@@ -37,7 +37,7 @@ from assistant.backend import seed
 from assistant.backend.app import create_app
 from assistant.backend.workers import issue_pin
 from assistant.db.engine import Database
-from assistant.db.models import Availability, Consult, Encounter, HubNotice, Slot, Specialist, utcnow
+from assistant.db.models import Availability, Consult, Encounter, HubNotice, Slot, Specialist, Task, utcnow
 from assistant.domain.api_tokens import create_token
 from tests.support.fuzz import EVERY_VITAL
 
@@ -69,11 +69,21 @@ class Bound:
 
     @property
     def name(self) -> str:
-        """The field's name as the backend's ``error.field`` gives it (``vitals.pulse``)."""
-        return ".".join(self.trail)
+        """The field's name as the backend's ``error.field`` gives it (``vitals.pulse``, ``follow_ups[0].task``)."""
+        return ".".join(self.trail).replace(f".{FIRST}", FIRST)
 
     def __str__(self) -> str:
         return f"{self.method} {self.route} {self.where} {self.name or '(body)'} {self.keyword}={self.value!r}"
+
+
+# The trail's step into a list's first item.
+FIRST = "[0]"
+
+
+def step_into(value: Any, key: str) -> Any:
+    if key == FIRST:
+        return value[0] if isinstance(value, list) and value else None
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +101,9 @@ def bounds_of_schema(
     for alternative in schema.get("oneOf", []):
         yield from bounds_of_schema(alternative, doc, at, trail)
     if "items" in schema:
-        yield from bounds_of_schema(schema["items"], doc, at, trail)
+        # A list of objects (a body's ``follow_ups``) is bent in its first object; a list of values as a whole.
+        listed = "properties" in resolve(schema["items"], doc)
+        yield from bounds_of_schema(schema["items"], doc, at, (*trail, FIRST) if listed else trail)
     for name, inner in schema.get("properties", {}).items():
         yield from bounds_of_schema(inner, doc, at, (*trail, name))
     for name in schema.get("required", []):
@@ -201,6 +213,20 @@ class Backend:
 
     async def encounter(self) -> int:
         return int(await self.add(Encounter(patient_ref="LIM-E", worker_id="W001", facility_id="hwc-ajari")))
+
+    async def task(self) -> int:
+        task = Task(
+            what="recheck BP",
+            patient_ref="LIM-T",
+            due_on=dt.date.today(),
+            worker_id="W001",
+            facility_id="hwc-ajari",
+            state="open",
+            channel="api",
+            created_by="W001",
+            reminded_count=0,
+        )
+        return int(await self.add(task))
 
     async def notice(self) -> int:
         notice = HubNotice(
@@ -342,10 +368,22 @@ BASELINES: dict[Operation, Baseline] = dict(
         (("POST", "/consults/{id}/assign"), _assign),
         (("POST", "/consults/{id}/reschedule"), _reschedule),
         on("POST", "/consults/{id}/refer", "H001", REQUESTED, {"hub_id": "rnt-udaipur", "reason": "no cardiologist"}),
-        on("POST", "/consults/{id}/complete", "H001", SCHEDULED, {"advice": "rest", "follow_up": "in a week"}),
+        on(
+            "POST",
+            "/consults/{id}/complete",
+            "H001",
+            SCHEDULED,
+            {"advice": "rest", "follow_up": "in a week", "follow_ups": [{"task": "recheck BP", "in_days": 2}]},
+        ),
         on("POST", "/consults/{id}/no_show", "H001", SCHEDULED, {}),
         fixed("GET", "/notices", "service"),
         on("POST", "/notices/{id}/delivered", "service", Backend.notice, {"via": "web"}),
+        fixed("GET", "/tasks", "W001"),
+        fixed("POST", "/tasks", "W001", {"task": "postnatal visit", "patient_ref": "LIM-T", "in_days": 1}),
+        on("GET", "/tasks/{id}", "W001", Backend.task),
+        on("GET", "/tasks/{id}/fhir", "W001", Backend.task),
+        on("POST", "/tasks/{id}/done", "W001", Backend.task, {}),
+        on("POST", "/tasks/{id}/cancel", "W001", Backend.task, {}),
     ]
 )
 
@@ -371,7 +409,7 @@ def current(call: Call, bound: Bound) -> Any:
     if bound.where == "body":
         value: Any = call.body
         for key in bound.trail:
-            value = value.get(key) if isinstance(value, dict) else None
+            value = step_into(value, key)
         return value
     return {"query": call.query, "header": call.headers}.get(bound.where, {}).get(bound.name)
 
@@ -388,7 +426,7 @@ def bent(call: Call, bound: Bound, value: Any) -> Call:
         assert call.body is not None, f"{bound}: the valid request has no body"
         target = call.body
         for key in bound.trail[:-1]:
-            target = target.setdefault(key, {})
+            target = step_into(target, key) if key == FIRST else target.setdefault(key, {})
         target.pop(bound.trail[-1], None)
         if value is not LEFT_OUT:
             target[bound.trail[-1]] = value

@@ -19,6 +19,10 @@ from tests.support.processes import free_port
 FUTURE = "9999_from_a_newer_release"
 
 
+# The backend line's head: 0002 added the follow-up tasks (issue 28).
+BACKEND_HEAD = "0002"
+
+
 def stamp(url: str, revision: str) -> None:
     engine = create_engine(url, future=True)
     with engine.begin() as connection:
@@ -40,7 +44,7 @@ def test_the_backend_refuses_a_database_a_newer_release_migrated_and_writes_noth
     )
     assert served.returncode == 2, served.stderr
     assert f"the backend database is at revision {FUTURE}" in served.stderr
-    assert "the newest it knows is 0001" in served.stderr and "Upgrade the assistant" in served.stderr
+    assert f"the newest it knows is {BACKEND_HEAD}" in served.stderr and "Upgrade the assistant" in served.stderr
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert not list(tmp_path.glob("*.bak"))
 
@@ -62,8 +66,8 @@ def test_an_old_database_is_copied_before_it_is_migrated_and_a_new_one_is_not(tm
     build_old_databases(RELEASES["2026-12-01"], old, f"sqlite:///{old / 'backend.db'}", f"sqlite:///{old / 'c.db'}")
     with sqlite3.connect(old / "backend.db") as connection:
         consults = connection.execute("SELECT count(*) FROM consults").fetchone()
-    assert migrate(f"sqlite:///{old / 'backend.db'}", "backend") == "0001"
-    copy = old / "backend.db.pre-0001.bak"
+    assert migrate(f"sqlite:///{old / 'backend.db'}", "backend") == BACKEND_HEAD
+    copy = old / f"backend.db.pre-{BACKEND_HEAD}.bak"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     with sqlite3.connect(copy) as connection:  # the database as the old release left it
         assert connection.execute("SELECT count(*) FROM consults").fetchone() == consults
@@ -71,5 +75,5 @@ def test_an_old_database_is_copied_before_it_is_migrated_and_a_new_one_is_not(tm
     assert "alembic_version_backend" not in tables and "programme" not in tables
     fresh.mkdir()
     migrate(f"sqlite:///{fresh / 'backend.db'}", "backend")
-    assert migrate(f"sqlite:///{fresh / 'backend.db'}", "backend") == "0001"  # at the head: nothing to do
+    assert migrate(f"sqlite:///{fresh / 'backend.db'}", "backend") == BACKEND_HEAD  # at the head: nothing to do
     assert not list(fresh.glob("*.bak"))

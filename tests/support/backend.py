@@ -98,19 +98,21 @@ class BackendServer(LocalServer):
 
     name = "backend"
 
-    def __init__(self, db_url: str, timezone: str = Settings.timezone) -> None:
+    def __init__(self, db_url: str, timezone: str = Settings.timezone, clock_offset_days: float = 0.0) -> None:
         super().__init__()
-        self.db_url, self.timezone = db_url, timezone
+        self.db_url, self.timezone, self.clock_offset_days = db_url, timezone, clock_offset_days
         self.db = server_database(db_url)
 
     async def application(self) -> web.Application:
         await prepare_database(self.db, self.timezone)
-        return create_app(self.db, timezone=self.timezone)  # closes the database when it stops
+        # Closes the database when it stops.
+        return create_app(self.db, timezone=self.timezone, clock_offset_days=self.clock_offset_days)
 
 
-def serve_backend(db_url: str, timezone: str = Settings.timezone) -> RunningBackend:
-    """The backend served from a thread of this process, on a free loopback port."""
-    server = BackendServer(db_url, timezone).start()
+def serve_backend(db_url: str, timezone: str = Settings.timezone, clock_offset_days: float = 0.0) -> RunningBackend:
+    """The backend served from a thread of this process, on a free loopback port (its tasks' clock moved
+    ``clock_offset_days`` ahead: ``Settings.clock_offset_days``)."""
+    server = BackendServer(db_url, timezone, clock_offset_days).start()
     return RunningBackend(
         url=server.url,
         db_url=db_url,
