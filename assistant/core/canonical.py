@@ -161,7 +161,25 @@ class Canonicaliser:
             return None
         return found
 
+    def phrase_around(self, kind: str, text: str, start: int, end: int) -> tuple[str, int, int] | None:
+        """A longer known phrase of ``kind`` that holds the span ``start:end`` ("NOT urgent", "jaldi NAHI")."""
+        pattern = self._pattern(kind)
+        for match in pattern.finditer(text) if pattern else ():
+            if match.start() <= start and match.end() >= end and match.end() - match.start() > end - start:
+                value = self._phrases[kind].get(normalise(match.group(0)))
+                return (value, match.start(), match.end()) if value else None
+        return None
+
     def _find_phrase(self, kind: str, text: str) -> tuple[str, int, int] | None:
+        pattern = self._pattern(kind)
+        match = pattern.search(text) if pattern else None
+        if match is None:
+            return None
+        said = normalise(match.group(0))
+        value = self._phrases[kind].get(said) or self._phrases[kind].get(spelled_out(said) or "")
+        return (value, match.start(), match.end()) if value else None
+
+    def _pattern(self, kind: str) -> re.Pattern[str] | None:
         pattern = self._phrase_patterns.get(kind)
         if pattern is None:
             phrases = self._phrases.get(kind) or {}
@@ -175,12 +193,7 @@ class Canonicaliser:
             )
             pattern = re.compile(rf"(?<!{_BOUNDARY})(?:{body})(?!{_BOUNDARY})", re.IGNORECASE)
             self._phrase_patterns[kind] = pattern
-        match = pattern.search(text)
-        if match is None:
-            return None
-        said = normalise(match.group(0))
-        value = self._phrases[kind].get(said) or self._phrases[kind].get(spelled_out(said) or "")
-        return (value, match.start(), match.end()) if value else None
+        return pattern
 
 
 def _spelled_pattern(word: str) -> str:

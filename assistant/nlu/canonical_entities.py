@@ -115,6 +115,8 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             kept = []
             for entity in message.get(ENTITIES, []):
                 kind = entity.get("entity")
+                if kind in kinds:
+                    self._widened(kind, text, entity)
                 value = str(entity.get("value", ""))
                 if kind not in kinds or self._canonicaliser.is_canonical(kind, value):
                     kept.append(entity)
@@ -131,6 +133,15 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                 # procedure names none; it would only hide the real one.
             message.set(ENTITIES, kept + self._filled_in(message, kept))
         return messages
+
+    def _widened(self, kind: str, text: str, entity: dict[str, Any]) -> None:
+        """A tagged span inside a longer known phrase takes the phrase: "urgent" in "not urgent" is routine."""
+        if "start" not in entity or "end" not in entity:
+            return
+        around = self._canonicaliser.phrase_around(kind, text, entity["start"], entity["end"])
+        if around is not None:
+            entity["value"], entity["start"], entity["end"] = around
+            self.add_processor_name(entity)
 
     def _filled_in(self, message: Message, tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
