@@ -35,7 +35,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
-## NLU quality: intent accuracy, macro F1, entity F1 on tests/nlu_holdout.yml, and cross-validation.
+## NLU quality on tests/nlu_holdout.yml (intents, entity values; per language form and entity type), and cross-validation.
 nlu-report: setup
 	$(BIN)/python -m assistant.nlu.report
 

@@ -24,6 +24,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Which specialist do you need? For example heart, children, bones, eyes or women's health.",
         "hi": "किस विशेषज्ञ की ज़रूरत है? जैसे दिल, बच्चों, हड्डी, आँख या स्त्री रोग।",
     },
+    # A consult asked for without a doctor: what was understood, then the choices.
+    "ask_specialty_understood": {
+        "en": "A consult{details}. Which doctor: heart, children, bones, eyes, women's health, or another?",
+        "hi": "कंसल्ट{details}। कौन से डॉक्टर: दिल, बच्चों, हड्डी, आँख, स्त्री रोग, या कोई और?",
+    },
     "ask_specialty_emergency": {
         "en": "Which specialist? If unsure, say general medicine.",
         "hi": "कौन से विशेषज्ञ? पक्का न हो तो 'सामान्य चिकित्सा' बोलिए।",
@@ -317,6 +322,7 @@ LABELS: dict[str, dict[str, str]] = {
     "years": {"en": "{n} years", "hi": "{n} साल"},
     "months": {"en": "{n} months", "hi": "{n} महीने"},
     "or": {"en": "or", "hi": "या"},
+    "for_patient": {"en": "for patient {patient_id}", "hi": "मरीज़ {patient_id} के लिए"},
     # vitals
     "bp": {"en": "BP", "hi": "बीपी"},
     "systolic_bp": {"en": "Upper BP", "hi": "ऊपर का बीपी"},

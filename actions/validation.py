@@ -42,6 +42,7 @@ from actions.texts import ask, join_choices, label, say
 from actions.vitals import FIELDS_OF, VitalsReading, bp_order_wrong, problems, read_vitals
 from assistant.core.dialogue import CONTROL_INTENTS, FREE_TEXT_SLOTS
 from assistant.core.rules import CONSULT_REASON_LIMIT
+from assistant.core.vocabulary import URGENCIES
 
 # Intents the rules answer inside a form carry no values (``assistant.core.dialogue``).
 # (A low-confidence answer is still read: the field check says what was wrong.)
@@ -496,10 +497,30 @@ class AskNotes(AskSlot):
 
 
 class AskSpecialty(AskSlot):
+    """Which doctor; when the request already said the urgency or the patient, it says so first.
+
+    The worker then hears that the rest was understood, and a one-word answer
+    ("heart", "दिल", "bacche") is enough (``assistant.core.descriptions``).
+    """
+
     slot = "specialty"
 
     def question(self, tracker: Tracker) -> str:
         return "ask_specialty_emergency" if tracker.get_slot("urgency") == "emergency" else "ask_specialty"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        details = self.understood(tracker, language)
+        if self.question(tracker) != "ask_specialty" or not details:
+            return await super().run(dispatcher, tracker, domain)
+        ask(dispatcher, "ask_specialty_understood", language, self.slot, details="".join(", " + d for d in details))
+        return []
+
+    @staticmethod
+    def understood(tracker: Tracker, language: str) -> list[str]:
+        urgency, patient = tracker.get_slot("urgency"), tracker.get_slot("patient_id")
+        details = [label(urgency, language)] if urgency in URGENCIES else []
+        return details + ([label("for_patient", language, patient_id=patient)] if patient else [])
 
 
 class AskVitals(AskSlot):

@@ -135,3 +135,16 @@ def test_the_pipeline_component_maps_the_span_not_another_types_synonym() -> Non
     (processed,) = mapper.process([message])
     # The stray "department" names no specialty and is dropped; other types are untouched.
     assert [e["value"] for e in processed.get("entities")] == ["cardiology", "cardiology", "4521"]
+
+
+def test_a_tagged_word_inside_a_longer_known_phrase_takes_the_phrase() -> None:
+    """The tagger marked only "urgent" in "not urgent": the phrase said is routine."""
+    mapper = _mapper({"not urgent": "routine", "jaldi nahi": "routine", "urgent": "urgent"})
+    text = "need psychiatrist consult not urgent"
+    tagged = {"entity": "urgency", "value": "urgent", "start": text.index("urgent"), "end": len(text)}
+    (message,) = mapper.process([_parsed(text, "request_consult", [tagged])])
+    assert [(e["value"], text[e["start"] : e["end"]]) for e in message.get("entities")] == [("routine", "not urgent")]
+    text = "urgent consult chahiye"
+    tagged = {"entity": "urgency", "value": "urgent", "start": 0, "end": 6}
+    (message,) = mapper.process([_parsed(text, "request_consult", [tagged])])
+    assert [e["value"] for e in message.get("entities")] == ["urgent"]

@@ -35,6 +35,7 @@ def processed(text: str, *pieces: tuple[str, str]) -> list[tuple[str, str]]:
         ("go to step three", [("step_number", "three")], [("step_number", "3")]),
         # Left alone: ids with a prefix, other kinds, and pieces with words between them.
         ("patient P-1122", [("patient_id", "P-1122")], [("patient_id", "P-1122")]),
+        ("patient 7781 ke liye", [("patient_id", "7781 ke")], [("patient_id", "7781")]),
         ("bp one forty over ninety", [("bp", "one forty over ninety")], [("bp", "one forty over ninety")]),
         ("age 45 and 30 days", [("age", "45"), ("age", "30")], [("age", "45"), ("age", "30")]),
         ("age unknown", [("age", "unknown")], [("age", "unknown")]),
@@ -54,3 +55,30 @@ def test_model_parse_reports_spoken_numbers_as_digits(running_stack: RunningStac
     ).json()
     values = {entity["entity"]: entity["value"] for entity in parsed["entities"]}
     assert values.get("patient_id") == "4521" and values.get("age") == "45"
+
+
+def _asked_for_a_step(text: str, intent: str = "goto_step") -> list[tuple[str, str]]:
+    message = Message.build(text)
+    message.set("intent", {"name": intent, "confidence": 0.9})
+    message.set("entities", [])
+    SpokenNumberEntities(SpokenNumberEntities.get_default_config()).process([message])
+    return [(entity["entity"], entity["value"]) for entity in message.get("entities")]
+
+
+@pytest.mark.parametrize(
+    "text, step",
+    [
+        ("chhathe step par le chalo", "6"),
+        ("आठवें स्टेप पर चलो", "8"),
+        ("straight to the twelfth one", "12"),
+        ("step pandrah", "15"),
+        ("the 3rd step", "3"),
+    ],
+)
+def test_a_step_asked_for_by_number_gets_it_when_the_tagger_missed_it(text: str, step: str) -> None:
+    assert _asked_for_a_step(text) == [("step_number", step)]
+
+
+def test_only_a_step_request_gets_a_step_filled() -> None:
+    assert _asked_for_a_step("teesre din se bukhar", intent="inform") == []
+    assert _asked_for_a_step("go to that step") == []

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from assistant.core import vocabulary
+from assistant.core import descriptions, vocabulary
 from assistant.core.config import PROJECT_DIR
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,17 @@ def canonical_terms() -> list[str]:
     return terms
 
 
+def description_words() -> list[str]:
+    """The words that describe a specialty or a procedure (``assistant.core.descriptions``).
+
+    In the command grammar, so a one-word answer such as "gurda" or "दिल" is heard in command mode too.
+    """
+    words = [*descriptions.DOCTOR_WORDS, *descriptions.ILLNESS_WORDS, *descriptions.LINKING_WORDS]
+    for table in (*descriptions.DESCRIPTIONS.values(), *descriptions.ANCHORED_DESCRIPTIONS.values()):
+        words.extend(phrase for phrases in table.values() for phrase in phrases)
+    return words
+
+
 def number_words() -> list[str]:
     """The number words a worker says, as the spoken-numbers module itself writes them.
 
@@ -153,6 +164,7 @@ class CommandVocabulary:
 def build_command_vocabulary(nlu_dir: Path = DEFAULT_NLU_DIR, domain: Path = DEFAULT_DOMAIN) -> CommandVocabulary:
     groups = {key: tuple(lines) for key, lines in nlu_examples(nlu_dir).items()}
     groups["terms"] = tuple(canonical_terms())
+    groups["descriptions"] = tuple(description_words())
     groups["fields"] = tuple(domain_fields(domain))
     groups["numbers"] = tuple(number_words())
     if not any(key.startswith("intent:") for key in groups):

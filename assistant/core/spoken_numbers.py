@@ -76,7 +76,7 @@ _ENGLISH_SMALL: dict[int, tuple[str, ...]] = {
 }
 
 # Hindi has a distinct word for every number from 1 to 99. Common romanised
-# spellings are listed; ``_fold`` absorbs doubled letters and long vowels.
+# spellings are listed; ``fold_romanised`` absorbs doubled letters and long vowels.
 _HINDI_LATIN: dict[int, tuple[str, ...]] = {
     0: ("shunya", "sunya", "sifar"),
     1: ("ek",),
@@ -301,7 +301,7 @@ _ORDINALS: dict[int, tuple[str, ...]] = {
     3: ("third", "3rd", "teesra", "tisra", "teesri", "tisri", "teesre", "तीसरा", "तीसरी", "तीसरे"),
     4: ("fourth", "4th", "chautha", "chauthi", "chauthe", "चौथा", "चौथी", "चौथे"),
     5: ("fifth", "5th", "paanchva", "panchva", "paanchvan", "पाँचवाँ", "पांचवां", "पांचवा", "पाँचवीं"),
-    6: ("sixth", "6th", "chhatha", "chhathi", "chhatva", "छठा", "छठी", "छठे"),
+    6: ("sixth", "6th", "chhatha", "chhathi", "chhathe", "chhatva", "chhatve", "छठा", "छठी", "छठे"),
     7: ("seventh", "7th", "saatva", "satvan", "saatvan", "सातवाँ", "सातवां", "सातवीं"),
     8: ("eighth", "8th", "aathva", "aathvan", "आठवाँ", "आठवां", "आठवीं"),
     9: ("ninth", "9th", "nauva", "nauvan", "नौवाँ", "नौवां", "नौवीं"),
@@ -412,9 +412,12 @@ _PIECE_RE = re.compile(r"\S+")
 _EDGE_PUNCT = "\"'()[]{}<>,;:!?।॥.…“”‘’%"
 
 
-def _fold(word: str) -> str:
-    """A spelling-tolerant key for romanised Hindi: long vowels and doubled letters collapse."""
-    word = word.lower().replace("w", "v")
+def fold_romanised(word: str) -> str:
+    """A spelling-tolerant key for romanised Hindi: long vowels and doubled letters collapse.
+
+    "bachche", "bacche" and "bache" are one word, as are "aankh" and "ankh".
+    """
+    word = word.lower().replace("w", "v").replace("chch", "ch")
     for long, short in (("ee", "i"), ("oo", "u"), ("aa", "a")):
         word = word.replace(long, short)
     word = re.sub(r"([bcdfgjklmnpqrstvz])\1", r"\1", word)
@@ -454,7 +457,7 @@ def _build_lexicon() -> tuple[dict[str, _Word], dict[str, _Word], dict[str, _Wor
             add(english, spelling, _Word(value, "small", english_tens=value >= 20))
     for value, spellings in _HINDI_LATIN.items():
         for spelling in spellings:
-            add(latin, _fold(spelling), _Word(value, "small"))
+            add(latin, fold_romanised(spelling), _Word(value, "small"))
     for value, spellings in _HINDI_DEVANAGARI.items():
         for spelling in spellings:
             add(devanagari, _devanagari_key(spelling), _Word(value, "small"))
@@ -462,24 +465,55 @@ def _build_lexicon() -> tuple[dict[str, _Word], dict[str, _Word], dict[str, _Wor
         for spelling in names["en"]:
             add(english, spelling, _Word(value, "multiplier"))
         for spelling in names["latin"]:
-            add(latin, _fold(spelling), _Word(value, "multiplier"))
+            add(latin, fold_romanised(spelling), _Word(value, "multiplier"))
         for spelling in names["devanagari"]:
             add(devanagari, _devanagari_key(spelling), _Word(value, "multiplier"))
     for spelling in _POINT_WORDS["en"]:
         add(english, spelling, _Word(0, "point"))
     for spelling in _POINT_WORDS["latin"]:
-        add(latin, _fold(spelling), _Word(0, "point"))
+        add(latin, fold_romanised(spelling), _Word(0, "point"))
     for spelling in _POINT_WORDS["devanagari"]:
         add(devanagari, _devanagari_key(spelling), _Word(0, "point"))
     return english, latin, devanagari
 
 
 _ENGLISH, _LATIN, _DEVANAGARI = _build_lexicon()
-_ORDINAL_LOOKUP = {
-    (_devanagari_key(spelling) if _is_devanagari(spelling) else spelling.lower()): value
-    for value, spellings in _ORDINALS.items()
-    for spelling in spellings
+# Hindi ordinals from five on are the number with "-vaan" ("paanchvaan", "सातवें", "gyarahvi"), and English
+# ones past ten the number with "-th": both are made from the number words rather than listed.
+_HINDI_ORDINAL_ENDINGS = {
+    "latin": ("va", "vaan", "van", "vi", "vin", "vein", "ve", "ven", "vaa"),
+    "devanagari": ("वाँ", "वां", "वा", "वीं", "वी", "वें", "वे"),
 }
+_ENGLISH_ORDINAL_STEMS = {12: "twelf", 20: "twentie"}
+_ORDINAL_RE = re.compile(r"^(\d{1,3})(?:st|nd|rd|th)$", re.IGNORECASE)
+
+
+def _ordinal_spellings() -> dict[int, tuple[str, ...]]:
+    spellings = {value: list(words) for value, words in _ORDINALS.items()}
+    for value in range(5, 21):
+        spellings.setdefault(value, [])
+        for number in _HINDI_LATIN.get(value, ()):
+            spellings[value] += [number + ending for ending in _HINDI_ORDINAL_ENDINGS["latin"]]
+        for number in _HINDI_DEVANAGARI.get(value, ()):
+            spellings[value] += [number + ending for ending in _HINDI_ORDINAL_ENDINGS["devanagari"]]
+        if value > 10:
+            spellings[value].append(_ENGLISH_ORDINAL_STEMS.get(value, _ENGLISH_SMALL[value][0]) + "th")
+    return {value: tuple(words) for value, words in spellings.items()}
+
+
+def _ordinal_key(word: str) -> str:
+    return _devanagari_key(word) if _is_devanagari(word) else fold_romanised(word)
+
+
+_ORDINAL_LOOKUP = {
+    _ordinal_key(spelling): value for value, spellings in _ordinal_spellings().items() for spelling in spellings
+}
+
+
+def ordinal(word: str) -> int | None:
+    """The number an ordinal word stands for ("teesre" 3, "सातवें" 7, "eleventh" 11, "4th" 4), else ``None``."""
+    digits = _ORDINAL_RE.match(word)
+    return int(digits.group(1)) if digits else _ORDINAL_LOOKUP.get(_ordinal_key(word))
 
 
 def _lookup(word: str) -> _Word | None:
@@ -488,7 +522,7 @@ def _lookup(word: str) -> _Word | None:
         return _ENGLISH[lowered]
     if _is_devanagari(word):
         return _DEVANAGARI.get(_devanagari_key(word))
-    return _LATIN.get(_fold(lowered))
+    return _LATIN.get(fold_romanised(lowered))
 
 
 # ---------------------------------------------------------------------------
@@ -783,14 +817,17 @@ def _has_cue(tokens: list[_Token], run: list[_Token]) -> bool:
     return before in _CUES_BEFORE or after in _UNITS_AFTER
 
 
-_AMBIGUOUS = {*_AMBIGUOUS_WORDS, *(_fold(word) for word in _AMBIGUOUS_HINDI)}
+_AMBIGUOUS = {*_AMBIGUOUS_WORDS, *(fold_romanised(word) for word in _AMBIGUOUS_HINDI)}
 
 
 def _is_ambiguous(run: list[_Token]) -> bool:
     """True when every word of the run is also an everyday word ("which one", "kar do")."""
     return all(
         token.word is not None
-        and (token.text.lower() in _AMBIGUOUS or (not _is_devanagari(token.text) and _fold(token.text) in _AMBIGUOUS))
+        and (
+            token.text.lower() in _AMBIGUOUS
+            or (not _is_devanagari(token.text) and fold_romanised(token.text) in _AMBIGUOUS)
+        )
         for token in run
     )
 
@@ -939,17 +976,13 @@ def parse_number(text: str) -> float | None:
     if not text or not text.strip() or unfinished_numbers(text):
         return None
     # "teesra", "the second one": an ordinal wins over the "one" after it.
-    ordinals = [_ORDINAL_LOOKUP.get(_ordinal_key(token.text)) for token in _tokens(text)]
+    ordinals = [ordinal(token.text) for token in _tokens(text)]
     numbers = [str(value) for value in ordinals if value is not None]
     if not numbers:
         numbers = re.findall(r"\d+(?:\.\d+)?", _replace_numbers(text, assume_number=True))
     if len(numbers) != 1:
         return None
     return float(numbers[0])
-
-
-def _ordinal_key(word: str) -> str:
-    return _devanagari_key(word) if _is_devanagari(word) else word.lower()
 
 
 def to_words(value: float | int | str, language: str = "en", script: str = "latin") -> str:

@@ -8,13 +8,17 @@ would hide the value that was said.
 
 When the intent opens a flow ("nak kaan gala wale doctor chahiye") and the
 statistical extractor tagged nothing of a kind that flow needs, a known phrase
-of that kind found verbatim in the text becomes the entity, so the flow does
-not ask for what the worker already said.
+of that kind found verbatim in the text, or a description of it ("gurdon ke
+doctor", "patti badalne ka tarika": ``assistant.core.descriptions``), becomes
+the entity, so the flow does not ask for what the worker already said. An
+answer ("dil", "the eye one", "बच्चे") gets its entity the same way, but only
+when it says nothing else.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -48,6 +52,8 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                 "consult_status": ["specialty"],
                 "get_checklist": ["procedure"],
             },
+            # intent -> kinds filled when the whole text is one phrase or description of them.
+            "fill_in_answers": {"inform": ["specialty", "procedure"]},
         }
 
     def __init__(
@@ -109,6 +115,8 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             kept = []
             for entity in message.get(ENTITIES, []):
                 kind = entity.get("entity")
+                if kind in kinds:
+                    self._widened(kind, text, entity)
                 value = str(entity.get("value", ""))
                 if kind not in kinds or self._canonicaliser.is_canonical(kind, value):
                     kept.append(entity)
@@ -126,16 +134,34 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, kept + self._filled_in(message, kept))
         return messages
 
+    def _widened(self, kind: str, text: str, entity: dict[str, Any]) -> None:
+        """A tagged span inside a longer known phrase takes the phrase: "urgent" in "not urgent" is routine."""
+        if "start" not in entity or "end" not in entity:
+            return
+        around = self._canonicaliser.phrase_around(kind, text, entity["start"], entity["end"])
+        if around is not None:
+            entity["value"], entity["start"], entity["end"] = around
+            self.add_processor_name(entity)
+
     def _filled_in(self, message: Message, tagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        missing = [
-            kind
-            for kind in (self._config.get("fill_in") or {}).get(intent, [])
-            if not any(e.get("entity") == kind for e in tagged)
-        ]
+        text = message.get(TEXT) or ""
+        found: list[dict[str, Any]] = []
+        for setting, look in (("fill_in", self._canonicaliser.find), ("fill_in_answers", self._canonicaliser.answer)):
+            missing = [
+                kind
+                for kind in (self._config.get(setting) or {}).get(intent, [])
+                if not any(e.get("entity") == kind for e in tagged + found)
+            ]
+            found += self._looked_up(missing, text, look)
+        return found
+
+    def _looked_up(
+        self, kinds: list[str], text: str, look: Callable[[str, str], tuple[str, int, int] | None]
+    ) -> list[dict[str, Any]]:
         found = []
-        for kind in missing:
-            match = self._canonicaliser.find(kind, message.get(TEXT) or "")
+        for kind in kinds:
+            match = look(kind, text)
             if match is not None:
                 value, start, end = match
                 entity = {"entity": kind, "start": start, "end": end, "value": value}

@@ -4,10 +4,11 @@
    ``tests/nlu_holdout.yml`` (never used for training).
 2. Runs k-fold cross-validation over the training data (seeded folds).
 
-Prints intent accuracy, macro F1, the low-confidence (fallback) rate and
-entity precision/recall/F1. An entity counts as right when its type and value
-match: canonical values for closed vocabularies (specialty, procedure, ...),
-the normalised text for open ones (patient id, age, vitals, complaint).
+Prints intent accuracy, macro F1, the low-confidence (fallback) rate,
+entity-value accuracy and entity precision/recall/F1 (``assistant.nlu.scoring``),
+then the same per language form (en, hi in Devanagari, hinglish) and for the
+older set, entity values per type, and the confusion pairs (intents, entity
+values). ``--model`` scores a model already trained instead of training one.
 """
 
 from __future__ import annotations
@@ -19,107 +20,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.core.canonical import KINDS, normalise
 from assistant.core.config import PROJECT_DIR
+from assistant.nlu.scoring import LANGUAGE_FORMS, MISSED, Example, Scores, examples_from, score, score_where
 
 NLU_DIR = PROJECT_DIR / "nlu"
 CONFIG = PROJECT_DIR / "config.yml"
 HOLDOUT = PROJECT_DIR / "tests" / "nlu_holdout.yml"
-FALLBACK_INTENT = "nlu_fallback"
 SEED = 1729
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    intent: str
-    entities: frozenset[tuple[str, str]]
-
-
-@dataclass
-class Scores:
-    intent_accuracy: float
-    intent_macro_f1: float
-    fallback_rate: float
-    entity_precision: float
-    entity_recall: float
-    entity_f1: float
-    per_entity_f1: dict[str, float] = field(default_factory=dict)
-    confusions: list[tuple[str, str, str]] = field(default_factory=list)
-    # (text, missed, extra) for utterances whose entities were not exactly right
-    entity_errors: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = field(default_factory=list)
-
-
-def _entity_key(kind: str, value: Any, synonyms: dict[str, str]) -> tuple[str, str]:
-    text = str(value)
-    if kind in KINDS:
-        return kind, synonyms.get(text.lower(), text)
-    return kind, normalise(text)
-
-
-def examples_from(training_data: Any, synonyms: dict[str, str]) -> list[Example]:
-    """Gold examples from a Rasa ``TrainingData``; annotated values pass through the synonyms."""
-    return [
-        Example(
-            text=message.get("text"),
-            intent=message.get("intent"),
-            entities=frozenset(_entity_key(e["entity"], e["value"], synonyms) for e in message.get("entities") or []),
-        )
-        for message in training_data.intent_examples
-    ]
-
-
-def score(gold: Sequence[Example], predicted: Sequence[dict[str, Any]]) -> Scores:
-    from sklearn.metrics import f1_score
-
-    true_intents = [example.intent for example in gold]
-    predicted_intents = [parse["intent"]["name"] for parse in predicted]
-    labels = sorted(set(true_intents))
-    tp = fp = fn = 0
-    per_kind: Counter[tuple[str, str]] = Counter()
-    confusions = []
-    entity_errors = []
-    for example, parse, intent in zip(gold, predicted, predicted_intents, strict=True):
-        got = frozenset(_entity_key(e["entity"], e["value"], {}) for e in parse.get("entities", []))
-        tp += len(got & example.entities)
-        fp += len(got - example.entities)
-        fn += len(example.entities - got)
-        for kind, _ in got & example.entities:
-            per_kind[(kind, "tp")] += 1
-        for kind, _ in got - example.entities:
-            per_kind[(kind, "fp")] += 1
-        for kind, _ in example.entities - got:
-            per_kind[(kind, "fn")] += 1
-        if intent != example.intent:
-            confusions.append((example.text, example.intent, intent))
-        if got != example.entities:
-            entity_errors.append((example.text, sorted(example.entities - got), sorted(got - example.entities)))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    kinds = sorted({kind for kind, _ in per_kind})
-    per_entity = {}
-    for kind in kinds:
-        k_tp, k_fp, k_fn = per_kind[(kind, "tp")], per_kind[(kind, "fp")], per_kind[(kind, "fn")]
-        per_entity[kind] = 2 * k_tp / (2 * k_tp + k_fp + k_fn) if k_tp + k_fp + k_fn else 0.0
-    return Scores(
-        intent_accuracy=sum(t == p for t, p in zip(true_intents, predicted_intents, strict=True)) / len(gold),
-        intent_macro_f1=float(
-            f1_score(true_intents, predicted_intents, labels=labels, average="macro", zero_division=0)
-        ),
-        fallback_rate=predicted_intents.count(FALLBACK_INTENT) / len(gold),
-        entity_precision=precision,
-        entity_recall=recall,
-        entity_f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        per_entity_f1=per_entity,
-        confusions=confusions,
-        entity_errors=entity_errors,
-    )
 
 
 def train_nlu_model(nlu_data: Path, output: Path, name: str) -> Path:
@@ -152,10 +63,11 @@ def load(path: Path) -> Any:
     return TrainingData().merge(*(load_data(f) for f in files))
 
 
-def holdout_scores(workdir: Path, training_data: Any) -> Scores:
-    model = train_nlu_model(NLU_DIR, workdir, "holdout")
+def holdout_parses(workdir: Path, training_data: Any, model: Path | None) -> tuple[list[Example], list[dict[str, Any]]]:
+    """The held-out gold examples and the parses of a model: ``model``, or one trained on ``nlu/`` now."""
+    model = model or train_nlu_model(NLU_DIR, workdir, "holdout")
     gold = examples_from(load(HOLDOUT), training_data.entity_synonyms)
-    return score(gold, parse_all(model, [example.text for example in gold]))
+    return gold, parse_all(model, [example.text for example in gold])
 
 
 def cross_validation_scores(workdir: Path, training_data: Any, folds: int) -> list[Scores]:
@@ -189,13 +101,55 @@ def cross_validation_scores(workdir: Path, training_data: Any, folds: int) -> li
     return results
 
 
-def _print_scores(title: str, scores: Scores, n: int) -> None:
-    print(f"\n{title} ({n} utterances)")
+def _print_scores(title: str, scores: Scores) -> None:
+    print(f"\n{title} ({scores.n} utterances)")
     print(f"  intent accuracy   {scores.intent_accuracy:.3f}")
     print(f"  intent macro F1   {scores.intent_macro_f1:.3f}")
     print(f"  fallback rate     {scores.fallback_rate:.3f}  (answered with a redirect)")
+    print(f"  entity-value acc  {_value_accuracy(scores)}")
     print(f"  entity P / R / F1 {scores.entity_precision:.3f} / {scores.entity_recall:.3f} / {scores.entity_f1:.3f}")
     print("  entity F1 by type " + ", ".join(f"{kind} {f1:.2f}" for kind, f1 in scores.per_entity_f1.items()))
+
+
+def _value_accuracy(scores: Scores) -> str:
+    found = round(scores.entity_value_accuracy * scores.entity_total)
+    return f"{scores.entity_value_accuracy:.3f} ({found}/{scores.entity_total})"
+
+
+def _print_breakdown(gold: list[Example], parses: list[dict[str, Any]]) -> None:
+    """Per language form and per entity type: where the targets (intent 0.98, values 0.95) hold."""
+    by_language = {language: _in_language(gold, parses, language) for language in LANGUAGE_FORMS}
+    print("\n  by language        n   intent  entity values")
+    for language, part in by_language.items():
+        if part.n:
+            print(f"    {language:<12} {part.n:>4}   {part.intent_accuracy:.3f}   {_value_accuracy(part)}")
+    older = score_where(gold, parses, lambda example: example.older)
+    if older.n:
+        print(f"    {'older set':<12} {older.n:>4}   {older.intent_accuracy:.3f}   {_value_accuracy(older)}")
+    whole = score(gold, parses)
+    print("  entity values by type (found / said), per language form")
+    for kind, (found, total) in whole.per_entity_accuracy.items():
+        columns = []
+        for language, part in by_language.items():
+            if kind in part.per_entity_accuracy:
+                columns.append(f"{language} {part.per_entity_accuracy[kind][0]}/{part.per_entity_accuracy[kind][1]}")
+        print(f"    {kind:<14} {found}/{total}  ({', '.join(columns)})")
+    _print_errors(whole)
+
+
+def _in_language(gold: list[Example], parses: list[dict[str, Any]], language: str) -> Scores:
+    return score_where(gold, parses, lambda example: example.language == language)
+
+
+def _print_errors(scores: Scores) -> None:
+    if scores.intent_pairs:
+        print("  intent confusions (expected -> got)")
+        for (expected, got), count in scores.intent_pairs.most_common():
+            print(f"    {expected} -> {got}: {count}")
+    if scores.entity_pairs:
+        print(f"  entity value confusions (type: expected -> got; {MISSED} = not found)")
+        for (kind, expected, got), count in scores.entity_pairs.most_common():
+            print(f"    {kind}: {expected} -> {got}: {count}")
     for text, expected, got in scores.confusions:
         print(f"    intent: {text!r}: expected {expected}, got {got}")
     for text, missed, extra in scores.entity_errors:
@@ -225,6 +179,7 @@ def _quiet_rasa() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (0 to skip)")
+    parser.add_argument("--model", type=Path, help="score this trained model instead of training one")
     args = parser.parse_args(argv)
     _quiet_rasa()
     training_data = load(NLU_DIR)
@@ -232,9 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nlu-report-") as tmp:
         workdir = Path(tmp)
         started = time.monotonic()
-        holdout = holdout_scores(workdir, training_data)
+        gold, parses = holdout_parses(workdir, training_data, args.model)
         print(f"(trained and evaluated in {time.monotonic() - started:.0f}s)")
-        _print_scores("Held-out set tests/nlu_holdout.yml", holdout, len(load(HOLDOUT).intent_examples))
+        _print_scores("Held-out set tests/nlu_holdout.yml", score(gold, parses))
+        _print_breakdown(gold, parses)
         if args.folds > 1:
             print(f"\nrunning {args.folds}-fold cross-validation ...", flush=True)
             _print_cv(cross_validation_scores(workdir, training_data, args.folds))
