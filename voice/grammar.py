@@ -192,7 +192,11 @@ def vosk_grammar(vocab: CommandVocabulary, knows_word: Callable[[str], bool], un
 
 
 # Examples of these intents are what the assistant does not act on: no help as a prompt.
-_NOT_COMMANDS = ("intent:out_of_scope",)
+# Intents whose phrases stay out of Whisper's prompt: out_of_scope is not a command, and the day's tasks'
+# most frequent words are romanised Hindi ("aaj kya karna hai"), which pulled the English model's decoding
+# of other commands off course ("show me the ..." heard as "show me my ..."); "what is due today" is plain
+# English that the model hears without help.
+_NOT_COMMANDS = ("intent:out_of_scope", "intent:tasks_today")
 
 
 def _representative(
