@@ -148,3 +148,34 @@ def test_a_tagged_word_inside_a_longer_known_phrase_takes_the_phrase() -> None:
     tagged = {"entity": "urgency", "value": "urgent", "start": 0, "end": 6}
     (message,) = mapper.process([_parsed(text, "request_consult", [tagged])])
     assert [e["value"] for e in message.get("entities")] == ["urgent"]
+
+
+def _scored(text: str, intent: str, confidence: float) -> Message:
+    message = _parsed(text, intent, [])
+    message.set("intent", {"name": intent, "confidence": confidence})
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}, {"name": "inform", "confidence": 0.1}])
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence", "expected"),
+    [
+        # A specialty said alone is the form's answer, not a step command or a guess.
+        ("bacche", "previous_step", 0.8, "inform"),
+        ("दिल", "nlu_fallback", 0.3, "inform"),
+        ("the eye one", "out_of_scope", 0.7, "inform"),
+        ("dil", "greet", 0.2, "inform"),
+        # Step commands, other words, a sure classifier and stop / help stay as they are.
+        ("peeche", "previous_step", 0.9, "previous_step"),
+        ("go back to the heart step", "previous_step", 0.9, "previous_step"),
+        ("dil", "greet", 0.9, "greet"),
+        ("bacche", "help", 0.3, "help"),
+    ],
+)
+def test_a_specialty_said_alone_is_an_answer(text: str, intent: str, confidence: float, expected: str) -> None:
+    mapper = _mapper({"bachche": "pediatrics", "dil": "cardiology", "eye": "ophthalmology"})
+    (parsed,) = mapper.process([_scored(text, intent, confidence)])
+    assert parsed.get("intent")["name"] == expected
+    assert parsed.get("intent_ranking")[0]["name"] == expected
+    if expected == "inform":
+        assert [e["entity"] for e in parsed.get("entities")] == ["specialty"]

@@ -13,6 +13,13 @@ doctor", "patti badalne ka tarika": ``assistant.core.descriptions``), becomes
 the entity, so the flow does not ask for what the worker already said. An
 answer ("dil", "the eye one", "बच्चे") gets its entity the same way, but only
 when it says nothing else.
+
+Such a specialty said alone is an answer whatever the classifier thought of
+it: a short word's character n-grams can sound like a step command ("bacche"
+like "peeche") or like nothing it knows ("दिल" below the fallback threshold).
+So when the whole text names one specialty and nothing else, and the intent is
+a step command, out of scope or unsure, the intent becomes ``inform``. Stop
+and help are never overruled.
 """
 
 from __future__ import annotations
@@ -26,7 +33,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -54,6 +68,14 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
             },
             # intent -> kinds filled when the whole text is one phrase or description of them.
             "fill_in_answers": {"inform": ["specialty", "procedure"]},
+            # A text that is one specialty and nothing else is this answer
+            # intent when the classifier said one of ``answer_over`` or was
+            # less sure than ``answer_below`` (the FallbackClassifier's threshold).
+            "answer_intent": "inform",
+            "answer_kind": "specialty",
+            "answer_over": ["previous_step", "next_step", "repeat_step", "goto_step", "out_of_scope"],
+            "answer_below": 0.45,
+            "never_over": ["stop", "help"],
         }
 
     def __init__(
@@ -131,8 +153,30 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                     kept.append(entity)
                 # else: a stray word ("doctor", "check") tagged as a specialty or a
                 # procedure names none; it would only hide the real one.
+            self._answer_alone(message, kept)
             message.set(ENTITIES, kept + self._filled_in(message, kept))
         return messages
+
+    def _answer_alone(self, message: Message, tagged: list[dict[str, Any]]) -> None:
+        """A specialty said alone ("bacche", "दिल") is an answer, not a step command or a guess."""
+        intent = message.get(INTENT) or {}
+        name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        answer_intent = self._config.get("answer_intent") or "inform"
+        if not name or name == answer_intent or name in (self._config.get("never_over") or []):
+            return
+        if name not in (self._config.get("answer_over") or []) and confidence >= float(
+            self._config.get("answer_below") or 0.0
+        ):
+            return
+        kind = self._config.get("answer_kind") or "specialty"
+        if any(e.get("entity") != kind for e in tagged) or not (message.get(TEXT) or "").strip():
+            return
+        if self._canonicaliser.answer(kind, message.get(TEXT) or "") is None:
+            return
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != answer_intent]
+        chosen = {INTENT_NAME_KEY: answer_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
 
     def _widened(self, kind: str, text: str, entity: dict[str, Any]) -> None:
         """A tagged span inside a longer known phrase takes the phrase: "urgent" in "not urgent" is routine."""
