@@ -32,6 +32,8 @@ FORM_OPENED_BY: dict[str, str | None] = {
     "request_consult": "consult_form",
     "log_encounter": "encounter_form",
     "cancel_consult": "cancel_form",
+    "task_done": "task_done_form",
+    "add_task": "task_add_form",
 }
 
 # What a request for each flow says, in English, Hinglish and Hindi.
@@ -41,6 +43,9 @@ REQUEST_WORDS: dict[str, str] = {
     "get_checklist": r"checklists?|steps?|procedures?|kaise|tarika|how (?:to|do)|चेकलिस्ट|स्टेप|कैसे|तरीका",
     "cancel_consult": r"cancel\w*|radd|hata\w*|withdraw|call off|रद्द|कैंसिल|कैंसल|हटा\w*",
     "consult_status": r"status|update|news|kab|when|स्थिति|स्टेटस|कब",
+    "task_done": r"done|finished|completed|ho gaya|ho gayi|kar (?:liya|diya|li|di)"
+    r"|हो गया|हो गई|पूरा|कर (?:लिया|दिया|ली|दी)",
+    "add_task": r"remind\w*|reminder|yaad|याद|add (?:a )?task",
 }
 _REQUEST_RES = {
     intent: re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE) for intent, words in REQUEST_WORDS.items()

@@ -1,4 +1,4 @@
-"""The three forms and the slots each one owns (see domain.yml)."""
+"""The forms and the slots each one owns (see domain.yml)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ ENCOUNTER = FormSpec(
     "encounter_form", ("patient_id", "age", "sex", "complaint", "vitals", "notes"), ("vitals_partial",)
 )
 CANCEL = FormSpec("cancel_form", ("consult_to_cancel",))
-FORMS: dict[str, FormSpec] = {spec.name: spec for spec in (CONSULT, ENCOUNTER, CANCEL)}
+# Follow-up tasks (issue 28, actions/task_forms.py): closing one, adding one.
+TASK_DONE = FormSpec("task_done_form", ("task_to_close",))
+TASK_ADD = FormSpec("task_add_form", ("task_patient", "task_what", "task_days"))
+FORMS: dict[str, FormSpec] = {spec.name: spec for spec in (CONSULT, ENCOUNTER, CANCEL, TASK_DONE, TASK_ADD)}
 
 
 def form_named(name: str | None) -> FormSpec | None:

@@ -164,6 +164,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I can't reach the hub right now, so I can't read your tasks. Please ask again later.",
         "hi": "अभी हब से संपर्क नहीं हो पा रहा, इसलिए आपके काम नहीं पढ़ सकता। थोड़ी देर बाद फिर पूछिए।",
     },
+    # --- closing and adding a task by voice (actions/tasks.py) --------------------------
+    "task_which_patient": {
+        "en": "For which patient? Say the patient ID.",
+        "hi": "किस मरीज़ का? मरीज़ की आईडी बोलिए।",
+    },
+    "task_none_for_patient": {
+        "en": "You have no open task for patient {patient}.",
+        "hi": "मरीज़ {patient} का कोई खुला काम नहीं है।",
+    },
+    "task_done_readback": {
+        "en": 'Mark "{task}" for patient {patient} done? Say yes or no.',
+        "hi": 'मरीज़ {patient} का "{task}" पूरा हो गया, दर्ज करूँ? हाँ या नहीं बोलिए।',
+    },
+    "task_done_readback_visit": {
+        "en": 'Mark "{task}" for patient {patient} done, with the visit you logged at {time}? Say yes or no.',
+        "hi": 'मरीज़ {patient} का "{task}" पूरा, {time} बजे की विज़िट के साथ दर्ज करूँ? हाँ या नहीं बोलिए।',
+    },
+    "task_closed": {"en": 'Done: "{task}" for patient {patient}.', "hi": 'हो गया: मरीज़ {patient} का "{task}"।'},
+    "task_closed_visit": {
+        "en": 'Done: "{task}" for patient {patient}, with the visit linked.',
+        "hi": 'हो गया: मरीज़ {patient} का "{task}", विज़िट के साथ।',
+    },
+    "task_kept_open": {"en": "OK, the task stays open.", "hi": "ठीक है, काम खुला रहेगा।"},
+    "task_what": {
+        "en": "What should I remind you to do for patient {patient}?",
+        "hi": "मरीज़ {patient} के लिए किस बात की याद दिलाऊँ?",
+    },
+    "task_when": {
+        "en": "In how many days? Say a number, 0 for today.",
+        "hi": "कितने दिन में? संख्या बोलिए, आज के लिए 0।",
+    },
+    "task_when_unclear": {
+        "en": "Please say in how many days, from 0 to {most}.",
+        "hi": "कृपया बताइए कितने दिन में, 0 से {most} तक।",
+    },
+    "task_add_readback": {
+        "en": 'Remind you {when}: "{task}" for patient {patient}? Say yes or no.',
+        "hi": '{when} मरीज़ {patient} का "{task}" याद दिलाऊँ? हाँ या नहीं बोलिए।',
+    },
+    "task_added": {
+        "en": 'Added: "{task}" for patient {patient}, due {when}.',
+        "hi": 'जोड़ दिया: मरीज़ {patient} का "{task}", {when}।',
+    },
+    "task_not_added": {"en": "OK, I have not added it.", "hi": "ठीक है, नहीं जोड़ा।"},
+    "task_write_unreachable": {
+        "en": "I can't reach the hub right now, so nothing was changed. Please say it again later.",
+        "hi": "अभी हब से संपर्क नहीं हो पा रहा, इसलिए कुछ नहीं बदला। थोड़ी देर बाद फिर बोलिए।",
+    },
     "status_unreachable": {
         "en": "I can't reach the hub right now, so I can't check your consults.",
         "hi": "अभी हब से संपर्क नहीं हो पा रहा, इसलिए कंसल्ट नहीं देख सकता।",
@@ -315,6 +363,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
+    "today": {"en": "today", "hi": "आज"},
+    "tomorrow": {"en": "tomorrow", "hi": "कल"},
+    "in_days": {"en": "in {days} days", "hi": "{days} दिन में"},
     **VALUE_LABELS,  # urgencies and sexes
     "none": {"en": "none", "hi": "कोई नहीं"},
     "not_taken": {"en": "not taken", "hi": "नहीं लिए"},

@@ -167,6 +167,9 @@ async def specialist_day(request: web.Request) -> web.Response:
     day = DAY.read(request) or utcnow().astimezone(ZoneInfo(timezone)).date()
     async with request.app[DB].read() as session:
         items = await hub_operations.day_list(session, actor, specialist_id, day, timezone)
+        found = await tasks.follow_ups_of(session, [item["id"] for item in items], request.app[CLOCK].today())
+    for item in items:
+        item["follow_ups"] = found.get(item["id"])  # how the tasks it left stand; None: it left none
     return web.json_response(
         {"items": items, "total": len(items), "specialist_id": specialist_id, "date": day.isoformat()}
     )

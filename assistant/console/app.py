@@ -22,6 +22,7 @@ from assistant.console import (
     record_views,
     retention,
     review_views,
+    task_views,
     tracker,
 )
 from assistant.console.access import Handler, check_csrf, require_sign_in, viewer
@@ -140,6 +141,7 @@ def create_app(settings: Settings, db: Database, tracker_db: Database) -> web.Ap
         overview_views,
         people_views,
         delivery_views,
+        task_views,
         hub_views,
     ):
         module.add_routes(app)

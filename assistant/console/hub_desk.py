@@ -20,7 +20,7 @@ from assistant.console.access import Viewer
 from assistant.core.rules import SLOT_HOLDING_STATUSES, VITAL_RANGES
 from assistant.core.vocabulary import SPECIALTIES
 from assistant.db.models import Consult, Facility, Specialist, Worker
-from assistant.domain import hub_operations
+from assistant.domain import hub_operations, tasks
 from assistant.domain.facilities import HUB
 
 # How far ahead the assign and reschedule forms offer free slots: enough for the
@@ -160,9 +160,19 @@ async def _names(session: AsyncSession, consults: list[dict[str, Any]]) -> dict[
 
 
 async def load(
-    session: AsyncSession, who: Viewer, day: dt.date, chosen: int | None, now: dt.datetime, timezone: str
+    session: AsyncSession,
+    who: Viewer,
+    day: dt.date,
+    chosen: int | None,
+    now: dt.datetime,
+    timezone: str,
+    today: dt.date | None = None,
 ) -> Desk:
-    """The desk as ``who`` may see it: a coordinator's queue and every specialist's list, or a specialist's own."""
+    """The desk as ``who`` may see it: a coordinator's queue and every specialist's list, or a specialist's own.
+
+    Each consult of a day list carries ``follow_ups``: how the tasks it left stand (``today`` decides
+    what is overdue), or ``None`` when it left none.
+    """
     acting = actor(who)
     queue: list[dict[str, Any]] | None = None
     specialists: list[SpecialistInfo] = []
@@ -175,6 +185,7 @@ async def load(
     day_lists = []
     for person in shown:
         consults = await hub_operations.day_list(session, acting, person.id, day, timezone)
+        await with_follow_ups(session, consults, today or day)
         # Of all the specialists, the desk lists those with consults that day (or the one asked for).
         if consults or chosen is not None or not acting.is_desk:
             day_lists.append(DayList(person, consults))
@@ -187,6 +198,13 @@ async def load(
     hubs = await _other_hubs(session, acting.hub_id) if acting.is_desk else []
     here = frozenset(person.specialty for person in specialists) if acting.role == "coordinator" else None
     return Desk(day, queue, day_lists, specialists, chosen, choices, names, hubs, here)
+
+
+async def with_follow_ups(session: AsyncSession, consults: list[dict[str, Any]], today: dt.date) -> None:
+    """Add to each consult how its follow-up tasks stand (``assistant.domain.tasks.follow_ups_of``)."""
+    found = await tasks.follow_ups_of(session, [consult["id"] for consult in consults], today)
+    for consult in consults:
+        consult["follow_ups"] = found.get(consult["id"])
 
 
 async def _other_hubs(session: AsyncSession, own: str | None) -> list[tuple[str, str]]:

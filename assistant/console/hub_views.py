@@ -168,7 +168,8 @@ async def desk_page(
     day, chosen = _choice(values)
     day = day or _today(settings)
     async with request.app[DB].read() as session:
-        desk = await hub_desk.load(session, who, day, chosen, utcnow(), settings.timezone)
+        today = Clock(settings.timezone, settings.clock_offset_days).today()
+        desk = await hub_desk.load(session, who, day, chosen, utcnow(), settings.timezone, today)
     # Recorded before anything is shown; targets name counts, days and specialists, never patients.
     if desk.queue is not None:
         await audit.record(request, "hub_queue_view", f"{len(desk.queue)} queued")

@@ -27,13 +27,21 @@ Mode = Literal["command", "dictation"]
 NEXT_INPUT = "next_input"
 
 # Slots answered in the worker's own words: the recogniser takes dictation.
-FREE_TEXT_SLOTS = frozenset({"complaint", "reason", "notes"})
+FREE_TEXT_SLOTS = frozenset({"complaint", "reason", "notes", "task_what"})
 
 # Intents the rules answer inside a form: their words are never an answer and carry no values.
 CONTROL_INTENTS = ("stop", "help", "out_of_scope", "choose_language")
 SMALL_TALK_INTENTS = ("greet", "goodbye", "thank")
 # Intents that start a flow of their own.
-FLOW_INTENTS = ("request_consult", "consult_status", "cancel_consult", "log_encounter", "get_checklist")
+FLOW_INTENTS = (
+    "request_consult",
+    "consult_status",
+    "cancel_consult",
+    "log_encounter",
+    "get_checklist",
+    "task_done",
+    "add_task",
+)
 # A whole answer (a from_text slot mapping in domain.yml, the ``not_an_answer``
 # anchor) is never taken from a message with one of these intents.
 NOT_AN_ANSWER = (*CONTROL_INTENTS, *SMALL_TALK_INTENTS, *FLOW_INTENTS)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -237,6 +237,41 @@ async def follow_ups_of(session: AsyncSession, consult_ids: Sequence[int], today
             FOLLOW_UPS_OVERDUE if entry["overdue"] else FOLLOW_UPS_OPEN if entry["open"] else FOLLOW_UPS_DONE
         )
     return found
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How one worker's follow-ups stand: open (of them overdue), done, cancelled."""
+
+    facility_id: str
+    worker_id: str
+    open: int
+    overdue: int
+    done: int
+    cancelled: int
+
+
+async def standing(session: AsyncSession, facilities: frozenset[str] | None, today: dt.date) -> list[Standing]:
+    """Per facility and worker (``facilities``: those only; ``None``: all), their tasks' counts by state."""
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    query = (
+        select(
+            Task.facility_id,
+            Task.worker_id,
+            counted(Task.state == "open"),
+            counted((Task.state == "open") & (Task.due_on < today)),
+            counted(Task.state == "done"),
+            counted(Task.state == "cancelled"),
+        )
+        .group_by(Task.facility_id, Task.worker_id)
+        .order_by(Task.facility_id, Task.worker_id)
+    )
+    if facilities is not None:
+        query = query.where(Task.facility_id.in_(facilities))
+    return [Standing(*(row[:2]), *(int(n or 0) for n in row[2:])) for row in (await session.execute(query)).all()]
 
 
 async def complete_consult(

@@ -106,6 +106,22 @@ class BackendClient:
         """The worker's open tasks due today or overdue (the backend's local date), overdue first."""
         return list((await self.get("/tasks", worker_id, {"due": "today"})).get("items", []))
 
+    async def open_tasks_of(self, worker_id: str, patient_ref: str) -> list[dict[str, Any]]:
+        """The worker's open tasks for one patient, overdue first."""
+        return list((await self.get("/tasks", worker_id, {"patient_ref": patient_ref})).get("items", []))
+
+    async def add_task(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return await self.post("/tasks", worker_id, body, key)
+
+    async def task_done(self, worker_id: str, task_id: int, encounter_id: int | None, key: str) -> dict[str, Any]:
+        body = {} if encounter_id is None else {"encounter_id": int(encounter_id)}
+        return await self.post(f"/tasks/{int(task_id)}/done", worker_id, body, key)
+
+    async def latest_encounter(self, worker_id: str, patient_ref: str) -> dict[str, Any] | None:
+        """The worker's latest visit logged for the patient, if any."""
+        items = (await self.get("/encounters", worker_id, {"patient_ref": patient_ref, "limit": "1"})).get("items")
+        return items[0] if items else None
+
     # --- encounters and checklists ----------------------------------------------------
     async def create_encounter(self, worker_id: str, body: Mapping[str, Any], key: str) -> dict[str, Any]:
         return await self.post("/encounters", worker_id, body, key)

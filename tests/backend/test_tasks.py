@@ -340,3 +340,34 @@ async def _job(db_url: str, clock: Clock) -> int:
         return await remind_due_tasks(db, clock)
     finally:
         await db.dispose()
+
+
+def test_the_specialists_day_list_shows_whether_the_follow_ups_were_done(desk: Desk) -> None:
+    consult_id, slot = assigned(desk, patient())
+    # A consult that left no follow-ups says so: null.
+    bare_id, _ = assigned(desk, patient())
+    assert desk.post(f"/consults/{bare_id}/complete", "HT-S1", {"advice": ADVICE}).status_code == 200
+    answer = desk.post(
+        f"/consults/{consult_id}/complete",
+        "HT-S1",
+        {"advice": ADVICE, "follow_ups": [{"task": "recheck BP", "in_days": 2}, {"task": "review", "in_days": 0}]},
+    )
+    assert answer.status_code == 200, answer.text
+    first, second = answer.json()["follow_ups"]
+    day = slot.starts_at.astimezone(ZoneInfo(TIMEZONE)).date().isoformat()
+
+    def standing() -> dict[int, Any]:
+        listed = desk.get("/consults", "HT-S1", specialist="me", date=day)
+        assert listed.status_code == 200, listed.text
+        return {item["id"]: item["follow_ups"] for item in listed.json()["items"]}
+
+    found = standing()
+    assert found[bare_id] is None
+    assert (found[consult_id]["status"], found[consult_id]["open"], found[consult_id]["done"]) == ("open", 2, 0)
+    assert desk.post(f"/tasks/{first['id']}/done", "W001").status_code == 200
+    move_due(desk.backend, second["id"], today() - dt.timedelta(days=1))
+    assert (standing()[consult_id]["status"], standing()[consult_id]["overdue"]) == ("overdue", 1)
+    assert desk.post(f"/tasks/{second['id']}/done", "W001").status_code == 200
+    found = standing()[consult_id]
+    assert (found["status"], found["done"], found["open"]) == ("done", 2, 0)
+    assert {task["task"]: task["state"] for task in found["tasks"]} == {"recheck BP": "done", "review": "done"}
