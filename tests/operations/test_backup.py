@@ -12,6 +12,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from actions.outbox import Outbox, deliver_pending
+from assistant.db.device import open_engine
+from assistant.http.backend_client import BackendClient
 from assistant.operations.backup import ARCHIVE_NAME, archives, prune, take_backup
 from assistant.operations.backup_key import fingerprint, read_key
 from assistant.operations.errors import RestoreRefused
@@ -21,7 +24,7 @@ from assistant.operations.sources import sqlite_path
 from tests.operations.clinic import PATIENT, SECRET_VALUE, clinic_settings, encounter_ids, integrity, make_clinic
 from tests.operations.conftest import LiveBackup
 from tests.support.backend import serve_backend
-from tests.support.in_process import seeded
+from tests.support.in_process import run_on_own_loop, seeded
 from tests.support.postgres import PostgresServer
 from tests.support.processes import run_assistant
 
@@ -180,3 +183,34 @@ def test_a_postgresql_database_is_dumped_and_restored_into_the_database_the_sett
 def _patients(db_url: str) -> list[str]:
     with create_engine(db_url, future=True).connect() as connection:
         return list(connection.execute(text("SELECT patient_ref FROM public.encounters")).scalars())
+
+
+def test_after_a_restore_the_record_waiting_in_the_outbox_reaches_the_hub_exactly_once(
+    live_backup: LiveBackup, tmp_path: Path
+) -> None:
+    """The action server's offline outbox comes back with its waiting record, and delivering it twice (a
+    restarted action server, a second sync round) saves it once: its idempotency key travelled with it."""
+    target = clinic_settings(tmp_path / "restored" / "data")
+    restore(
+        live_backup.archive,
+        read_key(live_backup.settings.backup_key_path),
+        target,
+        settings_target=tmp_path / "assistant.toml",
+    )
+    backend = serve_backend(target.database_url)
+    try:
+        before = encounter_ids(target.database_url)
+        service_token = backend.token("service", None)
+
+        async def deliver_twice() -> list[int]:
+            store = Outbox(open_engine(target.data_dir))
+            client = BackendClient(backend.url, service_token)
+            try:
+                return [await deliver_pending(store, client, hub_is_back=True) for _ in range(2)]
+            finally:
+                await client.close()
+
+        assert run_on_own_loop(deliver_twice) == [1, 0]
+        assert len(encounter_ids(target.database_url) - before) == 1
+    finally:
+        backend.stop()
