@@ -80,3 +80,32 @@ def test_the_trained_model_knows_devanagari_words_whole() -> None:
     words = set(vocabulary["text"] if "text" in vocabulary else vocabulary)
     assert {"बुखार", "डॉक्टर", "चाहिए"} <= words
     assert "क" not in words and "ड" not in words
+
+
+def test_a_message_of_no_known_word_is_marked_and_becomes_a_fallback(tmp_path: Path) -> None:
+    from rasa.shared.nlu.constants import ENTITIES, INTENT
+
+    from assistant.nlu.canonical_entities import CanonicalEntityMapper
+    from assistant.nlu.whole_word_featurizer import NO_KNOWN_WORD
+
+    featurizer = _fitted(WholeWordCountVectorsFeaturizer, tmp_path)
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    said = {text: Message.build(text) for text in ("xqzt blorp vrrm", "hello blorp", "4521", "बुखार")}
+    tokenizer.process(list(said.values()))
+    featurizer.process(list(said.values()))
+    # Only letters, and no word the training data had: marked. A known word, or a number, is not.
+    assert [text for text, message in said.items() if message.get(NO_KNOWN_WORD)] == ["xqzt blorp vrrm"]
+
+    mapper = CanonicalEntityMapper.create(
+        CanonicalEntityMapper.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("mapper"),
+        ExecutionContext(graph_schema=None, model_id="test"),  # type: ignore[arg-type]
+    )
+    noise, known = said["xqzt blorp vrrm"], said["hello blorp"]
+    for message in (noise, known):
+        message.set(INTENT, {"name": "get_checklist", "confidence": 0.99})
+        message.set(ENTITIES, [])
+    mapper.process([noise, known])
+    assert noise.get(INTENT)["name"] == "nlu_fallback"
+    assert known.get(INTENT)["name"] == "get_checklist"

@@ -33,6 +33,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
     INTENT,
@@ -45,6 +46,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant.core.canonical import KINDS, Canonicaliser
+from assistant.nlu.whole_word_featurizer import NO_KNOWN_WORD
 
 _FILENAME = "synonyms.json"
 
@@ -154,7 +156,10 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
                 # else: a stray word ("doctor", "check") tagged as a specialty or a
                 # procedure names none; it would only hide the real one.
             self._answer_alone(message, kept)
-            message.set(ENTITIES, kept + self._filled_in(message, kept))
+            found = kept + self._filled_in(message, kept)
+            message.set(ENTITIES, found)
+            if message.get(NO_KNOWN_WORD) and not found:
+                _fall_back(message)
         return messages
 
     def _answer_alone(self, message: Message, tagged: list[dict[str, Any]]) -> None:
@@ -215,3 +220,11 @@ class CanonicalEntityMapper(GraphComponent, EntityExtractorMixin):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+def _fall_back(message: Message) -> None:
+    """Nothing of ours was said (``NO_KNOWN_WORD``): the fallback intent, so the worker is asked again."""
+    fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+    message.set(INTENT, fallback, add_to_output=True)
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)

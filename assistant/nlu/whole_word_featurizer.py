@@ -12,13 +12,21 @@ exactly as before.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
 from sklearn.feature_extraction.text import CountVectorizer
 
 WORD_PATTERN = r"(?u)[\w\u0900-\u0963\u0966-\u097f]+"
+# Set on a message of letters only, none of whose words the training data ever had ("xqzt blorp vrrm"):
+# whatever the classifier makes of it comes from letter shapes alone, so the CanonicalEntityMapper turns
+# it into a fallback (asked again) rather than an action. A number, or an entity found, keeps it as it is.
+NO_KNOWN_WORD = "no_known_word"
+_LETTERS_ONLY = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+)*", re.UNICODE)
 
 
 def _whole_words(vectorizers: dict[str, CountVectorizer]) -> dict[str, CountVectorizer]:
@@ -43,3 +51,16 @@ class WholeWordCountVectorsFeaturizer(CountVectorsFeaturizer):
         cls, parameters: dict[str, Any], vocabulary: Any | None = None
     ) -> dict[str, CountVectorizer]:
         return _whole_words(super()._create_independent_vocab_vectorizers(parameters, vocabulary))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        messages = super().process(messages)
+        vectorizer = self.vectorizers.get(TEXT)
+        known = getattr(vectorizer, "vocabulary_", None)
+        if vectorizer is None or not known:
+            return messages
+        analyze = vectorizer.build_analyzer()
+        for message in messages:
+            text = " ".join((message.get(TEXT) or "").split())
+            if text and _LETTERS_ONLY.fullmatch(text) and not any(word in known for word in analyze(text)):
+                message.set(NO_KNOWN_WORD, True)
+        return messages

@@ -210,10 +210,16 @@ def test_advice_becomes_a_task_reminded_once_closed_by_voice_and_seen_done(
         ).one()
     assert (state, encounter) == ("done", visit.json()["id"])
 
-    # 6. The supervisor's console shows it done.
-    set_console_password(stack.backend_db_url, "S001", SUPERVISOR_PASSWORD)
+    # 6. The supervisor's console shows it done: a supervisor of the worker's own facility, made for this
+    # test (the demo's S001 keeps its demo password for the other tests of this shared stack).
+    with stack.backend_db.connect() as connection:
+        facility = connection.execute(
+            text("SELECT facility_id FROM workers WHERE id = :id"), {"id": worker.id}
+        ).scalar_one()
+    supervisor = stack.new_worker(facility=facility, role="supervisor", name="Follow-up supervisor")
+    set_console_password(stack.backend_db_url, supervisor, SUPERVISOR_PASSWORD)
     console = ConsoleClient(f"http://127.0.0.1:{stack.settings.console_port}")
-    assert console.login("S001", SUPERVISOR_PASSWORD).status_code == 303
+    assert console.login(supervisor, SUPERVISOR_PASSWORD).status_code == 303
     page = console.get(f"/follow-ups?state=done&worker={worker.id}").text
     assert f'id="task-{task["id"]}" data-task="{task["id"]}" data-state="done"' in page
     assert dt.date.fromisoformat(task["due"])  # as the backend wrote it

@@ -79,6 +79,8 @@ ENGLISH_PHRASES = (
     "no",
     # The encounter form asks for all vitals at once.
     "blood pressure one hundred forty over ninety temperature ninety eight point six pulse eighty eight",
+    # The worker's day (issue 28).
+    "what is due today",
 )
 KOREAN_EXTRA = ("안녕하세요 오늘 날씨가 좋습니다", "의사 선생님을 불러 주세요", " ".join(KOREAN_PHRASES))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import text
 
 from tests.support.processes import assistant_cli
@@ -120,6 +121,26 @@ def test_checklist_by_voice(running_stack: Any, english_speech: Callable[[str], 
     for metadata in recorded:
         assert metadata["channel"] == "voice" and metadata["input_mode"] == "command"
         assert metadata["language"] == "en" and 0.0 < metadata["asr_confidence"] <= 1.0
+
+
+def test_the_days_follow_ups_by_voice(
+    running_stack: Any, english_speech: Callable[[str], Audio], tmp_path: Path
+) -> None:
+    """A follow-up due today, asked for by voice ("what is due today"), is heard as the worker wrote it."""
+    worker = running_stack.new_worker()
+    added = requests.post(
+        running_stack.backend_url + "/tasks",
+        json={"task": "recheck the BP of the pregnant woman", "patient_ref": "8830", "in_days": 0},
+        headers={"Authorization": f"Bearer {running_stack.worker_token(worker)}"},
+        timeout=30,
+    )
+    assert added.status_code == 201, added.text
+    said = ("what is due today",)
+    turns = talk(running_stack, worker, conversation_wav(english_speech, said, tmp_path / "day.wav"), tmp_path / "r")
+
+    assert [turn["sent"] for turn in turns] == list(said), transcript(turns)
+    heard = " ".join(turns[0]["replies"])
+    assert "recheck the BP of the pregnant woman" in heard and "8830" in heard, transcript(turns)
 
 
 ENCOUNTER = (
