@@ -197,6 +197,8 @@ def vosk_grammar(vocab: CommandVocabulary, knows_word: Callable[[str], bool], un
 # of other commands off course ("show me the ..." heard as "show me my ..."); "what is due today" is plain
 # English that the model hears without help.
 _NOT_COMMANDS = ("intent:out_of_scope", "intent:tasks_today")
+# ... and said instead, in the English a worker says it to the English model.
+_ENGLISH_COMMANDS = ("what is due today",)
 
 
 def _representative(
@@ -270,6 +272,7 @@ def whisper_prompt(
     ]
     for _key, phrases in commands:
         chosen.extend(_representative(phrases, frequency, per_intent, max_words, common_word))
+    chosen.extend(_ENGLISH_COMMANDS)
     chosen.extend(
         _spelled_numbers(
             [p for _key, phrases in commands for p in phrases], set(vocab.groups.get("numbers", ())), common_word
