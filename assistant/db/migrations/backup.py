@@ -1,10 +1,12 @@
 """A copy of a database taken before a migration changes it.
 
-For now a SQLite file is copied with SQLite's online backup API (a plain
-copy of a live WAL database is not a backup) to ``<name>.pre-<revision>.bak``
-beside it, readable by its owner only. ``assistant backup`` (issue 25, item
-2) will make the archives; this one function is where a migration asks for
-its copy, so that it can call that instead.
+A SQLite file is copied with SQLite's online backup API (a plain copy of a
+live WAL database is not a backup) to ``<name>.pre-<revision>.bak`` beside
+it, readable by its owner only: the way back if a new release misbehaves,
+restored by copying it over the file. It is one file, not an archive:
+``assistant backup`` (``assistant.operations``, which may import this package
+but not the other way round) makes the encrypted archives of the whole data
+dir, and operators take one before upgrading (docs/operations.md).
 """
 
 from __future__ import annotations
