@@ -9,8 +9,8 @@ the backend's job writes a ``task_due`` notice for its worker into
 Why it never reminds twice: a reminder is one conditional UPDATE of the
 task's bookkeeping (``reminded_count`` as read, +1; ``last_reminded_on``)
 and the notice's INSERT, in one transaction. A second run of the job (a
-restarted backend, a second process, ``assistant tasks remind``) finds the
-task reminded today and passes it by; one racing it loses the UPDATE.
+restarted backend, a second backend process) finds the task reminded today
+and passes it by; one racing it loses the UPDATE.
 """
 
 from __future__ import annotations

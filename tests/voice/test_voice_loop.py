@@ -9,82 +9,21 @@ the metadata Rasa recorded, and the encounter the backend saved.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import text
 
-from tests.support.processes import assistant_cli
-from voice.audio import Audio, concatenate, read_wav, silence, write_wav
+from tests.voice.talking import conversation_wav, talk, transcript
+from voice.audio import Audio, read_wav
 from voice.loop import UNREACHABLE
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-PAUSE_SECONDS = 1.5  # between utterances: well over the endpointer's 0.7 s
 STEP = re.compile(r"step (\d+) of (\d+)", re.IGNORECASE)
-
-
-def conversation_wav(speech: Callable[[str], Audio], phrases: tuple[str, ...], path: Path) -> Path:
-    rate = speech(phrases[0]).rate
-    parts = [silence(0.5, rate)]
-    for phrase in phrases:
-        parts += [speech(phrase), silence(PAUSE_SECONDS, rate)]
-    return write_wav(path, concatenate(parts))
-
-
-def _voice_env(stack: Any, data_dir: Path) -> dict[str, str]:
-    """The worker's token comes from the stack's database, as on the clinic machine (or a seeded one of its own)."""
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir)}
-    if stack is not None:
-        return {**env, "ASSISTANT_DB_URL": stack.backend_db_url}
-    assistant_cli("seed", env=env)
-    return env
-
-
-def talk(stack: Any, worker: str, wav: Path, replies: Path, rasa_url: str | None = None) -> list[dict[str, Any]]:
-    """``assistant voice`` as the outside check runs it; one JSON line per turn."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "voice",
-            "--input",
-            str(wav),
-            "--tts",
-            f"wav:{replies}",
-            "--engine",
-            "whisper",
-            "--worker",
-            worker,
-            "--rasa-url",
-            rasa_url or stack.rasa_url,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=_voice_env(stack, wav.parent),
-    )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-
-
-def transcript(turns: list[dict[str, Any]]) -> str:
-    """The conversation as heard and answered, for assertion messages."""
-    return "\n".join(
-        f"  [{t['mode']}, {t['confidence']}] {t['sent'] or '(rejected: ' + t['heard'] + ')'}"
-        f" -> {' | '.join(t['replies'])}"
-        for t in turns
-    )
 
 
 def steps(turn: dict[str, Any]) -> list[int]:
@@ -121,26 +60,6 @@ def test_checklist_by_voice(running_stack: Any, english_speech: Callable[[str], 
     for metadata in recorded:
         assert metadata["channel"] == "voice" and metadata["input_mode"] == "command"
         assert metadata["language"] == "en" and 0.0 < metadata["asr_confidence"] <= 1.0
-
-
-def test_the_days_follow_ups_by_voice(
-    running_stack: Any, english_speech: Callable[[str], Audio], tmp_path: Path
-) -> None:
-    """A follow-up due today, asked for by voice ("what is due today"), is heard as the worker wrote it."""
-    worker = running_stack.new_worker()
-    added = requests.post(
-        running_stack.backend_url + "/tasks",
-        json={"task": "recheck the BP of the pregnant woman", "patient_ref": "8830", "in_days": 0},
-        headers={"Authorization": f"Bearer {running_stack.worker_token(worker)}"},
-        timeout=30,
-    )
-    assert added.status_code == 201, added.text
-    said = ("what is due today",)
-    turns = talk(running_stack, worker, conversation_wav(english_speech, said, tmp_path / "day.wav"), tmp_path / "r")
-
-    assert [turn["sent"] for turn in turns] == list(said), transcript(turns)
-    heard = " ".join(turns[0]["replies"])
-    assert "recheck the BP of the pregnant woman" in heard and "8830" in heard, transcript(turns)
 
 
 ENCOUNTER = (
