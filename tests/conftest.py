@@ -37,9 +37,16 @@ NEEDS_THE_MODEL = ("stack", "model")
 # The session's shared stacks: every module that talks to one runs in the same worker, which starts them once.
 SHARED_STACKS = ("running_stack", "push_stack")
 SHARED_STACKS_GROUP = "shared-stacks"
-# The groups that take longest once the model is trained (the fault suite's `assistant up`, killed and
-# restarted, and every conversation on the shared stacks): started first.
-LONGEST_GROUPS = ("faults.test_kills", SHARED_STACKS_GROUP)
+# The groups that take longest once the model is trained (every conversation on the shared stacks, the
+# fault suite's `assistant up`, killed and restarted, and the follow-up story's three starts): started first.
+LONGEST_GROUPS = (SHARED_STACKS_GROUP, "faults.test_kills", "voice.test_follow_up_story")
+# A group that holds a test needing the trained model is named with this prefix, so that the scheduler,
+# which sees only test ids, can tell the groups that must wait for the training from those that need not.
+NEEDS_THE_MODEL_PREFIX = "model:"
+# While the model trains (in the controller, pytest_sessionstart), the test workers yield it the CPU: the
+# groups waiting for it are the longest, so the sooner it is there the sooner the suite ends. The workers'
+# own services inherit the same niceness, so among tests nothing changes.
+WORKER_NICENESS = 5
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -50,13 +57,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(marker)
     on_shared_stacks = {_module(item) for item in items if set(SHARED_STACKS) & set(_fixtures(item))}
     groups = {item: group_for_workers(_module(item), on_shared_stacks) for item in items}
-    for item, group in groups.items():
-        item.add_marker(pytest.mark.xdist_group(group))
     # Groups that need no trained model run first, while the model trains in the background
-    # (pytest_sessionstart); a group holding one test that needs it waits as a whole. Within each,
-    # the longest start first (the known longest, then by their number of tests), so that the
-    # others fill in around them.
+    # (pytest_sessionstart); a group holding one test that needs it waits as a whole, and is taken as
+    # soon as the model is there (pytest_xdist_make_scheduler). Within each, the longest start first
+    # (the known longest, then by their number of tests), so that the others fill in around them.
     waiting = {group for item, group in groups.items() if needs_the_model(item)}
+    for item, group in groups.items():
+        item.add_marker(pytest.mark.xdist_group(NEEDS_THE_MODEL_PREFIX + group if group in waiting else group))
     sizes = Counter(groups.values())
 
     def order(item: pytest.Item) -> tuple[bool, bool, int]:
@@ -89,10 +96,13 @@ def group_for_workers(module: str, on_shared_stacks: set[str]) -> str:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup``, handing the groups out in the order ``pytest_collection_modifyitems`` gave them."""
+    """``--dist loadgroup``, handing the groups out in the order ``pytest_collection_modifyitems`` gave them,
+    except that once the model is trained, the groups that wait for it come next."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
+
+    from tests.support.stack import model_is_trained
 
     class InCollectionOrder(LoadGroupScheduling):
         """pytest-xdist orders the groups by their number of tests alone; here, first collected, first run."""
@@ -105,9 +115,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 for scope in sorted(self.workqueue, key=first_seen.__getitem__):
                     self.workqueue.move_to_end(scope)
                 self._ordered = True
+            if model_is_trained():
+                waited = next((scope for scope in self.workqueue if scope.startswith(NEEDS_THE_MODEL_PREFIX)), None)
+                if waited is not None:
+                    self.workqueue.move_to_end(waited, last=False)
             super()._assign_work_unit(node)
 
     return InCollectionOrder(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker (``make test``)
+        os.nice(WORKER_NICENESS)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

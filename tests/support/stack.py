@@ -57,6 +57,11 @@ def _ensure_model() -> Path:
     return ensure_model(dataclasses.replace(load_settings(), model_dir=str(MODEL_CACHE)))
 
 
+def model_is_trained() -> bool:
+    """Whether this process's background training has finished (the model is there, or failed to be)."""
+    return _training is not None and _training.done()
+
+
 def trained_model() -> Path:
     """The trained model: the background training's (waiting for it, or its error), else trained now."""
     return _training.result() if _training is not None else _ensure_model()
