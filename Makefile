@@ -36,8 +36,9 @@ bench: setup
 	$(BIN)/python -m bench
 
 ## NLU quality on tests/nlu_holdout.yml (intents, entity values; per language form and entity type), and cross-validation.
+## It scores the model `assistant up` serves (`assistant train`: trained with `rasa train` if its inputs changed).
 nlu-report: setup
-	$(BIN)/python -m assistant.nlu.report
+	model="$$($(BIN)/assistant train)" && $(BIN)/python -m assistant.nlu.report --model "$$model"
 
 ## Retrain the Rasa model if config.yml, domain.yml, nlu/ or dialogue/ changed.
 train: setup

@@ -8,7 +8,12 @@ Prints intent accuracy, macro F1, the low-confidence (fallback) rate,
 entity-value accuracy and entity precision/recall/F1 (``assistant.nlu.scoring``),
 then the same per language form (en, hi in Devanagari, hinglish) and for the
 older set, entity values per type, and the confusion pairs (intents, entity
-values). ``--model`` scores a model already trained instead of training one.
+values). ``--model`` scores a model already trained instead of training one:
+``make nlu-report`` passes the model ``assistant up`` serves. Score that one
+when the figures are to stand for the assistant: ``rasa train`` (what
+``assistant train`` runs) also learns from the stories and the domain, so an
+NLU-only model trained here from the same data scores differently (on the
+2026-12-08 data, English intents 0.960 here against 0.944 served).
 """
 
 from __future__ import annotations
