@@ -150,6 +150,7 @@ async def test_an_emergency_with_the_hub_down_still_says_108(offline: Services) 
     assert shown(dispatcher) == [{"outbox": "queued"}]  # the web page marks it
 
 
+@pytest.mark.slow
 async def test_a_hub_that_never_answers_counts_as_unreachable(
     make_services: Callable[..., Services], silent_backend_url: str
 ) -> None:

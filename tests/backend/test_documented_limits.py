@@ -523,6 +523,7 @@ async def exercise(backend: Backend, bound: Bound, baseline: Baseline) -> list[s
 # --- The test ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_every_documented_bound_is_the_enforced_one(backend: Backend) -> None:
     status, doc = await backend.send(Call("GET", "/openapi.json", "service"))
     assert status == 200

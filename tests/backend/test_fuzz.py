@@ -18,6 +18,7 @@ from tests.support.fuzz import fuzz, swept_requests
 EXAMPLES = int(os.environ.get("ASSISTANT_FUZZ_EXAMPLES", "400"))
 
 
+@pytest.mark.slow
 def test_no_request_gets_a_server_error(any_backend: RunningBackend) -> None:
     seen, problems = fuzz(any_backend, EXAMPLES)
     assert problems == []

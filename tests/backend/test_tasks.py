@@ -311,6 +311,7 @@ def morning_of(day: dt.date, hour: int = TASK_REMINDER_HOUR + 2) -> float:
     return (then - dt.datetime.now(dt.timezone.utc)).total_seconds() / 86400
 
 
+@pytest.mark.slow
 def test_reminders_are_exactly_once_when_the_backend_restarts_on_the_due_morning(
     backend_factory: Callable[..., RunningBackend],
 ) -> None:

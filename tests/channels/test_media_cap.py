@@ -120,6 +120,7 @@ async def test_by_default_voice_notes_come_from_twilio_alone(media: MediaServer)
         await refused()
 
 
+@pytest.mark.slow
 async def test_a_voice_note_the_host_fails_to_hand_over_is_asked_for_again_with_the_backoff(media: MediaServer) -> None:
     channel = TwilioWhatsAppInput("test-twilio-auth-token", "", "", media_origins=media.url)
 

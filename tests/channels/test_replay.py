@@ -34,6 +34,7 @@ async def test_a_claim_given_up_or_left_by_a_dead_process_is_a_retry(tmp_path: P
         await state.close()
 
 
+@pytest.mark.slow
 async def test_a_claim_is_kept_while_its_turn_runs_and_taken_over_soon_after_its_process_dies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -187,6 +187,7 @@ def fresh_console(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[World, 
         yield running
 
 
+@pytest.mark.slow
 def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
     world, console = fresh_console
     attacker = console.client()
@@ -209,6 +210,7 @@ def test_login_rate_limit(fresh_console: tuple[World, RunningConsole]) -> None:
     assert throttled >= 2
 
 
+@pytest.mark.slow
 def test_a_record_planted_in_another_workers_conversation_is_not_shown(
     fresh_console: tuple[World, RunningConsole],
 ) -> None:
@@ -233,6 +235,7 @@ def test_a_record_planted_in_another_workers_conversation_is_not_shown(
     assert "7788" in before  # W001's own encounter is still shown
 
 
+@pytest.mark.slow
 def test_a_password_change_ends_every_session_of_that_account(fresh_console: tuple[World, RunningConsole]) -> None:
     world, console = fresh_console
     client = signed_in(console, "S001")

@@ -61,6 +61,7 @@ def test_postgresql_refuses_before_any_table_is_made(postgres: PostgresServer) -
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_an_old_database_is_copied_before_it_is_migrated_and_a_new_one_is_not(tmp_path: Path) -> None:
     old, fresh = tmp_path / "old", tmp_path / "fresh"
     build_old_databases(RELEASES["2026-12-01"], old, f"sqlite:///{old / 'backend.db'}", f"sqlite:///{old / 'c.db'}")

@@ -102,6 +102,7 @@ def _projected(rows: list[dict[str, Any]], columns: list[str]) -> Counter[str]:
 
 
 @pytest.mark.parametrize("database", MIGRATED)
+@pytest.mark.slow
 def test_every_record_is_kept(upgraded: Upgraded, database: str) -> None:
     before, after = upgraded.before[database], every_row(upgraded.urls[database])
     assert sum(len(rows) for rows in before.values()) > 0, "the old release made no records"

@@ -133,6 +133,7 @@ async def test_the_stages_account_for_the_whole_response() -> None:
     assert sum(stages.values()) == pytest.approx(turn.response_seconds)
 
 
+@pytest.mark.slow
 async def test_a_barge_in_stops_the_reply_and_the_replies_after_it(
     english_speech: Callable[[str], Audio],
 ) -> None:
