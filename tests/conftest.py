@@ -38,7 +38,7 @@ NEEDS_THE_MODEL = ("stack", "model")
 SHARED_STACKS = ("running_stack", "push_stack")
 SHARED_STACKS_GROUP = "shared-stacks"
 # The groups that take longest once the model is trained (every conversation on the shared stacks, the
-# fault suite's `assistant up`, killed and restarted, and the follow-up story's three starts): started first.
+# fault suite's `assistant up`, killed and restarted, and the follow-up story's two starts): started first.
 LONGEST_GROUPS = (SHARED_STACKS_GROUP, "faults.test_kills", "voice.test_follow_up_story")
 # A group that holds a test needing the trained model is named with this prefix, so that the scheduler,
 # which sees only test ids, can tell the groups that must wait for the training from those that need not.
