@@ -33,7 +33,7 @@ from actions.flow_requests import other_request
 from actions.forms import TASK_ADD, TASK_DONE, StartForm
 from actions.services import services
 from actions.texts import ask, label, say, say_rejection
-from actions.validation import INTERRUPTIONS, answers, step_aside
+from actions.validation import INTERRUPTIONS, YesOrNoReadBack, answers, step_aside
 from assistant.core.rules import TASK_DAYS_AHEAD, TASK_TEXT_LIMIT
 from assistant.core.spoken_numbers import normalise_numbers, parse_number
 from assistant.http.backend_client import BackendRejected, BackendUnavailable
@@ -165,7 +165,7 @@ class ActionStartTaskDone(StartForm):
     flow = "task_done"
 
 
-class ValidateTaskDoneForm(FormValidationAction):
+class ValidateTaskDoneForm(YesOrNoReadBack, FormValidationAction):
     """Which task (the patient is asked for when not said), then yes or no."""
 
     def name(self) -> str:
@@ -201,12 +201,6 @@ class ValidateTaskDoneForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"task_to_close": value}
-
-    @answers
-    def validate_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"confirmed": bool(value)}
 
 
 class ActionAskTaskToClose(Action):
@@ -269,7 +263,7 @@ class ActionStartAddTask(StartForm):
     flow = "add_task"
 
 
-class ValidateTaskAddForm(FormValidationAction):
+class ValidateTaskAddForm(YesOrNoReadBack, FormValidationAction):
     """The patient, what to do and in how many days, from the opening sentence or asked; then yes or no."""
 
     def name(self) -> str:
@@ -347,12 +341,6 @@ class ValidateTaskAddForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"task_days": value}
-
-    @answers
-    def validate_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"confirmed": bool(value)}
 
 
 class ActionAskTaskPatient(Action):

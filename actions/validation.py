@@ -394,7 +394,17 @@ def _skips(said: str, tracker: Tracker) -> bool:
     return tracker.get_intent_of_latest_message() == "deny" or fields.free_text(said, optional=True).value == ""
 
 
-class ValidateCancelForm(FormValidationAction):
+class YesOrNoReadBack:
+    """A form whose read-back is answered yes or no, with no correction loop (cancel, close or add a task)."""
+
+    @answers
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"confirmed": bool(value)}
+
+
+class ValidateCancelForm(YesOrNoReadBack, FormValidationAction):
     """Which consult to cancel (asked only when there are several), then yes or no."""
 
     def name(self) -> str:
@@ -439,12 +449,6 @@ class ValidateCancelForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"consult_to_cancel": value}
-
-    @answers
-    def validate_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"confirmed": bool(value)}
 
 
 # --- questions ---------------------------------------------------------------------------
